@@ -1,0 +1,22 @@
+import type { FloatArray } from './types.js';
+
+/**
+ * The three matrix products of a dense layer. A layer's weight is (outDim, inDim),
+ * row-major, as in llm.c and PyTorch, so every kernel below walks memory in order
+ * and no product needs a transposed copy.
+ *
+ * A backend owns the memory it computes on: the network asks it for one buffer and
+ * carves parameters, gradients and activations out of it, so a WebAssembly backend
+ * can hand out views of its own linear memory and never copy.
+ */
+export interface GemmKernels {
+  readonly name: string;
+  /** One zeroed buffer of `length` floats that the kernels may read and write. */
+  allocate(length: number): Float32Array;
+  /** out = inp · weightᵀ + bias. inp is (batch, inDim), weight is (outDim, inDim), out is (batch, outDim). */
+  matmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray, batch: number, inDim: number, outDim: number): void;
+  /** dInp = dOut · weight (overwrites). dOut is (batch, outDim), weight is (outDim, inDim), dInp is (batch, inDim). */
+  matmulBackwardInput(dInp: FloatArray, dOut: FloatArray, weight: FloatArray, batch: number, inDim: number, outDim: number): void;
+  /** dWeight += dOutᵀ · inp and dBias += Σ_b dOut (accumulates). */
+  matmulBackwardWeight(dWeight: FloatArray, dBias: FloatArray, dOut: FloatArray, inp: FloatArray, batch: number, inDim: number, outDim: number): void;
+}
