@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadMnistDigits, MNIST_CLASSES, MNIST_PIXELS, toIdx } from './mnist.js';
+
+test('every prefix of ten digits or more holds all ten classes', () => {
+  const { labels, count, pixels } = loadMnistDigits(200, 7);
+  assert.equal(count, 200);
+  assert.equal(pixels.length, 200 * MNIST_PIXELS);
+  for (const prefix of [10, 37, 200]) {
+    assert.equal(new Set(labels.subarray(0, prefix)).size, MNIST_CLASSES, `prefix ${prefix}`);
+  }
+});
+
+test('the same seed gives the same digits and another seed gives others', () => {
+  const a = loadMnistDigits(50, 3);
+  const b = loadMnistDigits(50, 3);
+  const c = loadMnistDigits(50, 4);
+  assert.deepEqual(a.pixels, b.pixels);
+  assert.notDeepEqual(a.pixels, c.pixels);
+});
+
+test('all 10,000 digits are dealt with the package class counts', () => {
+  const { labels } = loadMnistDigits();
+  const counts = new Array<number>(MNIST_CLASSES).fill(0);
+  for (const label of labels) counts[label]++;
+  assert.deepEqual(counts, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+});
+
+test('toIdx writes the MNIST headers big-endian followed by the bytes', () => {
+  const { pixels, labels } = loadMnistDigits(12);
+  const idx = toIdx(pixels, labels, 12);
+  assert.deepEqual([0, 4, 8, 12].map((o) => idx.images.readUInt32BE(o)), [2051, 12, 28, 28]);
+  assert.deepEqual([0, 4].map((o) => idx.labels.readUInt32BE(o)), [2049, 12]);
+  assert.equal(idx.images.length, 16 + 12 * MNIST_PIXELS);
+  assert.deepEqual(idx.labels.subarray(8), Buffer.from(labels));
+});
