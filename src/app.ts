@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { installApiKeyCheck } from './api/auth.js';
+import { installErrorHandler } from './api/error-handler.js';
+import { installRequestMetrics } from './api/metrics.js';
+import { registerThirdPartyPlugins } from './api/plugins.js';
+import { healthRoutes } from './api/routes/health.js';
+import { createServices } from './api/services.js';
+import type { AppConfig } from './config.js';
+
+/** Third-party plugins, then our services, then the routes. */
+export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.LOG_LEVEL },
+    bodyLimit: config.MAX_JSON_BODY_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+  });
+  await registerThirdPartyPlugins(app, config);
+
+  const services = createServices(config);
+  app.addHook('onClose', () => services.close());
+  installErrorHandler(app);
+  installApiKeyCheck(app, config.API_KEY);
+  installRequestMetrics(app, services.metrics);
+
+  await app.register(healthRoutes, { services });
+  return app;
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+const MEGABYTE = 1024 * 1024;
+
+/** `"true"`/`"false"` from the environment; z.coerce.boolean() would read "false" as true. */
+const envBoolean = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+/**
+ * Every setting the service reads from the environment, parsed once at start-up.
+ * Names carry their units; defaults suit one machine with a local Redis.
+ */
+const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Unset means redis://127.0.0.1:6379 (and `npm start` may launch a private redis-server). */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Every Redis key and BullMQ queue of this deployment starts with this prefix. */
+  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('mlp'),
+  QUEUE_NAME: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('training'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** When set, every route except health, readiness, metrics and docs needs `Authorization: Bearer <key>`. */
+  API_KEY: z.string().min(16).optional(),
+
+  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(256 * MEGABYTE),
+  MAX_DECOMPRESSED_BYTES: z.coerce.number().int().positive().default(512 * MEGABYTE),
+  MAX_JSON_BODY_BYTES: z.coerce.number().int().positive().default(4 * MEGABYTE),
+
+  MAX_PARAMETERS: z.coerce.number().int().positive().default(20_000_000),
+  MAX_EPOCHS: z.coerce.number().int().positive().default(500),
+  MAX_RUNTIME_SECONDS: z.coerce.number().int().positive().default(24 * 60 * 60),
+
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  TRAINING_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /** BullMQ lock and stalled-job check: a killed worker's job is picked up again within about both. */
+  JOB_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
+  JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  JOB_MAX_STALLED_COUNT: z.coerce.number().int().min(1).default(5),
+  /** A loss record is written to the job history every this many steps. */
+  STEP_REPORT_EVERY: z.coerce.number().int().min(1).default(20),
+  CHECKPOINTS_KEPT: z.coerce.number().int().min(1).default(2),
+  MODEL_CACHE_SIZE: z.coerce.number().int().min(1).default(16),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 60 * 60),
+  SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
+  /** Serve the Swagger UI at /docs and the queue dashboard at /queues. */
+  ENABLE_DASHBOARDS: envBoolean.default(true),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; a bad value stops start-up with every offending variable named. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment:\n  ${problems.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+export function redisUrl(config: AppConfig): string {
+  return config.REDIS_URL ?? DEFAULT_REDIS_URL;
+}

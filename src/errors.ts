@@ -1,0 +1,65 @@
+/**
+ * The one catalogue of error codes the service answers with. Each code has its HTTP
+ * status and a default message; a thrown AppError may give a more precise message.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: { status: 400, message: 'The request does not match the schema' },
+  INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
+  UNKNOWN_FIELD: { status: 400, message: 'The upload has a field this endpoint does not accept' },
+  DUPLICATE_FIELD: { status: 400, message: 'The upload sends the same field twice' },
+  MISSING_PART: { status: 400, message: 'The upload is missing a part' },
+  EMPTY_FILE: { status: 400, message: 'An uploaded file is empty' },
+  CORRUPT_GZIP: { status: 400, message: 'A gzip file could not be decompressed' },
+  IDX_BAD_MAGIC: { status: 400, message: 'An IDX file has the wrong magic number' },
+  IDX_BAD_DIMENSIONS: { status: 400, message: 'An IDX file declares impossible dimensions' },
+  IDX_TRUNCATED: { status: 400, message: 'An IDX file is shorter than its header declares' },
+  IDX_TRAILING_BYTES: { status: 400, message: 'An IDX file is longer than its header declares' },
+  COUNT_MISMATCH: { status: 400, message: 'The images and labels have different counts' },
+  LABEL_OUT_OF_RANGE: { status: 400, message: 'A label is outside the class range' },
+  CSV_NOT_NUMERIC: { status: 400, message: 'A CSV value is not a number' },
+  CSV_WRONG_VALUE_COUNT: { status: 400, message: 'A CSV row has the wrong number of values' },
+  PIXEL_OUT_OF_RANGE: { status: 400, message: 'A pixel value is out of range' },
+  INVALID_DATASET_JSON: { status: 400, message: 'The JSON dataset has the wrong shape' },
+  INVALID_CONFIG: { status: 400, message: 'The training configuration is invalid' },
+  SHAPE_MISMATCH: { status: 400, message: 'The network shape does not fit the dataset' },
+  TOO_MANY_PARAMETERS: { status: 400, message: 'The network has more parameters than allowed' },
+  INPUT_SIZE_MISMATCH: { status: 400, message: 'The input has the wrong number of values' },
+  INPUT_OUT_OF_RANGE: { status: 400, message: 'An input value is out of range' },
+  UNAUTHORIZED: { status: 401, message: 'A valid API key is required: send Authorization: Bearer <key>' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No route matches this method and path' },
+  DATASET_NOT_FOUND: { status: 404, message: 'No dataset has this id' },
+  SAMPLE_NOT_FOUND: { status: 404, message: 'The dataset has no sample at this index' },
+  JOB_NOT_FOUND: { status: 404, message: 'No job has this id' },
+  MODEL_NOT_FOUND: { status: 404, message: 'No model has this id' },
+  DATASET_IN_USE: { status: 409, message: 'A queued or running job uses this dataset' },
+  JOB_FINISHED: { status: 409, message: 'The job has already finished' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'This Idempotency-Key was used with a different body' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This endpoint does not accept this content type' },
+  UPLOAD_TOO_LARGE: { status: 413, message: 'The upload is over the size limit' },
+  DECOMPRESSED_TOO_LARGE: { status: 413, message: 'The decompressed upload is over the size limit' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body is over the size limit' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A backing service (Redis or storage) is unavailable' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error the client can act on. Only codes from the catalogue exist. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string = ERROR_CATALOGUE[code].message,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+/** The one body shape of every error answer. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}

@@ -1,0 +1,45 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { redisUrl, type AppConfig } from '../config.js';
+
+const RECONNECT_DELAY_STEP_MS = 100;
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+/**
+ * A Redis connection for metadata. Commands fail after a couple of reconnect attempts
+ * instead of waiting forever, so an API request answers 503 while Redis is down.
+ * BullMQ workers need `blocking: true` (no per-command retry limit).
+ */
+export function createRedis(config: AppConfig, options: { name: string; blocking?: boolean }): Redis {
+  const redisOptions: RedisOptions = {
+    connectionName: `${config.REDIS_PREFIX}:${options.name}`,
+    maxRetriesPerRequest: options.blocking ? null : 2,
+    retryStrategy: (attempt) => Math.min(attempt * RECONNECT_DELAY_STEP_MS, MAX_RECONNECT_DELAY_MS),
+  };
+  return new Redis(redisUrl(config), redisOptions);
+}
+
+/** Every Redis key the service writes, in one place, under the deployment's prefix. */
+export function redisKeys(prefix: string) {
+  return {
+    datasets: `${prefix}:datasets`,
+    dataset: (id: string) => `${prefix}:dataset:${id}`,
+    datasetBySha: (sha256: string) => `${prefix}:dataset-sha:${sha256}`,
+    datasetJobs: (id: string) => `${prefix}:dataset:${id}:jobs`,
+    jobs: `${prefix}:jobs`,
+    jobsByState: (state: string) => `${prefix}:jobs:${state}`,
+    job: (id: string) => `${prefix}:job:${id}`,
+    jobSteps: (id: string) => `${prefix}:job:${id}:steps`,
+    jobEpochs: (id: string) => `${prefix}:job:${id}:epochs`,
+    jobTransitions: (id: string) => `${prefix}:job:${id}:transitions`,
+    jobCheckpoints: (id: string) => `${prefix}:job:${id}:checkpoints`,
+    jobCancelRequested: (id: string) => `${prefix}:job:${id}:cancel`,
+    jobEvents: (id: string) => `${prefix}:job:${id}:events`,
+    cancelChannel: `${prefix}:cancel`,
+    idempotency: (key: string) => `${prefix}:idempotency:${key}`,
+    models: `${prefix}:models`,
+    model: (id: string) => `${prefix}:model:${id}`,
+    bullPrefix: `${prefix}:bull`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp } from '../../helpers/service.js';
+
+describe('operations routes', () => {
+  let service: Awaited<ReturnType<typeof startTestApp>>;
+  before(async () => {
+    service = await startTestApp();
+  });
+  after(() => service.close());
+
+  test('GET /health answers ok', async () => {
+    const response = await service.app.inject({ method: 'GET', url: '/health' });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(response.json(), { status: 'ok' });
+  });
+
+  test('GET /ready is 200 with Redis up and a writable data directory', async () => {
+    const response = await service.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(response.json(), { status: 'ready', checks: { redis: 'ok', storage: 'ok' } });
+  });
+
+  test('GET /metrics exposes request latency by route pattern', async () => {
+    await service.app.inject({ method: 'GET', url: '/health' });
+    const response = await service.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(response.statusCode, 200);
+    assert.match(response.body, /http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} \d+/);
+  });
+
+  test('an unknown route answers the error shape with 404', async () => {
+    const response = await service.app.inject({ method: 'GET', url: '/nope' });
+    assert.equal(response.statusCode, 404);
+    assert.equal(response.json().error.code, 'ROUTE_NOT_FOUND');
+    assert.match(response.json().error.message, /GET \/nope/);
+  });
+});
+
+test('GET /ready is 503 naming Redis when Redis is unreachable', async () => {
+  const service = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+  try {
+    const response = await service.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(response.statusCode, 503);
+    const { error } = response.json();
+    assert.equal(error.code, 'SERVICE_UNAVAILABLE');
+    assert.notEqual(error.details.checks.redis, 'ok');
+    assert.equal(error.details.checks.storage, 'ok');
+  } finally {
+    await service.app.close();
+  }
+});
+
+test('GET /ready is 503 naming storage when the data directory cannot be written', async () => {
+  const service = await startTestApp({ DATA_DIR: '/dev/null/not-a-directory' });
+  try {
+    const response = await service.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(response.statusCode, 503);
+    const { checks } = response.json().error.details;
+    assert.equal(checks.redis, 'ok');
+    assert.match(checks.storage, /ENOTDIR/);
+  } finally {
+    await service.app.close();
+  }
+});
+
+test('with API_KEY set, routes need the key but probes stay public', async () => {
+  const key = 'k'.repeat(32);
+  const service = await startTestApp({ API_KEY: key });
+  try {
+    const denied = await service.app.inject({ method: 'GET', url: '/nope' });
+    assert.equal(denied.statusCode, 401);
+    assert.equal(denied.json().error.code, 'UNAUTHORIZED');
+    const allowed = await service.app.inject({ method: 'GET', url: '/nope', headers: { authorization: `Bearer ${key}` } });
+    assert.equal(allowed.statusCode, 404);
+    const health = await service.app.inject({ method: 'GET', url: '/health' });
+    assert.equal(health.statusCode, 200);
+  } finally {
+    await service.close();
+  }
+});
