@@ -33,6 +33,9 @@ export interface TrainingState {
   bestValLoss: number | null;
   bestEpoch: number | null;
   epochsWithoutImprovement: number;
+  /** Loss of the run's first step, and an exponential moving average of the loss, to detect divergence. */
+  initialLoss: number | null;
+  smoothedLoss: number | null;
 }
 
 export interface SnapshotSection {

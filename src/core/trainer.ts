@@ -36,6 +36,10 @@ export interface TrainingOutcome {
 }
 
 const DEFAULT_STEP_REPORT_EVERY = 20;
+/** Weight of the newest step in the smoothed loss. */
+const LOSS_SMOOTHING = 0.3;
+/** A smoothed loss this many times the first step's loss (or 1, if larger) means the run diverged. */
+const EXPLODED_LOSS_FACTOR = 10;
 
 /** Derives independent streams from one seed: splitmix32 scrambles nearby seeds into unrelated states. */
 const SEED_STREAMS = { init: 0, shuffle: 0x1000, noise: 0x2000 } as const;
@@ -102,6 +106,8 @@ export class Trainer {
       bestValLoss: null,
       bestEpoch: null,
       epochsWithoutImprovement: 0,
+      initialLoss: null,
+      smoothedLoss: null,
     };
   }
 
@@ -215,7 +221,7 @@ export class Trainer {
     network.zeroGradients();
     const out = network.forward(batch, config.dropout, this.noiseRng);
     const loss = network.backward(loader.target, batch, config.dropout);
-    if (!Number.isFinite(loss)) this.diverged(`loss became ${loss} `, learningRate);
+    this.checkLoss(loss, learningRate);
 
     const k = network.outputSize;
     let correct = 0;
@@ -239,6 +245,22 @@ export class Trainer {
     state.step++;
     state.stepInEpoch++;
     return loss;
+  }
+
+  /**
+   * Stable softmax and cross-entropy keep the loss finite long after a run has blown up,
+   * so divergence is also a smoothed loss far above where the run started: healthy runs
+   * stay below their first loss, while a learning rate 10x too high overshoots it 10-1000x
+   * within a few steps.
+   */
+  private checkLoss(loss: number, learningRate: number): void {
+    const { state } = this;
+    if (!Number.isFinite(loss)) this.diverged(`loss became ${loss} `, learningRate);
+    state.initialLoss ??= loss;
+    state.smoothedLoss = state.smoothedLoss === null ? loss : (1 - LOSS_SMOOTHING) * state.smoothedLoss + LOSS_SMOOTHING * loss;
+    if (state.smoothedLoss > EXPLODED_LOSS_FACTOR * Math.max(state.initialLoss, 1)) {
+      this.diverged(`loss exploded from ${formatNumber(state.initialLoss)} to ${formatNumber(loss)} `, learningRate);
+    }
   }
 
   private finishEpoch(seconds: number, samplesPerSecond: number, learningRate: number): EpochReport {
