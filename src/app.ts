@@ -4,12 +4,13 @@ import { installApiKeyCheck } from './api/auth.js';
 import { installErrorHandler } from './api/error-handler.js';
 import { installRequestMetrics } from './api/metrics.js';
 import { registerThirdPartyPlugins } from './api/plugins.js';
+import { datasetRoutes } from './api/routes/datasets.js';
 import { healthRoutes } from './api/routes/health.js';
-import { createServices } from './api/services.js';
+import { createServices, type Services } from './api/services.js';
 import type { AppConfig } from './config.js';
 
-/** Third-party plugins, then our services, then the routes. */
-export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
+/** Third-party plugins, then our services, then the routes. Tests pass services they keep a hand on. */
+export async function buildApp(config: AppConfig, services: Services = createServices(config)): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
     bodyLimit: config.MAX_JSON_BODY_BYTES,
@@ -18,12 +19,12 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
   });
   await registerThirdPartyPlugins(app, config);
 
-  const services = createServices(config);
   app.addHook('onClose', () => services.close());
   installErrorHandler(app);
   installApiKeyCheck(app, config.API_KEY);
   installRequestMetrics(app, services.metrics);
 
   await app.register(healthRoutes, { services });
+  await app.register(datasetRoutes, { datasets: services.datasets });
   return app;
 }

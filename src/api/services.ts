@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
+import { DatasetService } from '../data/dataset-service.js';
+import { DatasetStore } from '../data/dataset-store.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { createRedis, redisKeys } from '../storage/redis.js';
@@ -15,6 +17,8 @@ export function createServices(config: AppConfig) {
   const blobs: BlobStore = new FsBlobStore(config.DATA_DIR);
   const keys = redisKeys(config.REDIS_PREFIX);
   const metrics = createMetrics();
+  const datasetStore = new DatasetStore(redis, keys);
+  const datasets = new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES });
 
   return {
     config,
@@ -22,6 +26,8 @@ export function createServices(config: AppConfig) {
     keys,
     blobs,
     metrics,
+    datasetStore,
+    datasets,
     readiness: () => checkReadiness(redis, blobs),
     async close(): Promise<void> {
       redis.disconnect();

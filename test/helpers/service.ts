@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { createServices, type Services } from '../../src/api/services.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, redisUrl, type AppConfig } from '../../src/config.js';
 
@@ -38,13 +39,15 @@ export async function removeIsolatedState(config: AppConfig): Promise<void> {
 }
 
 /** An app on its own isolated state; `close()` shuts it and removes the state. */
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<{ app: FastifyInstance; config: AppConfig; close(): Promise<void> }> {
+export async function startTestApp(overrides: Record<string, string> = {}): Promise<{ app: FastifyInstance; config: AppConfig; services: Services; close(): Promise<void> }> {
   const config = await isolatedConfig(overrides);
-  const app = await buildApp(config);
+  const services = createServices(config);
+  const app = await buildApp(config, services);
   await app.ready();
   return {
     app,
     config,
+    services,
     async close() {
       await app.close();
       await removeIsolatedState(config);

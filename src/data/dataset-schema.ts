@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { idSchema } from '../storage/ids.js';
+
+export const DATASET_FORMATS = ['idx', 'csv', 'json'] as const;
+
+/** A stored dataset's metadata: the API answer and the Redis record. */
+export const datasetSchema = z
+  .object({
+    id: idSchema('dataset'),
+    name: z.string(),
+    format: z.enum(DATASET_FORMATS),
+    count: z.int().describe('Number of samples'),
+    inputSize: z.int().describe('Values per sample, e.g. 784 for 28x28 images'),
+    width: z.int().optional(),
+    height: z.int().optional(),
+    inputKind: z.enum(['bytes', 'floats']).describe('bytes: 0..255 pixels, scaled to 0..1 in training; floats: used as they are'),
+    numClasses: z.int().nullable().describe('Number of classes for labelled data; null for regression targets'),
+    classCounts: z.array(z.int()).nullable().describe('Samples per class, indexed by label'),
+    targetSize: z.int().nullable().describe('Values per target row for regression data; null for labels'),
+    sha256: z.string().describe('SHA-256 of the stored dataset; the same content uploaded again returns this dataset'),
+    bytes: z.int().describe('Size of the stored dataset'),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Dataset' });
+
+export type DatasetRecord = z.infer<typeof datasetSchema>;
+
+export const datasetParamsSchema = z.object({ id: idSchema('dataset') });
+
+export const sampleParamsSchema = z.object({ id: idSchema('dataset'), index: z.coerce.number().int().min(0) });
+
+export const sampleSchema = z.object({
+  index: z.int(),
+  label: z.int().nullable(),
+  target: z.array(z.number()).nullable(),
+  pixels: z.array(z.number()).describe('The sample\'s inputs: 0..255 for byte datasets'),
+});
+
+export type Sample = z.infer<typeof sampleSchema>;
+
+export const datasetListSchema = z.object({ datasets: z.array(datasetSchema) });
+
+/** The text fields a dataset upload may carry next to its files. */
+export const uploadFieldsSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  numClasses: z.coerce.number().int().min(1).max(256).optional()
+    .describe('Number of classes; every label must be below it (default: the largest label + 1)'),
+});

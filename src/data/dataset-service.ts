@@ -1,0 +1,184 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Dataset } from '../core/types.js';
+import { AppError } from '../errors.js';
+import { readBlob, type BlobStore } from '../storage/blob-store.js';
+import { newId } from '../storage/ids.js';
+import { parseCsv } from './csv.js';
+import { datasetLayout, DATASET_HEADER_BYTES, decodeDataset, encodeDataset, readDatasetHeader } from './dataset-file.js';
+import { uploadFieldsSchema, type DatasetRecord, type Sample } from './dataset-schema.js';
+import type { DatasetStore } from './dataset-store.js';
+import { summarizeDataset } from './dataset-summary.js';
+import { datasetFromIdx, readIdxImages, readIdxLabels } from './idx.js';
+import { parseJsonDataset } from './json-dataset.js';
+import { prepend, uploadBytes } from './upload-bytes.js';
+
+/** One part of a multipart upload, as the route hands it over. */
+export type UploadPart =
+  | { kind: 'file'; field: string; filename: string; stream: Readable }
+  | { kind: 'field'; field: string; value: string };
+
+const FILE_FIELDS = ['images', 'labels', 'file'] as const;
+const TEXT_FIELDS = ['name', 'numClasses'] as const;
+const ACCEPTED = `files "images" + "labels" (an IDX pair) or "file" (CSV or JSON), and optional fields ${TEXT_FIELDS.join(', ')}`;
+
+export const datasetBlobKey = (id: string): string => `datasets/${id}.mlpd`;
+
+export interface DatasetServiceOptions {
+  maxDecompressedBytes: number;
+}
+
+interface ReceivedUpload {
+  /** Temporary blob key of each file field received. */
+  files: Map<string, { key: string; filename: string }>;
+  fields: Record<string, string>;
+}
+
+/** Uploading, reading and deleting datasets: the files go to storage, the metadata to Redis. */
+export class DatasetService {
+  constructor(
+    private readonly store: DatasetStore,
+    private readonly blobs: BlobStore,
+    private readonly options: DatasetServiceOptions,
+  ) {}
+
+  /**
+   * Streams each file part to a temporary blob, validates everything, and only then
+   * stores the dataset. Whatever fails, the temporary blobs are removed.
+   */
+  async upload(parts: AsyncIterable<UploadPart>): Promise<{ dataset: DatasetRecord; created: boolean }> {
+    const received: ReceivedUpload = { files: new Map(), fields: {} };
+    try {
+      await this.receive(parts, received);
+      const fields = uploadFieldsSchema.safeParse(received.fields);
+      if (!fields.success) {
+        const issue = fields.error.issues[0];
+        throw new AppError('VALIDATION_FAILED', `${issue.path.join('.')}: ${issue.message}`, { field: issue.path.join('.') });
+      }
+      const { format, dataset, field, filename } = await this.parse(received.files);
+      const summary = summarizeDataset(dataset, field, fields.data.numClasses);
+      return await this.save(dataset, { ...summary, format, name: fields.data.name ?? filename });
+    } finally {
+      await Promise.all([...received.files.values()].map(({ key }) => this.blobs.delete(key)));
+    }
+  }
+
+  private async receive(parts: AsyncIterable<UploadPart>, received: ReceivedUpload): Promise<void> {
+    for await (const part of parts) {
+      const known: readonly string[] = part.kind === 'file' ? FILE_FIELDS : TEXT_FIELDS;
+      if (!known.includes(part.field)) {
+        throw new AppError('UNKNOWN_FIELD', `unknown ${part.kind} field "${part.field}"; send ${ACCEPTED}`, { field: part.field });
+      }
+      if (received.files.has(part.field) || part.field in received.fields) {
+        throw new AppError('DUPLICATE_FIELD', `the field "${part.field}" is sent twice`, { field: part.field });
+      }
+      if (part.kind === 'field') {
+        received.fields[part.field] = part.value;
+        continue;
+      }
+      const key = `uploads/${randomUUID()}`;
+      received.files.set(part.field, { key, filename: part.filename });
+      await this.blobs.put(key, part.stream);
+    }
+  }
+
+  private async parse(files: ReceivedUpload['files']): Promise<{ format: DatasetRecord['format']; dataset: Dataset; field: string; filename: string }> {
+    const images = files.get('images');
+    const labels = files.get('labels');
+    const file = files.get('file');
+    if (file && (images || labels)) {
+      throw new AppError('VALIDATION_FAILED', 'send either "images" + "labels" or "file", not both', { field: 'file' });
+    }
+    if (file) {
+      const content = this.content(file.key, 'file');
+      const first = await content.next();
+      const bytes = prepend(first.done ? Buffer.alloc(0) : first.value, content);
+      const isJson = !first.done && first.value.toString('utf8', 0, 64).trimStart().startsWith('{');
+      const dataset = isJson ? await parseJsonDataset(bytes, 'file') : await parseCsv(bytes, 'file');
+      return { format: isJson ? 'json' : 'csv', dataset, field: 'file', filename: file.filename };
+    }
+    if (!images || !labels) {
+      const missing = images ? 'labels' : labels ? 'images' : 'images" + "labels" or "file';
+      throw new AppError('MISSING_PART', `the upload has no "${missing}" part; send ${ACCEPTED}`, { field: missing });
+    }
+    const { maxDecompressedBytes } = this.options;
+    const [idxImages, idxLabels] = await Promise.all([
+      readIdxImages(this.content(images.key, 'images'), 'images', maxDecompressedBytes),
+      readIdxLabels(this.content(labels.key, 'labels'), 'labels', maxDecompressedBytes),
+    ]);
+    return { format: 'idx', dataset: datasetFromIdx(idxImages, idxLabels), field: 'labels', filename: images.filename };
+  }
+
+  private async *content(key: string, field: string): AsyncGenerator<Buffer> {
+    yield* uploadBytes(await this.blobs.get(key), { field, maxDecompressedBytes: this.options.maxDecompressedBytes });
+  }
+
+  private async save(dataset: Dataset, described: Omit<DatasetRecord, 'id' | 'sha256' | 'bytes' | 'createdAt'>): Promise<{ dataset: DatasetRecord; created: boolean }> {
+    const bytes = encodeDataset(dataset);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const existing = await this.existingWithSha(sha256);
+    if (existing) return { dataset: existing, created: false };
+
+    const id = newId('dataset');
+    await this.blobs.put(datasetBlobKey(id), bytes);
+    const record: DatasetRecord = { id, ...described, sha256, bytes: bytes.length, createdAt: new Date().toISOString() };
+    const owner = await this.store.create(record);
+    if (owner === id) return { dataset: record, created: true };
+    await this.blobs.delete(datasetBlobKey(id));
+    return { dataset: await this.get(owner), created: false };
+  }
+
+  private async existingWithSha(sha256: string): Promise<DatasetRecord | null> {
+    const id = await this.store.findIdBySha(sha256);
+    return id === null ? null : this.store.get(id);
+  }
+
+  async get(id: string): Promise<DatasetRecord> {
+    const record = await this.store.get(id);
+    if (!record) throw new AppError('DATASET_NOT_FOUND', `No dataset has the id ${id}`, { id });
+    return record;
+  }
+
+  list(): Promise<DatasetRecord[]> {
+    return this.store.list();
+  }
+
+  /** Reads one sample with ranged reads: the header, then the sample's inputs and answer. */
+  async sample(id: string, index: number): Promise<Sample> {
+    const record = await this.get(id);
+    if (index >= record.count) {
+      throw new AppError('SAMPLE_NOT_FOUND', `dataset ${id} has ${record.count} samples (indexes 0..${record.count - 1}); there is no sample ${index}`);
+    }
+    const key = datasetBlobKey(id);
+    const header = readDatasetHeader(await readBlob(this.blobs, key, { start: 0, end: DATASET_HEADER_BYTES }));
+    const layout = datasetLayout(header);
+    const inputStart = layout.inputsOffset + index * layout.inputBytesPerSample;
+    const answerStart = layout.answersOffset + index * layout.answerBytesPerSample;
+    const [inputBytes, answerBytes] = await Promise.all([
+      readBlob(this.blobs, key, { start: inputStart, end: inputStart + layout.inputBytesPerSample }),
+      readBlob(this.blobs, key, { start: answerStart, end: answerStart + layout.answerBytesPerSample }),
+    ]);
+    const floats = (bytes: Buffer): number[] => Array.from(new Float32Array(Uint8Array.from(bytes).buffer));
+    return {
+      index,
+      label: header.answerKind === 'labels' ? answerBytes[0] : null,
+      target: header.answerKind === 'targets' ? floats(answerBytes) : null,
+      pixels: header.inputKind === 'bytes' ? Array.from(inputBytes) : floats(inputBytes),
+    };
+  }
+
+  /** The whole dataset in memory, for training or evaluation. */
+  async load(id: string): Promise<Dataset> {
+    return decodeDataset(await readBlob(this.blobs, datasetBlobKey(id)));
+  }
+
+  async delete(id: string): Promise<void> {
+    const record = await this.get(id);
+    const outcome = await this.store.delete(record);
+    if (outcome === 'in_use') {
+      throw new AppError('DATASET_IN_USE', `dataset ${id} is used by a queued or running job; cancel the job or wait for it to finish`, { id });
+    }
+    if (outcome === 'missing') throw new AppError('DATASET_NOT_FOUND', `No dataset has the id ${id}`, { id });
+    await this.blobs.delete(datasetBlobKey(id));
+  }
+}

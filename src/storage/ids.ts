@@ -1,0 +1,18 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const ID_RANDOM_BYTES = 10;
+const ID_PREFIXES = { dataset: 'ds', job: 'job', model: 'mdl' } as const;
+
+type IdKind = keyof typeof ID_PREFIXES;
+
+/** A fresh id such as `ds_4f0c…`: the prefix says what it names, the rest is random hex. */
+export function newId(kind: IdKind): string {
+  return `${ID_PREFIXES[kind]}_${randomBytes(ID_RANDOM_BYTES).toString('hex')}`;
+}
+
+/** Validates an id from a request before it is used in any key or path. */
+export function idSchema(kind: IdKind) {
+  const pattern = new RegExp(`^${ID_PREFIXES[kind]}_[0-9a-f]{${ID_RANDOM_BYTES * 2}}$`);
+  return z.string().regex(pattern, `must be a ${kind} id like ${ID_PREFIXES[kind]}_${'0'.repeat(ID_RANDOM_BYTES * 2)}`);
+}

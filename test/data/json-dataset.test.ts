@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseJsonDataset } from '../../src/data/json-dataset.js';
+import { appError } from '../helpers/errors.js';
+
+async function* json(value: unknown): AsyncGenerator<Buffer> {
+  yield Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+const XOR_INPUTS = [[0, 0], [0, 1], [1, 0], [1, 1]];
+
+test('XOR with labels gives float inputs and byte labels', async () => {
+  const dataset = await parseJsonDataset(json({ inputs: XOR_INPUTS, labels: [0, 1, 1, 0] }), 'file');
+  assert.equal(dataset.count, 4);
+  assert.equal(dataset.inputSize, 2);
+  assert.ok(dataset.inputs instanceof Float32Array);
+  assert.deepEqual(Array.from(dataset.labels ?? []), [0, 1, 1, 0]);
+  assert.equal(dataset.targets, null);
+});
+
+test('XOR with targets gives a target row per sample', async () => {
+  const dataset = await parseJsonDataset(json({ inputs: XOR_INPUTS, targets: [[0], [1], [1], [0]] }), 'file');
+  assert.equal(dataset.labels, null);
+  assert.deepEqual(Array.from(dataset.targets ?? []), [0, 1, 1, 0]);
+});
+
+test('wrong shapes are named by their path', async () => {
+  await assert.rejects(parseJsonDataset(json('{"inputs": [[0, 1]'), 'file'), appError('INVALID_DATASET_JSON', /not valid JSON/));
+  await assert.rejects(parseJsonDataset(json({ inputs: XOR_INPUTS }), 'file'), appError('INVALID_DATASET_JSON', /exactly one of "labels"/));
+  await assert.rejects(parseJsonDataset(json({ inputs: [[0, 0], [1]], labels: [0, 1] }), 'file'), appError('INVALID_DATASET_JSON', /inputs\[1\]: has 1 values but inputs\[0\] has 2/));
+  await assert.rejects(parseJsonDataset(json({ inputs: XOR_INPUTS, labels: [0, 1] }), 'file'), appError('INVALID_DATASET_JSON', /labels: has 2 entries but inputs has 4/));
+  await assert.rejects(parseJsonDataset(json({ inputs: [[0, 'a']], labels: [0] }), 'file'), appError('INVALID_DATASET_JSON', /inputs\[0\]\[1\]/));
+  await assert.rejects(parseJsonDataset(json({ inputs: XOR_INPUTS, labels: [0, 1, 1, 0], extra: 1 }), 'file'), appError('INVALID_DATASET_JSON', /extra/));
+});
