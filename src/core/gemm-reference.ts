@@ -54,8 +54,19 @@ export function matmulForward(
   for (let o = outDim4; o < outDim; o++) {
     for (let b = 0; b < batch; b++) out[b * outDim + o] = dot(inp, b * inDim, weight, o * inDim, inDim) + bias[o];
   }
+  // The remaining samples take 1x4 tiles: this is the whole product for a single-sample predict.
   for (let b = batch4; b < batch; b++) {
-    for (let o = 0; o < outDim4; o++) out[b * outDim + o] = dot(inp, b * inDim, weight, o * inDim, inDim) + bias[o];
+    const x = b * inDim;
+    for (let o = 0; o < outDim4; o += 4) {
+      const w0 = o * inDim, w1 = w0 + inDim, w2 = w1 + inDim, w3 = w2 + inDim;
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      for (let i = 0; i < inDim; i++) {
+        const a = inp[x + i];
+        c0 += a * weight[w0 + i]; c1 += a * weight[w1 + i]; c2 += a * weight[w2 + i]; c3 += a * weight[w3 + i];
+      }
+      const row = b * outDim + o;
+      out[row] = c0 + bias[o]; out[row + 1] = c1 + bias[o + 1]; out[row + 2] = c2 + bias[o + 2]; out[row + 3] = c3 + bias[o + 3];
+    }
   }
 }
 
