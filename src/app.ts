@@ -6,6 +6,10 @@ import { installRequestMetrics } from './api/metrics.js';
 import { registerThirdPartyPlugins } from './api/plugins.js';
 import { datasetRoutes } from './api/routes/datasets.js';
 import { healthRoutes } from './api/routes/health.js';
+import { jobRoutes } from './api/routes/jobs.js';
+import { modelRoutes } from './api/routes/models.js';
+import { predictRoutes } from './api/routes/predict.js';
+import { queueDashboardRoutes } from './api/routes/queues.js';
 import { createServices, type Services } from './api/services.js';
 import type { AppConfig } from './config.js';
 
@@ -26,5 +30,9 @@ export async function buildApp(config: AppConfig, services: Services = createSer
 
   await app.register(healthRoutes, { services });
   await app.register(datasetRoutes, { datasets: services.datasets });
+  await app.register(jobRoutes, { jobs: services.jobs, events: services.events, config });
+  await app.register(modelRoutes, { models: services.models });
+  await app.register(predictRoutes, { models: services.models });
+  if (config.ENABLE_DASHBOARDS) await app.register(queueDashboardRoutes, { queue: services.queue });
   return app;
 }

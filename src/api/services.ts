@@ -2,6 +2,12 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
 import { DatasetService } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
+import { ModelService } from '../models/model-service.js';
+import { ModelStore } from '../models/model-store.js';
+import { JobEventHub } from '../queue/job-events.js';
+import { JobService } from '../queue/job-service.js';
+import { JobStore } from '../queue/job-store.js';
+import { createTrainingQueue } from '../queue/training-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { createRedis, redisKeys } from '../storage/redis.js';
@@ -11,25 +17,48 @@ import { checkReadiness } from './readiness.js';
 /** Everything the routes call, built once per app from the config. */
 export function createServices(config: AppConfig) {
   const redis: Redis = createRedis(config, { name: 'api' });
-  redis.on('error', () => {
+  const quiet = () => {
     // Connection errors surface as failed commands (503) and in /ready; ioredis keeps reconnecting.
-  });
+  };
+  redis.on('error', quiet);
   const blobs: BlobStore = new FsBlobStore(config.DATA_DIR);
   const keys = redisKeys(config.REDIS_PREFIX);
-  const metrics = createMetrics();
+
   const datasetStore = new DatasetStore(redis, keys);
-  const datasets = new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES });
+  const jobStore = new JobStore(redis, keys);
+  const queue = createTrainingQueue(config, redis);
+  queue.on('error', quiet);
+  const metrics = createMetrics({
+    jobCountsByState: () => jobStore.countsByState(),
+    queueDepth: () => queue.getJobCountByTypes('waiting', 'delayed', 'prioritized'),
+    trainingSamplesPerSecond: () => jobStore.runningSamplesPerSecond(),
+  });
+
+  let subscriber: Redis | null = null;
+  let hub: JobEventHub | null = null;
+  const events = (): JobEventHub => {
+    subscriber ??= createRedis(config, { name: 'api-events', blocking: true });
+    subscriber.on('error', quiet);
+    hub ??= new JobEventHub(subscriber, keys);
+    return hub;
+  };
 
   return {
     config,
     redis,
-    keys,
     blobs,
     metrics,
+    queue,
     datasetStore,
-    datasets,
+    jobStore,
+    datasets: new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES }),
+    jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, queue }),
+    models: new ModelService({ models: new ModelStore(redis, keys, blobs), datasets: datasetStore, blobs, metrics, cacheSize: config.MODEL_CACHE_SIZE }),
+    events,
     readiness: () => checkReadiness(redis, blobs),
     async close(): Promise<void> {
+      await queue.close();
+      subscriber?.disconnect();
       redis.disconnect();
     },
   };

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppConfig } from '../../config.js';
+import type { JobEventHub } from '../../queue/job-events.js';
+import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema } from '../../queue/job-schema.js';
+import type { JobService } from '../../queue/job-service.js';
+import { streamJobEvents } from '../job-event-stream.js';
+import { errorResponses } from '../schemas/errors.js';
+
+const idempotencyHeadersSchema = z.object({
+  'idempotency-key': z.string().min(1).max(200).optional().describe('Retrying with the same key and body answers the same job'),
+});
+
+export interface JobRoutesOptions {
+  jobs: JobService;
+  events: () => JobEventHub;
+  config: AppConfig;
+}
+
+export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { jobs, events, config }) => {
+  const limits = { maxEpochs: config.MAX_EPOCHS, maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS };
+
+  app.post('/jobs', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Queue a training job',
+      description: 'A dataset, a shape and (optionally) a learning rate are enough: every other option has a default that learns MNIST well.',
+      headers: idempotencyHeadersSchema,
+      body: jobRequestSchema(limits),
+      response: { 202: jobSchema, ...errorResponses(400, 422) },
+    },
+  }, async (request, reply) => {
+    const job = await jobs.create(request.body, request.headers['idempotency-key']);
+    return reply.code(202).header('location', `/jobs/${job.id}`).send(job);
+  });
+
+  app.get('/jobs', {
+    schema: { tags: ['jobs'], summary: 'List jobs, newest first', querystring: jobListQuerySchema, response: { 200: jobListSchema, ...errorResponses(400) } },
+  }, async (request) => jobs.list(request.query));
+
+  app.get('/jobs/:id', {
+    schema: { tags: ['jobs'], summary: 'A job with its progress, history and result', params: jobParamsSchema, response: { 200: jobSchema, ...errorResponses(400, 404) } },
+  }, async (request) => jobs.get(request.params.id));
+
+  app.delete('/jobs/:id', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Cancel a queued or running job',
+      description: 'A queued job is cancelled at once (200). A running one stops within one batch and keeps a checkpoint (202; poll until cancelled).',
+      params: jobParamsSchema,
+      response: { 200: jobSchema, 202: jobSchema, ...errorResponses(400, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const job = await jobs.cancel(request.params.id);
+    return reply.code(job.state === 'cancelled' ? 200 : 202).send(job);
+  });
+
+  app.get('/jobs/:id/events', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Server-Sent Events: the job now, then its state changes, steps and epochs until it finishes',
+      params: jobParamsSchema,
+      produces: ['text/event-stream'],
+      response: { ...errorResponses(400, 404) },
+    },
+  }, async (request, reply) => {
+    await jobs.get(request.params.id);
+    await streamJobEvents({ jobId: request.params.id, jobs, hub: events(), request, reply, heartbeatMs: config.SSE_HEARTBEAT_MS });
+  });
+};

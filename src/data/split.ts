@@ -1,0 +1,25 @@
+import { Rng, type Dataset } from '../core/index.js';
+
+function pick(dataset: Dataset, indexes: Uint32Array): Dataset {
+  const { inputSize } = dataset;
+  const inputs = dataset.inputs instanceof Uint8Array ? new Uint8Array(indexes.length * inputSize) : new Float32Array(indexes.length * inputSize);
+  const targetSize = dataset.targets ? dataset.targets.length / dataset.count : 0;
+  const labels = dataset.labels ? new Uint8Array(indexes.length) : null;
+  const targets = dataset.targets ? new Float32Array(indexes.length * targetSize) : null;
+  for (let i = 0; i < indexes.length; i++) {
+    const source = indexes[i];
+    inputs.set(dataset.inputs.subarray(source * inputSize, (source + 1) * inputSize), i * inputSize);
+    if (labels && dataset.labels) labels[i] = dataset.labels[source];
+    if (targets && dataset.targets) targets.set(dataset.targets.subarray(source * targetSize, (source + 1) * targetSize), i * targetSize);
+  }
+  return { ...dataset, count: indexes.length, inputs, labels, targets };
+}
+
+/** Holds out `fraction` of the samples, drawn by a seeded shuffle so a resumed run holds out the same ones. */
+export function splitDataset(dataset: Dataset, fraction: number, seed: number): { train: Dataset; validation: Dataset } {
+  const order = new Uint32Array(dataset.count);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  new Rng(seed).shuffle(order);
+  const held = Math.round(dataset.count * fraction);
+  return { train: pick(dataset, order.subarray(held)), validation: pick(dataset, order.subarray(0, held)) };
+}

@@ -1,0 +1,13 @@
+import type { Evaluation } from '../core/index.js';
+
+/** What the evaluation thread is started with; both byte arrays are transferred. */
+export interface EvaluationThreadInput {
+  /** A model snapshot. */
+  model: Uint8Array;
+  /** A dataset in the compact on-disk format. */
+  dataset: Uint8Array;
+}
+
+export type EvaluationThreadMessage =
+  | { type: 'evaluated'; evaluation: Evaluation }
+  | { type: 'failed'; message: string };

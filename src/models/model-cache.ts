@@ -1,0 +1,33 @@
+/**
+ * A least-recently-used cache of loads in flight or done: concurrent requests for a model
+ * share one load, and a failed load is forgotten so the next request tries again.
+ */
+export class LruCache<T> {
+  private readonly entries = new Map<string, Promise<T>>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    const cached = this.entries.get(key);
+    if (cached) {
+      this.entries.delete(key);
+      this.entries.set(key, cached);
+      return cached;
+    }
+    const loading = load();
+    this.entries.set(key, loading);
+    loading.catch(() => {
+      if (this.entries.get(key) === loading) this.entries.delete(key);
+    });
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    return loading;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { STOP_REASONS, trainingConfigSchema } from '../queue/job-schema.js';
+import { idSchema } from '../storage/ids.js';
+
+/** A trained model's metadata: the API answer and the Redis record. */
+export const modelSchema = z
+  .object({
+    id: idSchema('model'),
+    jobId: idSchema('job'),
+    datasetId: idSchema('dataset'),
+    shape: z.array(z.int()),
+    config: trainingConfigSchema,
+    inputKind: z.enum(['bytes', 'floats']).describe('bytes: trained on 0..255 pixels scaled to 0..1; floats: inputs used as they are'),
+    parameterCount: z.int(),
+    epochsCompleted: z.int(),
+    stopReason: z.enum(STOP_REASONS),
+    metrics: z
+      .object({
+        trainLoss: z.number(),
+        trainAccuracy: z.number(),
+        valLoss: z.number().optional(),
+        valAccuracy: z.number().optional(),
+      })
+      .nullable()
+      .describe('From the last completed epoch; null when stopped before the first'),
+    bytes: z.int(),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Model' });
+
+export type ModelRecord = z.infer<typeof modelSchema>;
+
+export const modelParamsSchema = z.object({ id: idSchema('model') });
+export const modelListSchema = z.object({ models: z.array(modelSchema) });
+
+export const evaluateRequestSchema = z.strictObject({ datasetId: idSchema('dataset') });
+export const evaluationSchema = z.object({
+  accuracy: z.number(),
+  loss: z.number(),
+  count: z.int(),
+  confusionMatrix: z.array(z.array(z.int())).describe('confusionMatrix[actual][predicted]'),
+});
+
+/** Most values one sample may have; far above 784 and bounded so a body cannot be huge. */
+const MAX_INPUT_VALUES = 65_536;
+export const MAX_PREDICT_BATCH = 1024;
+export const PIXEL_SCALES = ['0-255', '0-1'] as const;
+
+export const predictRequestSchema = z.union([
+  z.strictObject({
+    modelId: idSchema('model'),
+    pixels: z.array(z.number().min(0).max(255)).min(1).max(MAX_INPUT_VALUES)
+      .describe('One sample: 0..255 integers or 0..1 floats'),
+    scale: z.enum(PIXEL_SCALES).optional().describe('How to read pixels; detected when omitted (any value above 1 means 0-255)'),
+  }),
+  z.strictObject({
+    modelId: idSchema('model'),
+    inputs: z.array(z.array(z.number()).min(1).max(MAX_INPUT_VALUES)).min(1).max(MAX_PREDICT_BATCH)
+      .describe('Several samples, read like pixels'),
+    scale: z.enum(PIXEL_SCALES).optional(),
+  }),
+]);
+
+const predictionSchema = z.object({ label: z.int(), probabilities: z.array(z.number()) });
+
+export const predictResponseSchema = z.union([
+  predictionSchema.extend({ modelId: idSchema('model') }),
+  z.object({ modelId: idSchema('model'), predictions: z.array(predictionSchema) }),
+]);
+
+export type PredictRequest = z.infer<typeof predictRequestSchema>;
+export type PredictResponse = z.infer<typeof predictResponseSchema>;
+export type Prediction = z.infer<typeof predictionSchema>;
+export type PixelScale = (typeof PIXEL_SCALES)[number];
+export type EvaluationResult = z.infer<typeof evaluationSchema>;

@@ -1,0 +1,150 @@
+import type { Readable } from 'node:stream';
+import { Worker as Thread } from 'node:worker_threads';
+import { loadNetwork, Predictor, type FloatArray } from '../core/index.js';
+import type { Metrics } from '../api/metrics.js';
+import { shapeMismatch } from '../data/dataset-fit.js';
+import { datasetBlobKey } from '../data/dataset-service.js';
+import type { DatasetStore } from '../data/dataset-store.js';
+import { AppError } from '../errors.js';
+import { readBlob, type BlobStore } from '../storage/blob-store.js';
+import type { EvaluationThreadInput, EvaluationThreadMessage } from './evaluation-messages.js';
+import { LruCache } from './model-cache.js';
+import type { EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse } from './model-schema.js';
+import type { ModelStore } from './model-store.js';
+
+const EVALUATION_THREAD_URL = new URL('./evaluation-thread.js', import.meta.url);
+const MAX_PIXEL = 255;
+
+interface LoadedModel {
+  record: ModelRecord;
+  predictor: Predictor;
+  /** One sample's scaled inputs, reused by every single prediction. */
+  sample: Float32Array;
+}
+
+export interface ModelServiceDeps {
+  models: ModelStore;
+  datasets: DatasetStore;
+  blobs: BlobStore;
+  metrics: Metrics;
+  cacheSize: number;
+}
+
+function prediction(outputs: FloatArray, offset: number, size: number): Prediction {
+  const probabilities = Array.from(outputs.subarray(offset, offset + size));
+  if (size === 1) return { label: probabilities[0] > 0.5 ? 1 : 0, probabilities };
+  let label = 0;
+  for (let j = 1; j < size; j++) if (probabilities[j] > probabilities[label]) label = j;
+  return { label, probabilities };
+}
+
+/**
+ * Multiplier that brings the request's values to what the model was trained on. Byte-trained
+ * models saw pixels / 255: values are read as 0..255 when the request says so or when any is
+ * above 1, else as 0..1. Float-trained models take values as they are.
+ */
+function inputScale(record: ModelRecord, values: readonly (readonly number[])[], field: string, scale: PixelScale | undefined): number {
+  if (record.inputKind === 'floats') {
+    if (scale) throw new AppError('VALIDATION_FAILED', `body.scale: model ${record.id} was trained on raw values; send them as they are, without scale`, { field: 'scale' });
+    return 1;
+  }
+  let max = 0;
+  let min = 0;
+  for (const row of values) for (const value of row) { if (value > max) max = value; if (value < min) min = value; }
+  const limit = scale === '0-1' || (scale === undefined && max <= 1) ? 1 : MAX_PIXEL;
+  if (min < 0 || max > limit) {
+    throw new AppError('INPUT_OUT_OF_RANGE', `body.${field}: values must be within 0..${limit}${scale ? ` for scale ${scale}` : ''}; got ${min < 0 ? min : max}`, { field });
+  }
+  return limit === MAX_PIXEL ? 1 / MAX_PIXEL : 1;
+}
+
+function checkLength(row: readonly number[], inputSize: number, field: string): void {
+  if (row.length !== inputSize) {
+    throw new AppError('INPUT_SIZE_MISMATCH', `body.${field} has ${row.length} values; the model takes ${inputSize}`, { field, expected: inputSize, received: row.length });
+  }
+}
+
+/** Listing, downloading, deleting and evaluating models, and predicting from an in-memory cache of them. */
+export class ModelService {
+  private readonly cache: LruCache<LoadedModel>;
+
+  constructor(private readonly deps: ModelServiceDeps) {
+    this.cache = new LruCache(deps.cacheSize);
+  }
+
+  list(): Promise<ModelRecord[]> {
+    return this.deps.models.list();
+  }
+
+  async get(id: string): Promise<ModelRecord> {
+    const record = await this.deps.models.get(id);
+    if (!record) throw new AppError('MODEL_NOT_FOUND', `No model has the id ${id}`, { id });
+    return record;
+  }
+
+  async snapshot(id: string): Promise<{ record: ModelRecord; stream: Readable }> {
+    const record = await this.get(id);
+    return { record, stream: await this.deps.models.snapshotStream(id) };
+  }
+
+  async delete(id: string): Promise<void> {
+    this.cache.delete(id);
+    if (!(await this.deps.models.delete(id))) throw new AppError('MODEL_NOT_FOUND', `No model has the id ${id}`, { id });
+  }
+
+  /** The first request for a model reads its snapshot; later ones never touch the disk. */
+  private loaded(id: string): Promise<LoadedModel> {
+    return this.cache.get(id, async () => {
+      const record = await this.get(id);
+      const network = loadNetwork(await this.deps.models.snapshot(id));
+      return { record, predictor: new Predictor(network), sample: new Float32Array(network.inputSize) };
+    });
+  }
+
+  async predict(request: PredictRequest): Promise<PredictResponse> {
+    const model = await this.loaded(request.modelId);
+    const started = performance.now();
+    const { inputSize, outputSize } = model.predictor.network;
+    if ('pixels' in request) {
+      checkLength(request.pixels, inputSize, 'pixels');
+      const factor = inputScale(model.record, [request.pixels], 'pixels', request.scale);
+      for (let i = 0; i < inputSize; i++) model.sample[i] = request.pixels[i] * factor;
+      const result = { modelId: model.record.id, ...prediction(model.predictor.predict(model.sample), 0, outputSize) };
+      this.deps.metrics.predictDuration.observe({ kind: 'single' }, (performance.now() - started) / 1000);
+      return result;
+    }
+    request.inputs.forEach((row, index) => checkLength(row, inputSize, `inputs[${index}]`));
+    const factor = inputScale(model.record, request.inputs, 'inputs', request.scale);
+    const count = request.inputs.length;
+    const batch = new Float32Array(count * inputSize);
+    request.inputs.forEach((row, index) => {
+      for (let i = 0; i < inputSize; i++) batch[index * inputSize + i] = row[i] * factor;
+    });
+    const outputs = model.predictor.predictBatch(batch, count);
+    const predictions = Array.from({ length: count }, (_, index) => prediction(outputs, index * outputSize, outputSize));
+    this.deps.metrics.predictDuration.observe({ kind: 'batch' }, (performance.now() - started) / 1000);
+    return { modelId: model.record.id, predictions };
+  }
+
+  /** Runs in a thread of its own: a large dataset takes seconds, which the event loop must not. */
+  async evaluate(id: string, datasetId: string): Promise<EvaluationResult> {
+    const record = await this.get(id);
+    const dataset = await this.deps.datasets.get(datasetId);
+    if (!dataset) throw new AppError('UNKNOWN_DATASET', `body.datasetId: no dataset has the id ${datasetId}`, { field: 'datasetId' });
+    const problem = shapeMismatch(record.shape, dataset);
+    if (problem) throw new AppError('SHAPE_MISMATCH', `body.datasetId: ${problem}`, { field: 'datasetId' });
+
+    const input: EvaluationThreadInput = {
+      model: Uint8Array.from(await this.deps.models.snapshot(id)),
+      dataset: Uint8Array.from(await readBlob(this.deps.blobs, datasetBlobKey(datasetId))),
+    };
+    const message = await new Promise<EvaluationThreadMessage>((resolve, reject) => {
+      const thread = new Thread(EVALUATION_THREAD_URL, { workerData: input, transferList: [input.model.buffer as ArrayBuffer, input.dataset.buffer as ArrayBuffer] });
+      thread.once('message', resolve);
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`the evaluation thread exited with code ${code} without an answer`)));
+    });
+    if (message.type === 'failed') throw new Error(`evaluation failed: ${message.message}`);
+    return message.evaluation;
+  }
+}

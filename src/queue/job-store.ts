@@ -1,0 +1,225 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../storage/redis.js';
+import {
+  checkpointRecordSchema, JOB_STATES, jobSpecSchema,
+  type CheckpointRecord, type EpochRecord, type Job, type JobError, type JobListQuery, type JobProgress,
+  type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord,
+} from './job-schema.js';
+import type { Diagnostics } from '../core/index.js';
+
+/**
+ * Moves a job between states atomically: only from an allowed state, with the transition
+ * appended, the per-state indexes updated and an event published. Answers 1, or the
+ * current state when the move is not allowed.
+ */
+const TRANSITION_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'state')
+if not current then return 'missing' end
+local allowed = false
+for state in string.gmatch(ARGV[1], '[^,]+') do
+  if state == current then allowed = true end
+end
+if not allowed then return current end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+for field, value in pairs(cjson.decode(ARGV[4])) do redis.call('HSET', KEYS[1], field, value) end
+redis.call('RPUSH', KEYS[2], ARGV[3])
+local seq = redis.call('HGET', KEYS[1], 'seq')
+redis.call('ZREM', ARGV[5] .. current, ARGV[6])
+redis.call('ZADD', ARGV[5] .. ARGV[2], seq, ARGV[6])
+redis.call('PUBLISH', KEYS[3], '{"type":"state","transition":' .. ARGV[3] .. '}')
+return 1`;
+
+export type JobEvent =
+  | { type: 'state'; transition: JobTransition }
+  | { type: 'step'; step: StepRecord; progress: JobProgress }
+  | { type: 'epoch'; epoch: EpochRecord; progress: JobProgress };
+
+export interface TransitionOptions {
+  from: readonly JobState[];
+  to: JobState;
+  reason?: string;
+  resumedFromEpoch?: number;
+  /** Hash fields set in the same step, e.g. finishedAt or modelId. */
+  fields?: Record<string, string>;
+}
+
+const parseJson = <T>(text: string | null | undefined): T | null => (text ? (JSON.parse(text) as T) : null);
+
+/**
+ * Job state and history in our own Redis keys (BullMQ's events are best-effort and trimmed):
+ * a hash per job, lists for transitions, steps, epochs and checkpoints, and one sorted set
+ * per state ordered by creation.
+ */
+export class JobStore {
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+
+  async create(spec: JobSpec): Promise<void> {
+    const seq = await this.redis.incr(this.keys.jobSequence);
+    const transition: JobTransition = { state: 'queued', at: spec.createdAt };
+    await this.redis
+      .multi()
+      .hset(this.keys.job(spec.id), { spec: JSON.stringify(spec), state: 'queued', seq })
+      .rpush(this.keys.jobTransitions(spec.id), JSON.stringify(transition))
+      .zadd(this.keys.jobs, seq, spec.id)
+      .zadd(this.keys.jobsByState('queued'), seq, spec.id)
+      .exec();
+  }
+
+  async spec(id: string): Promise<JobSpec | null> {
+    const text = await this.redis.hget(this.keys.job(id), 'spec');
+    return text === null ? null : jobSpecSchema.parse(JSON.parse(text));
+  }
+
+  async state(id: string): Promise<JobState | null> {
+    return (await this.redis.hget(this.keys.job(id), 'state')) as JobState | null;
+  }
+
+  /** True when the move happened; false when the job was not in an allowed state. */
+  async transition(id: string, options: TransitionOptions): Promise<boolean> {
+    const transition: JobTransition = {
+      state: options.to,
+      at: new Date().toISOString(),
+      ...(options.reason !== undefined && { reason: options.reason }),
+      ...(options.resumedFromEpoch !== undefined && { resumedFromEpoch: options.resumedFromEpoch }),
+    };
+    const result = await this.redis.eval(
+      TRANSITION_SCRIPT, 3,
+      this.keys.job(id), this.keys.jobTransitions(id), this.keys.jobEvents(id),
+      options.from.join(','), options.to, JSON.stringify(transition), JSON.stringify(options.fields ?? {}),
+      this.keys.jobsByState(''), id,
+    );
+    return result === 1;
+  }
+
+  /** Stamps startedAt on the first start only; answers it. */
+  async markStarted(id: string): Promise<string> {
+    const [, [, startedAt]] = (await this.redis
+      .multi()
+      .hsetnx(this.keys.job(id), 'startedAt', new Date().toISOString())
+      .hget(this.keys.job(id), 'startedAt')
+      .exec()) as [[Error | null, number], [Error | null, string]];
+    return startedAt;
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    await this.redis.hset(this.keys.job(id), 'cancelRequested', '1');
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.job(id), 'cancelRequested')) === '1';
+  }
+
+  async recordStep(id: string, step: StepRecord, progress: JobProgress, diagnostics: Diagnostics | undefined): Promise<void> {
+    const event: JobEvent = { type: 'step', step, progress };
+    const multi = this.redis
+      .multi()
+      .rpush(this.keys.jobSteps(id), JSON.stringify(step))
+      .hset(this.keys.job(id), 'progress', JSON.stringify(progress));
+    if (diagnostics) multi.hset(this.keys.job(id), 'diagnostics', JSON.stringify(diagnostics));
+    await multi.publish(this.keys.jobEvents(id), JSON.stringify(event)).exec();
+  }
+
+  /** The epoch's record and its checkpoint land together, so history never runs ahead of a resumable point. */
+  async recordEpoch(id: string, epoch: EpochRecord, progress: JobProgress, diagnostics: Diagnostics, checkpoint: CheckpointRecord): Promise<void> {
+    const event: JobEvent = { type: 'epoch', epoch, progress };
+    await this.redis
+      .multi()
+      .rpush(this.keys.jobEpochs(id), JSON.stringify(epoch))
+      .rpush(this.keys.jobCheckpoints(id), JSON.stringify(checkpoint))
+      .hset(this.keys.job(id), { progress: JSON.stringify(progress), diagnostics: JSON.stringify(diagnostics) })
+      .publish(this.keys.jobEvents(id), JSON.stringify(event))
+      .exec();
+  }
+
+  async addCheckpoint(id: string, checkpoint: CheckpointRecord): Promise<void> {
+    await this.redis.rpush(this.keys.jobCheckpoints(id), JSON.stringify(checkpoint));
+  }
+
+  async checkpoints(id: string): Promise<CheckpointRecord[]> {
+    const texts = await this.redis.lrange(this.keys.jobCheckpoints(id), 0, -1);
+    return texts.map((text) => checkpointRecordSchema.parse(JSON.parse(text)));
+  }
+
+  /** Keeps the newest `keep` checkpoints; answers the ones dropped so their blobs can go. */
+  async pruneCheckpoints(id: string, keep: number): Promise<CheckpointRecord[]> {
+    const all = await this.checkpoints(id);
+    const dropped = all.slice(0, Math.max(0, all.length - keep));
+    if (dropped.length > 0) await this.redis.ltrim(this.keys.jobCheckpoints(id), dropped.length, -1);
+    return dropped;
+  }
+
+  /** On resume, history written after the checkpoint is dropped: those steps run again. */
+  async rewindHistory(id: string, checkpoint: CheckpointRecord): Promise<void> {
+    const [steps, epochs] = await Promise.all([
+      this.redis.lrange(this.keys.jobSteps(id), 0, -1),
+      this.redis.lrange(this.keys.jobEpochs(id), 0, -1),
+    ]);
+    const keptSteps = steps.filter((text) => (JSON.parse(text) as StepRecord).step <= checkpoint.step);
+    const keptEpochs = epochs.filter((text) => (JSON.parse(text) as EpochRecord).epoch <= checkpoint.epoch);
+    const multi = this.redis.multi().del(this.keys.jobSteps(id), this.keys.jobEpochs(id));
+    if (keptSteps.length > 0) multi.rpush(this.keys.jobSteps(id), ...keptSteps);
+    if (keptEpochs.length > 0) multi.rpush(this.keys.jobEpochs(id), ...keptEpochs);
+    await multi.exec();
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const [hash, transitions, steps, epochs, checkpoints] = await Promise.all([
+      this.redis.hgetall(this.keys.job(id)),
+      this.redis.lrange(this.keys.jobTransitions(id), 0, -1),
+      this.redis.lrange(this.keys.jobSteps(id), 0, -1),
+      this.redis.lrange(this.keys.jobEpochs(id), 0, -1),
+      this.checkpoints(id),
+    ]);
+    if (!hash.spec) return null;
+    return {
+      ...this.summaryFrom(hash),
+      statusTransitions: transitions.map((text) => JSON.parse(text) as JobTransition),
+      history: {
+        steps: steps.map((text) => JSON.parse(text) as StepRecord),
+        epochs: epochs.map((text) => JSON.parse(text) as EpochRecord),
+      },
+      diagnostics: parseJson<Diagnostics>(hash.diagnostics),
+      checkpoints: checkpoints.map(({ key: _key, ...visible }) => visible),
+    };
+  }
+
+  /** Newest first; the cursor is the creation sequence number of the last job of the previous page. */
+  async list(query: JobListQuery): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
+    const index = query.state ? this.keys.jobsByState(query.state) : this.keys.jobs;
+    const max = query.cursor ? `(${query.cursor}` : '+inf';
+    const entries = await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, query.limit + 1);
+    const ids = entries.filter((_, i) => i % 2 === 0);
+    const scores = entries.filter((_, i) => i % 2 === 1);
+    const page = ids.slice(0, query.limit);
+    const hashes = await Promise.all(page.map((id) => this.redis.hgetall(this.keys.job(id))));
+    return {
+      jobs: hashes.filter((hash) => hash.spec).map((hash) => this.summaryFrom(hash)),
+      nextCursor: ids.length > query.limit ? scores[query.limit - 1] : null,
+    };
+  }
+
+  async countsByState(): Promise<Record<JobState, number>> {
+    const counts = await Promise.all(JOB_STATES.map((state) => this.redis.zcard(this.keys.jobsByState(state))));
+    return Object.fromEntries(JOB_STATES.map((state, i) => [state, counts[i]])) as Record<JobState, number>;
+  }
+
+  async runningSamplesPerSecond(): Promise<number> {
+    const ids = await this.redis.zrange(this.keys.jobsByState('running'), 0, -1);
+    const progresses = await Promise.all(ids.map((id) => this.redis.hget(this.keys.job(id), 'progress')));
+    return progresses.reduce((sum, text) => sum + (parseJson<JobProgress>(text)?.samplesPerSecond ?? 0), 0);
+  }
+
+  private summaryFrom(hash: Record<string, string>): JobSummary {
+    return {
+      ...jobSpecSchema.parse(JSON.parse(hash.spec)),
+      state: hash.state as JobState,
+      cancelRequested: hash.cancelRequested === '1',
+      progress: parseJson<JobProgress>(hash.progress),
+      modelId: hash.modelId ?? null,
+      stopReason: (hash.stopReason as JobSummary['stopReason'] | undefined) ?? null,
+      error: parseJson<JobError>(hash.error),
+      startedAt: hash.startedAt ?? null,
+      finishedAt: hash.finishedAt ?? null,
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import { InvalidConfigError, SnapshotFormatError, Trainer, TrainingDivergedError, type Dataset } from '../core/index.js';
+import { chooseKernels, type ChosenKernels } from '../core/wasm/choose-kernels.js';
+import { DatasetFileError, decodeDataset } from '../data/dataset-file.js';
+import { splitDataset } from '../data/split.js';
+import { STOP_FLAG, type StopCause, type ThreadFailure, type TrainingThreadInput, type TrainingThreadMessage } from './thread-messages.js';
+
+export type PostMessage = (message: TrainingThreadMessage, transfer?: ArrayBuffer[]) => void;
+
+/** A different seed stream from the trainer's own, so the held-out samples do not follow the shuffle order. */
+const SPLIT_SEED_OFFSET = 0x5eed;
+
+function datasetsOf(input: TrainingThreadInput): { train: Dataset; validation: Dataset | null } {
+  const train = decodeDataset(input.train);
+  if (input.validation) return { train, validation: decodeDataset(input.validation) };
+  if (input.validationSplit > 0) return splitDataset(train, input.validationSplit, input.config.seed + SPLIT_SEED_OFFSET);
+  return { train, validation: null };
+}
+
+/** Turns whatever training threw into words for a person, and says whether a retry could help. */
+export function describeFailure(error: unknown): ThreadFailure {
+  if (error instanceof TrainingDivergedError) {
+    return { code: 'TRAINING_DIVERGED', message: error.message, advice: error.advice, retryable: false };
+  }
+  if (error instanceof InvalidConfigError) {
+    return { code: 'INVALID_CONFIG', message: error.message, advice: `Change "${error.field}" and submit a new job.`, retryable: false };
+  }
+  if (error instanceof DatasetFileError) {
+    return { code: 'BAD_DATASET', message: `The stored dataset cannot be read: ${error.message}`, advice: 'Upload the dataset again and submit a new job.', retryable: false };
+  }
+  if (error instanceof SnapshotFormatError) {
+    return { code: 'BAD_CHECKPOINT', message: `The checkpoint cannot be resumed: ${error.message}`, advice: 'Submit the job again to train from the start.', retryable: false };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'TRAINING_CRASHED', message: `Training stopped unexpectedly: ${message}`, advice: 'The job is retried from its last checkpoint; if it keeps failing, report it with the job id.', retryable: true };
+}
+
+/**
+ * The body of the training thread: decode the datasets, start or resume the trainer, and
+ * post a tagged message for every step report, every epoch (with its checkpoint) and the end.
+ */
+export async function runTraining(input: TrainingThreadInput, post: PostMessage): Promise<void> {
+  const stopFlag = new Int32Array(input.stopFlag);
+  let kernels: ChosenKernels | null = null;
+  try {
+    const { train, validation } = datasetsOf(input);
+    kernels = await chooseKernels({ threads: input.threads });
+    const options = { kernels: kernels.kernels, stepReportEvery: input.stepReportEvery };
+    const trainer = input.checkpoint
+      ? Trainer.resume(input.checkpoint, train, validation, options)
+      : new Trainer(input.config, train, validation, options);
+    post({
+      type: 'started',
+      kernels: kernels.description,
+      epochsCompleted: trainer.epochsCompleted,
+      stepsPerEpoch: trainer.stepsPerEpoch,
+      trainCount: train.count,
+      validationCount: validation?.count ?? 0,
+    });
+
+    let deadlinePassed = false;
+    const outcome = trainer.run({
+      onStep: (report) => post({ type: 'step', report }),
+      onEpoch: (report) => {
+        const checkpoint = trainer.checkpoint();
+        post({ type: 'epoch', report, checkpoint }, [checkpoint.buffer as ArrayBuffer]);
+      },
+      shouldStop: () => {
+        if (Atomics.load(stopFlag, 0) !== STOP_FLAG.run) return true;
+        deadlinePassed = input.deadlineMs !== null && Date.now() >= input.deadlineMs;
+        return deadlinePassed;
+      },
+    });
+
+    const flag = Atomics.load(stopFlag, 0);
+    const stopCause: StopCause | null = outcome.reason !== 'stopped' ? null
+      : deadlinePassed ? 'max_runtime' : flag === STOP_FLAG.cancel ? 'cancel' : 'shutdown';
+    const model = trainer.modelSnapshot();
+    const checkpoint = outcome.reason === 'stopped' ? trainer.checkpoint() : null;
+    const transfer = [model.buffer, ...(checkpoint ? [checkpoint.buffer] : [])] as ArrayBuffer[];
+    post({ type: 'finished', outcome, stopCause, model, checkpoint }, transfer);
+  } catch (error) {
+    post({ type: 'failed', failure: describeFailure(error) });
+  } finally {
+    kernels?.dispose();
+  }
+}
