@@ -1,0 +1,41 @@
+import type { GemmKernels } from '../gemm.js';
+import { referenceKernels } from '../gemm-reference.js';
+import { GEMM_VARIANTS, relaxedSimdSupported } from './gemm-module.js';
+import { createWasmKernels } from './wasm-kernels.js';
+
+export interface ChosenKernels {
+  kernels: GemmKernels;
+  /** One line for the start-up log: the kernels chosen and why any faster ones were passed over. */
+  description: string;
+  /** Ends the kernels' helper threads; the reference kernels have none. */
+  dispose(): void;
+}
+
+/**
+ * The fastest kernels this runtime runs: WebAssembly with relaxed-SIMD fused multiply-add,
+ * else plain WebAssembly SIMD, else the TypeScript reference. Call it once at start-up,
+ * log the description, and share the kernels.
+ */
+export async function chooseKernels(options: { threads?: number } = {}): Promise<ChosenKernels> {
+  const passedOver: string[] = [];
+  for (const variant of GEMM_VARIANTS) {
+    const relaxedSimd = variant === 'relaxed-simd';
+    if (relaxedSimd && !relaxedSimdSupported()) {
+      passedOver.push(`wasm-${variant}: not supported by Node ${process.versions.node}`);
+      continue;
+    }
+    try {
+      const kernels = await createWasmKernels({ threads: options.threads, relaxedSimd });
+      return { kernels, description: describe(kernels.name, passedOver), dispose: () => kernels.dispose() };
+    } catch (error) {
+      // A bad thread count is the caller's mistake, not a missing capability.
+      if (error instanceof RangeError) throw error;
+      passedOver.push(`wasm-${variant}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { kernels: referenceKernels, description: describe(referenceKernels.name, passedOver), dispose: () => undefined };
+}
+
+function describe(name: string, passedOver: readonly string[]): string {
+  return passedOver.length === 0 ? `GEMM kernels: ${name}` : `GEMM kernels: ${name} (passed over ${passedOver.join('; ')})`;
+}

@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { GemmExports } from './gemm-module.js';
+import {
+  MAX_THREADS, OP, SLOT, controlSlots, createControl, readError, runPart, writePart, type GemmWorkerData,
+} from './gemm-protocol.js';
+
+/**
+ * Products smaller than this many flops run on the calling thread alone: waking a
+ * helper and joining it costs a few microseconds, about what 2 MFLOP take one thread.
+ */
+const PARALLEL_MIN_FLOP = 2_000_000;
+/** The caller spins this many times (about 1 ms) for the helpers before it sleeps. */
+const CALLER_SPIN_ITERATIONS = 125_000;
+/** A helper that makes no progress for this long is taken for dead. */
+const HELPER_TIMEOUT_MS = 30_000;
+
+/**
+ * The calling thread plus `threads - 1` helper worker threads, each with the kernels
+ * instantiated on the same shared memory. The caller writes a product's operation and
+ * arguments into `control`, then run() splits its outputs into one range per thread.
+ * Helpers are unref'd, so they never keep a process alive; dispose() ends them.
+ */
+export class GemmThreads {
+  readonly threads: number;
+  /** Write SLOT.op and SLOT.args here before run(). */
+  readonly control: Int32Array;
+  private readonly controlBuffer: SharedArrayBuffer;
+  private readonly kernels: GemmExports;
+  private readonly workers: Worker[];
+  private failure: string | null = null;
+
+  private constructor(kernels: GemmExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
+    this.kernels = kernels;
+    this.controlBuffer = controlBuffer;
+    this.control = controlSlots(controlBuffer);
+    this.workers = workers;
+    this.threads = workers.length + 1;
+    for (const worker of workers) {
+      worker.on('error', (error: Error) => {
+        this.failure = `a GEMM helper thread crashed: ${error.message}`;
+      });
+    }
+  }
+
+  /** Starts `threads - 1` helpers and resolves once each has instantiated the kernels. */
+  static async start(
+    kernels: GemmExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number,
+  ): Promise<GemmThreads> {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+      throw new RangeError(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
+    }
+    const control = createControl();
+    const workers: Worker[] = [];
+    for (let thread = 1; thread < threads; thread++) {
+      const workerData: GemmWorkerData = { module, memory, control, thread };
+      const worker = new Worker(new URL('./gemm-worker.js', import.meta.url), { workerData });
+      worker.unref();
+      workers.push(worker);
+    }
+    try {
+      await Promise.all(workers.map((worker) => once(worker, 'message')));
+    } catch (error) {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+      throw error;
+    }
+    return new GemmThreads(kernels, control, workers);
+  }
+
+  /**
+   * Runs the product in `control` over the outputs [0, count), split into at most one range
+   * per thread, each a multiple of `unit` outputs. `scratch` holds each thread's scratch pointer.
+   */
+  run(count: number, unit: number, flop: number, scratch: readonly number[]): void {
+    if (this.failure !== null) throw new Error(`The wasm GEMM kernels cannot run: ${this.failure}`);
+    const { control } = this;
+    const units = Math.ceil(count / unit);
+    const parts = flop < PARALLEL_MIN_FLOP ? 1 : Math.min(this.threads, units);
+    for (let thread = 0; thread < this.threads; thread++) {
+      const start = Math.min(count, Math.floor((thread * units) / parts) * unit);
+      const end = thread < parts ? Math.min(count, Math.floor(((thread + 1) * units) / parts) * unit) : start;
+      writePart(control, thread, start, end, scratch[thread]);
+    }
+    if (parts === 1) {
+      runPart(this.kernels, control, 0);
+      return;
+    }
+    Atomics.store(control, SLOT.pending, this.threads - 1);
+    Atomics.add(control, SLOT.sequence, 1);
+    Atomics.notify(control, SLOT.sequence);
+    let failed = 0;
+    try {
+      runPart(this.kernels, control, 0);
+    } finally {
+      this.join();
+      failed = Atomics.exchange(control, SLOT.failed, 0);
+    }
+    if (failed !== 0) throw new Error(`GEMM helper thread ${failed - 1} failed: ${readError(this.controlBuffer)}`);
+  }
+
+  /** Ends the helper threads. The kernels cannot run on more than one thread afterwards. */
+  dispose(): void {
+    if (this.failure === null) this.failure = 'they were disposed';
+    const { control } = this;
+    control[SLOT.op] = OP.quit;
+    Atomics.add(control, SLOT.sequence, 1);
+    Atomics.notify(control, SLOT.sequence);
+    for (const worker of this.workers) void worker.terminate();
+  }
+
+  /** Waits until every helper has finished its part: spins, then sleeps. */
+  private join(): void {
+    const { control } = this;
+    for (let i = 0; i < CALLER_SPIN_ITERATIONS; i++) {
+      if (Atomics.load(control, SLOT.pending) === 0) return;
+    }
+    for (;;) {
+      const pending = Atomics.load(control, SLOT.pending);
+      if (pending === 0) return;
+      if (Atomics.wait(control, SLOT.pending, pending, HELPER_TIMEOUT_MS) === 'timed-out') {
+        this.failure = `${pending} GEMM helper thread(s) made no progress for ${HELPER_TIMEOUT_MS} ms`;
+        throw new Error(`The wasm GEMM kernels stopped: ${this.failure}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import { availableParallelism } from 'node:os';
+import type { GemmKernels } from '../gemm.js';
+import { referenceKernels } from '../gemm-reference.js';
+import type { FloatArray } from '../types.js';
+import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmExports, type GemmVariant } from './gemm-module.js';
+import { OP, SLOT } from './gemm-protocol.js';
+import { GemmThreads } from './gemm-threads.js';
+import { LinearMemory } from './linear-memory.js';
+
+export interface WasmKernelsOptions {
+  /** Threads per product, the calling one included (default: the cores available). */
+  threads?: number;
+  /** true: fused multiply-add, or fail where the runtime lacks it; false: plain SIMD;
+   * unset: fused multiply-add where the runtime has it. */
+  relaxedSimd?: boolean;
+}
+
+export interface WasmGemmKernels extends GemmKernels {
+  readonly variant: GemmVariant;
+  readonly threads: number;
+  /** Gives back a buffer from allocate() so a later one can reuse its memory. */
+  release(buffer: Float32Array): void;
+  /** Ends the helper threads; the kernels must not be called afterwards. */
+  dispose(): void;
+}
+
+/** Register tile sizes of assembly/gemm.ts: threads split outputs at whole tiles. */
+const TILE_ROWS = 4;
+const TILE_COLS = 8;
+
+/**
+ * The WebAssembly SIMD kernels, with every product split across `threads` threads by
+ * output rows or columns. Each output element is summed by one thread in a fixed order,
+ * so results are bit-identical for any thread count.
+ */
+export async function createWasmKernels(options: WasmKernelsOptions = {}): Promise<WasmGemmKernels> {
+  const threads = options.threads ?? availableParallelism();
+  const variant: GemmVariant = (options.relaxedSimd ?? relaxedSimdSupported()) ? 'relaxed-simd' : 'simd';
+  const module = await compileGemmModule(variant);
+  const memory = new LinearMemory();
+  const exports = instantiateGemm(module, memory.memory);
+  const team = await GemmThreads.start(exports, module, memory.memory, threads);
+  return new WasmKernels(variant, memory, exports, team);
+}
+
+class WasmKernels implements WasmGemmKernels {
+  readonly name: string;
+  readonly variant: GemmVariant;
+  readonly threads: number;
+  private readonly memory: LinearMemory;
+  private readonly exports: GemmExports;
+  private readonly team: GemmThreads;
+  /** Each thread's tile buffer and packed forward input. */
+  private readonly scratch: Float32Array[] = [];
+  private readonly scratchPointers: number[];
+
+  constructor(variant: GemmVariant, memory: LinearMemory, exports: GemmExports, team: GemmThreads) {
+    this.variant = variant;
+    this.threads = team.threads;
+    this.name = `wasm-${variant} x${team.threads}`;
+    this.memory = memory;
+    this.exports = exports;
+    this.team = team;
+    this.scratchPointers = new Array<number>(team.threads).fill(0);
+  }
+
+  allocate(length: number): Float32Array {
+    return this.memory.allocate(length);
+  }
+
+  release(buffer: Float32Array): void {
+    this.memory.release(buffer);
+  }
+
+  dispose(): void {
+    this.team.dispose();
+  }
+
+  matmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray, batch: number, inDim: number, outDim: number): void {
+    // inp is (batch, inDim), weight is (outDim, inDim), bias is (outDim), out is (batch, outDim)
+    if (!this.addressable(out, inp, weight, bias)) {
+      referenceKernels.matmulForward(out, inp, weight, bias, batch, inDim, outDim);
+      return;
+    }
+    checkSizes(batch, inDim, outDim);
+    checkLength('out', out, batch * outDim);
+    checkLength('inp', inp, batch * inDim);
+    checkLength('weight', weight, outDim * inDim);
+    checkLength('bias', bias, outDim);
+    this.reserveScratch(batch, inDim);
+    const { control } = this.team;
+    const args = SLOT.args;
+    control[SLOT.op] = OP.forward;
+    control[args] = out.byteOffset;
+    control[args + 1] = inp.byteOffset;
+    control[args + 2] = weight.byteOffset;
+    control[args + 3] = bias.byteOffset;
+    control[args + 4] = batch;
+    control[args + 5] = inDim;
+    control[args + 6] = outDim;
+    this.team.run(outDim, TILE_ROWS, 2 * batch * inDim * outDim, this.scratchPointers);
+  }
+
+  matmulBackwardInput(dInp: FloatArray, dOut: FloatArray, weight: FloatArray, batch: number, inDim: number, outDim: number): void {
+    // dOut is (batch, outDim), weight is (outDim, inDim), dInp is (batch, inDim)
+    if (!this.addressable(dInp, dOut, weight, weight)) {
+      referenceKernels.matmulBackwardInput(dInp, dOut, weight, batch, inDim, outDim);
+      return;
+    }
+    checkSizes(batch, inDim, outDim);
+    checkLength('dInp', dInp, batch * inDim);
+    checkLength('dOut', dOut, batch * outDim);
+    checkLength('weight', weight, outDim * inDim);
+    this.reserveScratch(batch, inDim);
+    const { control } = this.team;
+    const args = SLOT.args;
+    control[SLOT.op] = OP.backwardInput;
+    control[args] = dInp.byteOffset;
+    control[args + 1] = dOut.byteOffset;
+    control[args + 2] = weight.byteOffset;
+    control[args + 3] = batch;
+    control[args + 4] = inDim;
+    control[args + 5] = outDim;
+    this.team.run(inDim, TILE_COLS, 2 * batch * inDim * outDim, this.scratchPointers);
+  }
+
+  matmulBackwardWeight(dWeight: FloatArray, dBias: FloatArray, dOut: FloatArray, inp: FloatArray, batch: number, inDim: number, outDim: number): void {
+    // dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim)
+    if (!this.addressable(dWeight, dBias, dOut, inp)) {
+      referenceKernels.matmulBackwardWeight(dWeight, dBias, dOut, inp, batch, inDim, outDim);
+      return;
+    }
+    checkSizes(batch, inDim, outDim);
+    checkLength('dWeight', dWeight, outDim * inDim);
+    checkLength('dBias', dBias, outDim);
+    checkLength('dOut', dOut, batch * outDim);
+    checkLength('inp', inp, batch * inDim);
+    this.reserveScratch(batch, inDim);
+    const { control } = this.team;
+    const args = SLOT.args;
+    control[SLOT.op] = OP.backwardWeight;
+    control[args] = dWeight.byteOffset;
+    control[args + 1] = dBias.byteOffset;
+    control[args + 2] = dOut.byteOffset;
+    control[args + 3] = inp.byteOffset;
+    control[args + 4] = batch;
+    control[args + 5] = inDim;
+    control[args + 6] = outDim;
+    this.team.run(outDim, TILE_ROWS, 2 * batch * inDim * outDim, this.scratchPointers);
+  }
+
+  /**
+   * Whether WebAssembly can address the arrays: they are views from allocate(). Float64
+   * arrays (the network's gradient-check precision) go to the reference kernels instead;
+   * any other array is a mistake that would otherwise run silently at a tenth of the speed.
+   */
+  private addressable(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray): boolean {
+    const { memory } = this;
+    if (memory.owns(a) && memory.owns(b) && memory.owns(c) && memory.owns(d)) return true;
+    if (a instanceof Float64Array || b instanceof Float64Array || c instanceof Float64Array || d instanceof Float64Array) return false;
+    throw new TypeError(`The ${this.name} kernels take only Float32Arrays from their own allocate(), or Float64Arrays for the reference kernels`);
+  }
+
+  /** Makes every thread's scratch large enough for products with this batch and inDim. */
+  private reserveScratch(batch: number, inDim: number): void {
+    const length = this.exports.scratchLength(batch, inDim);
+    if (this.scratch.length > 0 && this.scratch[0].length >= length) return;
+    for (const buffer of this.scratch) this.memory.release(buffer);
+    for (let thread = 0; thread < this.threads; thread++) {
+      this.scratch[thread] = this.memory.allocate(length);
+      this.scratchPointers[thread] = this.scratch[thread].byteOffset;
+    }
+  }
+}
+
+function checkSizes(batch: number, inDim: number, outDim: number): void {
+  if (!Number.isInteger(batch) || !Number.isInteger(inDim) || !Number.isInteger(outDim) || batch < 0 || inDim < 0 || outDim < 0) {
+    throw new RangeError(`GEMM sizes must be whole numbers ≥ 0, got batch ${batch}, inDim ${inDim}, outDim ${outDim}`);
+  }
+}
+
+function checkLength(name: string, array: FloatArray, needed: number): void {
+  if (array.length < needed) throw new RangeError(`${name} holds ${array.length} floats; this product needs ${needed}`);
+}
