@@ -27,6 +27,9 @@ const TILE_ROWS: i32 = 4;
 const TILE_COLS: i32 = 8;
 const TILE_ROW_BYTES: usize = <usize>TILE_COLS << 2;
 const TILE_BYTES: usize = <usize>TILE_ROWS * TILE_ROW_BYTES;
+/** Batches up to this size take the forward product as dot products along inDim: a panel
+ * of 8 packed samples would be mostly padding. Set where the two paths measured even. */
+const DOT_PRODUCT_MAX_BATCH: i32 = 3;
 /** Depth of a block of the input gradient's reduction: 256 rows of 8 weight columns stay in L1. */
 const INPUT_GRADIENT_DEPTH: i32 = 256;
 /** Samples per block of the weight gradient's reduction, so a block of inputs stays in L2. */
@@ -244,6 +247,10 @@ export function matmulForward(
   out: usize, inp: usize, weight: usize, bias: usize, scratch: usize,
   batch: i32, inDim: i32, outDim: i32, oStart: i32, oEnd: i32,
 ): void {
+  if (batch <= DOT_PRODUCT_MAX_BATCH) {
+    forwardDotProducts(out, inp, weight, bias, batch, inDim, outDim, oStart, oEnd);
+    return;
+  }
   const buffer = scratch;
   const packed = scratch + TILE_BYTES;
   packSamplePanels(packed, inp, batch, inDim);
@@ -267,6 +274,58 @@ export function matmulForward(
       storeTransposed(dst + 4 * outRowBytes, outRowBytes, v128.load(t, 16), v128.load(t + TILE_ROW_BYTES, 16), v128.load(t + 2 * TILE_ROW_BYTES, 16), v128.load(t + 3 * TILE_ROW_BYTES, 16), biasRow, batch - b0 - 4, units);
     }
   }
+}
+
+/**
+ * matmulForward for a few samples: 4 output columns of one sample at a time, each a dot
+ * product of two rows along inDim, 4 floats per step, summed across lanes at the end.
+ */
+function forwardDotProducts(
+  out: usize, inp: usize, weight: usize, bias: usize,
+  batch: i32, inDim: i32, outDim: i32, oStart: i32, oEnd: i32,
+): void {
+  const rowBytes = <usize>inDim << 2;
+  const outRowBytes = <usize>outDim << 2;
+  const fullBytes = <usize>(inDim & ~3) << 2;
+  // The last inDim % 4 features: lanes past the row are zeroed in both operands, as
+  // whatever follows a row may be Inf or NaN.
+  const tail = inDim & 3;
+  const mask = i32x4(tail > 0 ? -1 : 0, tail > 1 ? -1 : 0, tail > 2 ? -1 : 0, 0);
+  for (let o = oStart; o < oEnd; o += 4) {
+    const units = min(4, oEnd - o);
+    // Weight rows past oEnd repeat row o; their sums are not stored.
+    const w0 = weight + <usize>o * rowBytes;
+    const w1 = units > 1 ? w0 + rowBytes : w0;
+    const w2 = units > 2 ? w0 + 2 * rowBytes : w0;
+    const w3 = units > 3 ? w0 + 3 * rowBytes : w0;
+    const biasRow = v128.load(bias + (<usize>o << 2));
+    for (let b = 0; b < batch; b++) {
+      const x = inp + <usize>b * rowBytes;
+      let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+      for (let k: usize = 0; k < fullBytes; k += 16) {
+        const y = v128.load(x + k);
+        c0 = madd(y, v128.load(w0 + k), c0);
+        c1 = madd(y, v128.load(w1 + k), c1);
+        c2 = madd(y, v128.load(w2 + k), c2);
+        c3 = madd(y, v128.load(w3 + k), c3);
+      }
+      if (tail > 0) {
+        const y = v128.and(v128.load(x + fullBytes), mask);
+        c0 = madd(y, v128.and(v128.load(w0 + fullBytes), mask), c0);
+        c1 = madd(y, v128.and(v128.load(w1 + fullBytes), mask), c1);
+        c2 = madd(y, v128.and(v128.load(w2 + fullBytes), mask), c2);
+        c3 = madd(y, v128.and(v128.load(w3 + fullBytes), mask), c3);
+      }
+      storeLanes(out + <usize>b * outRowBytes + (<usize>o << 2), f32x4.add(laneSums(c0, c1, c2, c3), biasRow), units);
+    }
+  }
+}
+
+/** [Σ lanes of a, Σ lanes of b, Σ lanes of c, Σ lanes of d]. */
+@inline function laneSums(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
 }
 
 /**

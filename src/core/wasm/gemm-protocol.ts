@@ -15,7 +15,7 @@ export const SLOT = {
   /** 0, or 1 + the index of a helper whose part threw; its message is in the error bytes. */
   failed: 2,
   op: 3,
-  /** Up to 7 pointers and sizes, in the order of the kernel's parameters. */
+  /** Four pointers in the order of the kernel's parameters (the input gradient uses three), then batch, inDim, outDim. */
   args: 4,
   /** Per thread: range start, range end, scratch pointer. */
   parts: 16,
@@ -67,15 +67,18 @@ export function runPart(kernels: GemmExports, control: Int32Array, thread: numbe
   if (start >= end) return;
   const a = SLOT.args;
   const scratch = control[at + 2];
+  const batch = control[a + 4];
+  const inDim = control[a + 5];
+  const outDim = control[a + 6];
   switch (control[SLOT.op]) {
     case OP.forward:
-      kernels.matmulForward(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, control[a + 4], control[a + 5], control[a + 6], start, end);
+      kernels.matmulForward(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, batch, inDim, outDim, start, end);
       return;
     case OP.backwardInput:
-      kernels.matmulBackwardInput(control[a], control[a + 1], control[a + 2], scratch, control[a + 3], control[a + 4], control[a + 5], start, end);
+      kernels.matmulBackwardInput(control[a], control[a + 1], control[a + 2], scratch, batch, inDim, outDim, start, end);
       return;
     case OP.backwardWeight:
-      kernels.matmulBackwardWeight(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, control[a + 4], control[a + 5], control[a + 6], start, end);
+      kernels.matmulBackwardWeight(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, batch, inDim, outDim, start, end);
       return;
     default:
       throw new Error(`Unknown GEMM operation ${control[SLOT.op]}`);

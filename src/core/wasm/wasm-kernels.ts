@@ -3,7 +3,7 @@ import type { GemmKernels } from '../gemm.js';
 import { referenceKernels } from '../gemm-reference.js';
 import type { FloatArray } from '../types.js';
 import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmExports, type GemmVariant } from './gemm-module.js';
-import { OP, SLOT } from './gemm-protocol.js';
+import { OP, SLOT, type GemmOp } from './gemm-protocol.js';
 import { GemmThreads } from './gemm-threads.js';
 import { LinearMemory } from './linear-memory.js';
 
@@ -87,18 +87,7 @@ class WasmKernels implements WasmGemmKernels {
     checkLength('inp', inp, batch * inDim);
     checkLength('weight', weight, outDim * inDim);
     checkLength('bias', bias, outDim);
-    this.reserveScratch(batch, inDim);
-    const { control } = this.team;
-    const args = SLOT.args;
-    control[SLOT.op] = OP.forward;
-    control[args] = out.byteOffset;
-    control[args + 1] = inp.byteOffset;
-    control[args + 2] = weight.byteOffset;
-    control[args + 3] = bias.byteOffset;
-    control[args + 4] = batch;
-    control[args + 5] = inDim;
-    control[args + 6] = outDim;
-    this.team.run(outDim, TILE_ROWS, 2 * batch * inDim * outDim, this.scratchPointers);
+    this.run(OP.forward, out, inp, weight, bias, batch, inDim, outDim, outDim, TILE_ROWS);
   }
 
   matmulBackwardInput(dInp: FloatArray, dOut: FloatArray, weight: FloatArray, batch: number, inDim: number, outDim: number): void {
@@ -111,17 +100,7 @@ class WasmKernels implements WasmGemmKernels {
     checkLength('dInp', dInp, batch * inDim);
     checkLength('dOut', dOut, batch * outDim);
     checkLength('weight', weight, outDim * inDim);
-    this.reserveScratch(batch, inDim);
-    const { control } = this.team;
-    const args = SLOT.args;
-    control[SLOT.op] = OP.backwardInput;
-    control[args] = dInp.byteOffset;
-    control[args + 1] = dOut.byteOffset;
-    control[args + 2] = weight.byteOffset;
-    control[args + 3] = batch;
-    control[args + 4] = inDim;
-    control[args + 5] = outDim;
-    this.team.run(inDim, TILE_COLS, 2 * batch * inDim * outDim, this.scratchPointers);
+    this.run(OP.backwardInput, dInp, dOut, weight, weight, batch, inDim, outDim, inDim, TILE_COLS);
   }
 
   matmulBackwardWeight(dWeight: FloatArray, dBias: FloatArray, dOut: FloatArray, inp: FloatArray, batch: number, inDim: number, outDim: number): void {
@@ -135,18 +114,30 @@ class WasmKernels implements WasmGemmKernels {
     checkLength('dBias', dBias, outDim);
     checkLength('dOut', dOut, batch * outDim);
     checkLength('inp', inp, batch * inDim);
+    this.run(OP.backwardWeight, dWeight, dBias, dOut, inp, batch, inDim, outDim, outDim, TILE_ROWS);
+  }
+
+  /**
+   * Hands a product to the threads: its arrays in the order of the kernel's parameters
+   * (the input gradient has three; its fourth is ignored), its sizes, and how its
+   * `count` outputs split into ranges of whole `unit`s.
+   */
+  private run(
+    op: GemmOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray,
+    batch: number, inDim: number, outDim: number, count: number, unit: number,
+  ): void {
     this.reserveScratch(batch, inDim);
     const { control } = this.team;
     const args = SLOT.args;
-    control[SLOT.op] = OP.backwardWeight;
-    control[args] = dWeight.byteOffset;
-    control[args + 1] = dBias.byteOffset;
-    control[args + 2] = dOut.byteOffset;
-    control[args + 3] = inp.byteOffset;
+    control[SLOT.op] = op;
+    control[args] = a.byteOffset;
+    control[args + 1] = b.byteOffset;
+    control[args + 2] = c.byteOffset;
+    control[args + 3] = d.byteOffset;
     control[args + 4] = batch;
     control[args + 5] = inDim;
     control[args + 6] = outDim;
-    this.team.run(outDim, TILE_ROWS, 2 * batch * inDim * outDim, this.scratchPointers);
+    this.team.run(count, unit, 2 * batch * inDim * outDim, this.scratchPointers);
   }
 
   /**

@@ -11,11 +11,12 @@ import { createWasmKernels, type WasmGemmKernels } from '../../../src/core/wasm/
  */
 const RELATIVE_TOLERANCE = 1e-5;
 
-/** (batch, inDim, outDim): the issue's odd sizes in every role. The last two exceed the
- * size from which a product is split across threads, and split at an odd edge. */
+/** (batch, inDim, outDim): the issue's odd sizes in every role; batches up to 3 take the
+ * forward product's dot-product path. The last three exceed the size from which a product
+ * is split across threads, and split at an odd edge. */
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [3, 17, 1], [1, 784, 3], [17, 3, 801], [64, 17, 3], [3, 801, 64], [801, 64, 17], [784, 1, 3],
-  [17, 784, 801], [64, 801, 784],
+  [1, 1, 1], [3, 17, 1], [1, 784, 3], [2, 3, 17], [17, 3, 801], [64, 17, 3], [3, 801, 64], [801, 64, 17], [784, 1, 3],
+  [3, 801, 784], [17, 784, 801], [64, 801, 784],
 ];
 
 /** Floats on either side of every array, checked untouched: edge tiles read past rows but must not write. */
@@ -28,66 +29,65 @@ interface Expected {
   magnitude: Float64Array;
 }
 
-function expectedForward(inp: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number>, batch: number, inDim: number, outDim: number): Expected {
-  const value = new Float64Array(batch * outDim);
-  const magnitude = new Float64Array(batch * outDim);
-  for (let b = 0; b < batch; b++) {
-    for (let o = 0; o < outDim; o++) {
-      let sum = bias[o];
-      let abs = Math.abs(bias[o]);
-      for (let i = 0; i < inDim; i++) {
-        const term = inp[b * inDim + i] * weight[o * inDim + i];
-        sum += term;
-        abs += Math.abs(term);
+/** Every element (r, c) of a rows × cols result: start(r, c) + Σ_k term(r, c, k), in float64. */
+function expected(
+  rows: number, cols: number, depth: number, start: (r: number, c: number) => number, term: (r: number, c: number, k: number) => number,
+): Expected {
+  const value = new Float64Array(rows * cols);
+  const magnitude = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      let sum = start(r, c);
+      let abs = Math.abs(sum);
+      for (let k = 0; k < depth; k++) {
+        const t = term(r, c, k);
+        sum += t;
+        abs += Math.abs(t);
       }
-      value[b * outDim + o] = sum;
-      magnitude[b * outDim + o] = abs;
+      value[r * cols + c] = sum;
+      magnitude[r * cols + c] = abs;
     }
   }
   return { value, magnitude };
 }
 
-function expectedBackwardInput(dOut: Float32Array, weight: Float32Array, batch: number, inDim: number, outDim: number): Expected {
-  const value = new Float64Array(batch * inDim);
-  const magnitude = new Float64Array(batch * inDim);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < inDim; i++) {
-      let sum = 0;
-      let abs = 0;
-      for (let o = 0; o < outDim; o++) {
-        const term = dOut[b * outDim + o] * weight[o * inDim + i];
-        sum += term;
-        abs += Math.abs(term);
-      }
-      value[b * inDim + i] = sum;
-      magnitude[b * inDim + i] = abs;
-    }
-  }
-  return { value, magnitude };
+/** Seeded operands of one shape and the four results the kernels must produce from them. */
+interface ProductCase {
+  inp: Float32Array;
+  weight: Float32Array;
+  bias: Float32Array;
+  dOut: Float32Array;
+  /** Earlier gradients the weight gradient must add to. */
+  dWeight: Float32Array;
+  dBias: Float32Array;
+  out: Expected;
+  dInp: Expected;
+  dWeightAfter: Expected;
+  dBiasAfter: Expected;
 }
 
-/** dWeight and dBias after accumulating into their current values. */
-function expectedBackwardWeight(
-  dWeight: Float32Array, dBias: Float32Array, dOut: Float32Array, inp: Float32Array, batch: number, inDim: number, outDim: number,
-): { weight: Expected; bias: Expected } {
-  const weight: Expected = { value: Float64Array.from(dWeight), magnitude: Float64Array.from(dWeight, Math.abs) };
-  const bias: Expected = { value: Float64Array.from(dBias), magnitude: Float64Array.from(dBias, Math.abs) };
-  for (let b = 0; b < batch; b++) {
-    for (let o = 0; o < outDim; o++) {
-      const d = dOut[b * outDim + o];
-      bias.value[o] += d;
-      bias.magnitude[o] += Math.abs(d);
-      for (let i = 0; i < inDim; i++) {
-        const term = d * inp[b * inDim + i];
-        weight.value[o * inDim + i] += term;
-        weight.magnitude[o * inDim + i] += Math.abs(term);
-      }
-    }
-  }
-  return { weight, bias };
+const cases = new Map<string, ProductCase>();
+
+/** The case of one shape, computed once and shared by every variant and thread count. */
+function productCase(batch: number, inDim: number, outDim: number): ProductCase {
+  const key = `${batch}x${inDim}x${outDim}`;
+  const known = cases.get(key);
+  if (known) return known;
+  const rng = new Rng(batch * 1_000_003 + inDim * 1009 + outDim);
+  const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.nextFloat() * 2 - 1);
+  const [inp, weight, bias, dOut, dWeight, dBias] = [batch * inDim, outDim * inDim, outDim, batch * outDim, outDim * inDim, outDim].map(random);
+  const made: ProductCase = {
+    inp, weight, bias, dOut, dWeight, dBias,
+    out: expected(batch, outDim, inDim, (_, o) => bias[o], (b, o, i) => inp[b * inDim + i] * weight[o * inDim + i]),
+    dInp: expected(batch, inDim, outDim, () => 0, (b, i, o) => dOut[b * outDim + o] * weight[o * inDim + i]),
+    dWeightAfter: expected(outDim, inDim, batch, (o, i) => dWeight[o * inDim + i], (o, i, b) => dOut[b * outDim + o] * inp[b * inDim + i]),
+    dBiasAfter: expected(1, outDim, batch, (_, o) => dBias[o], (_, o, b) => dOut[b * outDim + o]),
+  };
+  cases.set(key, made);
+  return made;
 }
 
-/** Max over elements of |got − want| / Σ|term|; throws if any element is NaN. */
+/** Max over elements of |got − want| / Σ|term|; fails on a NaN or infinite element. */
 function relativeError(got: Float32Array, want: Expected): number {
   let max = 0;
   for (let i = 0; i < got.length; i++) {
@@ -97,15 +97,15 @@ function relativeError(got: Float32Array, want: Expected): number {
   return max;
 }
 
-/** A view of `length` floats in the kernels' memory, between two guards of sentinels. */
+/** A view in the kernels' memory holding `values`, between two guards of sentinels. */
 class Guarded {
   readonly view: Float32Array;
   private readonly whole: Float32Array;
 
-  constructor(kernels: WasmGemmKernels, length: number, fill: (i: number) => number) {
-    this.whole = kernels.allocate(length + 2 * GUARD).fill(SENTINEL);
-    this.view = this.whole.subarray(GUARD, GUARD + length);
-    for (let i = 0; i < length; i++) this.view[i] = fill(i);
+  constructor(kernels: WasmGemmKernels, values: Float32Array) {
+    this.whole = kernels.allocate(values.length + 2 * GUARD).fill(SENTINEL);
+    this.view = this.whole.subarray(GUARD, GUARD + values.length);
+    this.view.set(values);
   }
 
   assertGuardsIntact(name: string): void {
@@ -123,29 +123,23 @@ interface ProductErrors {
 }
 
 function runProducts(kernels: WasmGemmKernels, batch: number, inDim: number, outDim: number): ProductErrors {
-  const rng = new Rng(batch * 1_000_003 + inDim * 1009 + outDim);
-  const uniform = (): number => rng.nextFloat() * 2 - 1;
-  const inp = new Guarded(kernels, batch * inDim, uniform);
-  const weight = new Guarded(kernels, outDim * inDim, uniform);
-  const bias = new Guarded(kernels, outDim, uniform);
-  const dOut = new Guarded(kernels, batch * outDim, uniform);
+  const known = productCase(batch, inDim, outDim);
+  const [inp, weight, bias, dOut] = [known.inp, known.weight, known.bias, known.dOut].map((values) => new Guarded(kernels, values).view);
   // out and dInp start as NaN: a kernel that reads them instead of overwriting shows.
-  const out = new Guarded(kernels, batch * outDim, () => NaN);
-  const dInp = new Guarded(kernels, batch * inDim, () => NaN);
-  // dWeight and dBias start from earlier gradients: the kernel must add to them.
-  const dWeight = new Guarded(kernels, outDim * inDim, uniform);
-  const dBias = new Guarded(kernels, outDim, uniform);
-  const expectedGradients = expectedBackwardWeight(dWeight.view, dBias.view, dOut.view, inp.view, batch, inDim, outDim);
+  const out = new Guarded(kernels, new Float32Array(batch * outDim).fill(NaN));
+  const dInp = new Guarded(kernels, new Float32Array(batch * inDim).fill(NaN));
+  const dWeight = new Guarded(kernels, known.dWeight);
+  const dBias = new Guarded(kernels, known.dBias);
 
-  kernels.matmulForward(out.view, inp.view, weight.view, bias.view, batch, inDim, outDim);
-  kernels.matmulBackwardInput(dInp.view, dOut.view, weight.view, batch, inDim, outDim);
-  kernels.matmulBackwardWeight(dWeight.view, dBias.view, dOut.view, inp.view, batch, inDim, outDim);
+  kernels.matmulForward(out.view, inp, weight, bias, batch, inDim, outDim);
+  kernels.matmulBackwardInput(dInp.view, dOut, weight, batch, inDim, outDim);
+  kernels.matmulBackwardWeight(dWeight.view, dBias.view, dOut, inp, batch, inDim, outDim);
 
   for (const [name, array] of Object.entries({ out, dInp, dWeight, dBias })) array.assertGuardsIntact(name);
   return {
-    forward: relativeError(out.view, expectedForward(inp.view, weight.view, bias.view, batch, inDim, outDim)),
-    backwardInput: relativeError(dInp.view, expectedBackwardInput(dOut.view, weight.view, batch, inDim, outDim)),
-    backwardWeight: Math.max(relativeError(dWeight.view, expectedGradients.weight), relativeError(dBias.view, expectedGradients.bias)),
+    forward: relativeError(out.view, known.out),
+    backwardInput: relativeError(dInp.view, known.dInp),
+    backwardWeight: Math.max(relativeError(dWeight.view, known.dWeightAfter), relativeError(dBias.view, known.dBiasAfter)),
     outputs: [out.view, dInp.view, dWeight.view, dBias.view],
   };
 }
@@ -180,7 +174,7 @@ describe('wasm kernels across thread counts', () => {
     const single = await createWasmKernels({ threads: 1 });
     const double = await createWasmKernels({ threads: 2 });
     try {
-      for (const [batch, inDim, outDim] of [[64, 801, 784], [17, 784, 801]]) {
+      for (const [batch, inDim, outDim] of [[64, 801, 784], [17, 784, 801], [3, 801, 784]]) {
         const one = runProducts(single, batch, inDim, outDim).outputs;
         const two = runProducts(double, batch, inDim, outDim).outputs;
         one.forEach((output, i) => {
@@ -204,16 +198,11 @@ describe('wasm kernels with arrays they cannot address', () => {
 
   it('hand float64 arrays (gradient checks) to the reference kernels', () => {
     const [batch, inDim, outDim] = [3, 17, 5];
-    const rng = new Rng(7);
-    const random = (n: number): Float64Array => Float64Array.from({ length: n }, () => rng.nextFloat() * 2 - 1);
-    const inp = random(batch * inDim);
-    const weight = random(outDim * inDim);
-    const bias = random(outDim);
+    const known = productCase(batch, inDim, outDim);
     const out = new Float64Array(batch * outDim);
-    kernels.matmulForward(out, inp, weight, bias, batch, inDim, outDim);
-    const want = expectedForward(inp, weight, bias, batch, inDim, outDim).value;
-    // Both sum in float64, in different orders.
-    const error = Math.max(...out.map((value, i) => Math.abs(value - want[i])));
+    kernels.matmulForward(out, Float64Array.from(known.inp), Float64Array.from(known.weight), Float64Array.from(known.bias), batch, inDim, outDim);
+    // Both sum the same float32 values in float64, in different orders.
+    const error = Math.max(...out.map((value, i) => Math.abs(value - known.out.value[i])));
     assert.ok(error < 1e-12, `max |error| ${error}`);
   });
 
