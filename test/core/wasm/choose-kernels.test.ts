@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { chooseKernels } from '../../../src/core/wasm/choose-kernels.js';
+import { relaxedSimdSupported } from '../../../src/core/wasm/gemm-module.js';
+
+describe('chooseKernels', () => {
+  it('picks the fastest wasm variant this runtime has, says so, and computes with it', async () => {
+    const chosen = await chooseKernels({ threads: 2 });
+    try {
+      const variant = relaxedSimdSupported() ? 'wasm-relaxed-simd' : 'wasm-simd';
+      assert.equal(chosen.description, `GEMM kernels: ${variant} x2`);
+      const { kernels } = chosen;
+      // out = inp · weightᵀ + bias for one sample, two inputs and two outputs.
+      const [out, inp, weight, bias] = [2, 2, 4, 2].map((length) => kernels.allocate(length));
+      inp.set([1, 2]);
+      weight.set([3, 4, 5, 6]);
+      bias.set([0.5, -0.5]);
+      kernels.matmulForward(out, inp, weight, bias, 1, 2, 2);
+      assert.deepEqual([...out], [11.5, 16.5]);
+    } finally {
+      chosen.dispose();
+    }
+  });
+
+  it('rejects a thread count it cannot use instead of falling back', async () => {
+    await assert.rejects(chooseKernels({ threads: 0 }), { name: 'RangeError', message: /threads must be a whole number from 1 to 64/ });
+  });
+});
