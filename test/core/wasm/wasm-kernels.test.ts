@@ -233,3 +233,25 @@ describe('wasm kernels after dispose()', () => {
     assert.throws(() => kernels.matmulForward(buffer, buffer, buffer, buffer, 1, 1, 1), /cannot run: they were disposed/);
   });
 });
+
+describe('wasm kernels memory', () => {
+  it('keeps computing on buffers allocated before the memory grew', async () => {
+    const kernels = await createWasmKernels({ threads: 2 });
+    try {
+      const [batch, inDim, outDim] = [64, 801, 784];
+      const known = productCase(batch, inDim, outDim);
+      const [inp, weight, bias] = [known.inp, known.weight, known.bias].map((values) => kernels.allocate(values.length).fill(0));
+      const out = kernels.allocate(batch * outDim);
+      const bytesBefore = inp.buffer.byteLength;
+      kernels.allocate(64 * 262_144);
+      inp.set(known.inp);
+      weight.set(known.weight);
+      bias.set(known.bias);
+      kernels.matmulForward(out, inp, weight, bias, batch, inDim, outDim);
+      assert.equal(inp.buffer.byteLength, bytesBefore, 'these views were made before the memory grew');
+      assert.ok(relativeError(out, known.out) <= RELATIVE_TOLERANCE);
+    } finally {
+      kernels.dispose();
+    }
+  });
+});
