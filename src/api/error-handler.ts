@@ -16,6 +16,10 @@ const FRAMEWORK_ERROR_CODES: Record<string, ErrorCode> = {
   FST_FIELDS_LIMIT: 'UPLOAD_TOO_LARGE',
 };
 
+/** A body with a wrong value in each of 784 pixels names the first few, not all of them. */
+const MAX_ISSUES_IN_MESSAGE = 3;
+const MAX_ISSUES_IN_DETAILS = 20;
+
 /** ioredis gives up on a command after its retries while Redis is unreachable. */
 const REDIS_UNAVAILABLE_ERRORS = new Set(['MaxRetriesPerRequestError']);
 
@@ -24,11 +28,13 @@ function toAppError(error: FastifyError): AppError | null {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request';
     const issues = error.validation.map((issue) => ({
-      field: `${where}${issue.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
+      field: where + issue.instancePath.split('/').filter(Boolean).map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join(''),
       message: issue.message ?? 'is invalid',
     }));
-    const message = issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ');
-    return new AppError('VALIDATION_FAILED', message, { issues });
+    const shown = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((issue) => `${issue.field}: ${issue.message}`);
+    const more = issues.length - shown.length;
+    const message = shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
+    return new AppError('VALIDATION_FAILED', message, { issues: issues.slice(0, MAX_ISSUES_IN_DETAILS) });
   }
   const code = error.code && FRAMEWORK_ERROR_CODES[error.code];
   if (code) return new AppError(code, `${ERROR_CATALOGUE[code].message}: ${error.message}`);

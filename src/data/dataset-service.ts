@@ -102,10 +102,8 @@ export class DatasetService {
       throw new AppError('MISSING_PART', `the upload has no "${missing}" part; send ${ACCEPTED}`, { field: missing });
     }
     const { maxDecompressedBytes } = this.options;
-    const [idxImages, idxLabels] = await Promise.all([
-      readIdxImages(this.content(images.key, 'images'), 'images', maxDecompressedBytes),
-      readIdxLabels(this.content(labels.key, 'labels'), 'labels', maxDecompressedBytes),
-    ]);
+    const idxImages = await readIdxImages(this.content(images.key, 'images'), 'images', maxDecompressedBytes);
+    const idxLabels = await readIdxLabels(this.content(labels.key, 'labels'), 'labels', maxDecompressedBytes);
     return { format: 'idx', dataset: datasetFromIdx(idxImages, idxLabels), field: 'labels', filename: images.filename };
   }
 

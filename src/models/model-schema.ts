@@ -46,20 +46,20 @@ const MAX_INPUT_VALUES = 65_536;
 export const MAX_PREDICT_BATCH = 1024;
 export const PIXEL_SCALES = ['0-255', '0-1'] as const;
 
-export const predictRequestSchema = z.union([
-  z.strictObject({
+/** One sample in `pixels`, or several in `inputs`. */
+export const predictRequestSchema = z
+  .strictObject({
     modelId: idSchema('model'),
-    pixels: z.array(z.number().min(0).max(255)).min(1).max(MAX_INPUT_VALUES)
+    pixels: z.array(z.number().min(0).max(255)).min(1).max(MAX_INPUT_VALUES).optional()
       .describe('One sample: 0..255 integers or 0..1 floats'),
-    scale: z.enum(PIXEL_SCALES).optional().describe('How to read pixels; detected when omitted (any value above 1 means 0-255)'),
-  }),
-  z.strictObject({
-    modelId: idSchema('model'),
-    inputs: z.array(z.array(z.number()).min(1).max(MAX_INPUT_VALUES)).min(1).max(MAX_PREDICT_BATCH)
+    inputs: z.array(z.array(z.number()).min(1).max(MAX_INPUT_VALUES)).min(1).max(MAX_PREDICT_BATCH).optional()
       .describe('Several samples, read like pixels'),
-    scale: z.enum(PIXEL_SCALES).optional(),
-  }),
-]);
+    scale: z.enum(PIXEL_SCALES).optional().describe('How to read the values; detected when omitted (any value above 1 means 0-255)'),
+  })
+  .refine((body) => (body.pixels === undefined) !== (body.inputs === undefined), {
+    path: ['pixels'],
+    message: 'send either "pixels" (one sample) or "inputs" (several samples), not both',
+  });
 
 const predictionSchema = z.object({ label: z.int(), probabilities: z.array(z.number()) });
 

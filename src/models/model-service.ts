@@ -105,19 +105,20 @@ export class ModelService {
     const model = await this.loaded(request.modelId);
     const started = performance.now();
     const { inputSize, outputSize } = model.predictor.network;
-    if ('pixels' in request) {
-      checkLength(request.pixels, inputSize, 'pixels');
-      const factor = inputScale(model.record, [request.pixels], 'pixels', request.scale);
-      for (let i = 0; i < inputSize; i++) model.sample[i] = request.pixels[i] * factor;
+    const { pixels, inputs = [] } = request;
+    if (pixels) {
+      checkLength(pixels, inputSize, 'pixels');
+      const factor = inputScale(model.record, [pixels], 'pixels', request.scale);
+      for (let i = 0; i < inputSize; i++) model.sample[i] = pixels[i] * factor;
       const result = { modelId: model.record.id, ...prediction(model.predictor.predict(model.sample), 0, outputSize) };
       this.deps.metrics.predictDuration.observe({ kind: 'single' }, (performance.now() - started) / 1000);
       return result;
     }
-    request.inputs.forEach((row, index) => checkLength(row, inputSize, `inputs[${index}]`));
-    const factor = inputScale(model.record, request.inputs, 'inputs', request.scale);
-    const count = request.inputs.length;
+    inputs.forEach((row, index) => checkLength(row, inputSize, `inputs[${index}]`));
+    const factor = inputScale(model.record, inputs, 'inputs', request.scale);
+    const count = inputs.length;
     const batch = new Float32Array(count * inputSize);
-    request.inputs.forEach((row, index) => {
+    inputs.forEach((row, index) => {
       for (let i = 0; i < inputSize; i++) batch[index * inputSize + i] = row[i] * factor;
     });
     const outputs = model.predictor.predictBatch(batch, count);

@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { AppConfig } from '../../src/config.js';
@@ -25,3 +27,34 @@ export async function waitForJob(app: FastifyInstance, id: string, done: (job: J
 }
 
 export const isFinished = (job: Job): boolean => ['completed', 'failed', 'cancelled'].includes(job.state);
+
+/** Trains a small digits model through the API and answers the finished job. */
+export async function trainModel(app: FastifyInstance, body: Record<string, unknown>): Promise<Job> {
+  const created = await app.inject({ method: 'POST', url: '/jobs', payload: body });
+  if (created.statusCode !== 202) throw new Error(`job not accepted: ${created.body}`);
+  const job = await waitForJob(app, created.json().id, isFinished);
+  if (job.state !== 'completed') throw new Error(`job ${job.id} ended ${job.state}: ${JSON.stringify(job.error)}`);
+  return job;
+}
+
+const WORKER_ENTRY = fileURLToPath(new URL('../../workers/training-worker.js', import.meta.url));
+
+/** The worker entry as its own process, configured like the test's app. */
+export function spawnWorkerProcess(config: AppConfig): ChildProcess {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    REDIS_PREFIX: config.REDIS_PREFIX,
+    QUEUE_NAME: config.QUEUE_NAME,
+    DATA_DIR: config.DATA_DIR,
+    LOG_LEVEL: 'silent',
+    JOB_LOCK_DURATION_MS: String(config.JOB_LOCK_DURATION_MS),
+    JOB_STALLED_INTERVAL_MS: String(config.JOB_STALLED_INTERVAL_MS),
+    ...(config.REDIS_URL && { REDIS_URL: config.REDIS_URL }),
+  };
+  return spawn(process.execPath, [WORKER_ENTRY], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}

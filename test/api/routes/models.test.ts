@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { loadNetwork } from '../../../src/core/index.js';
+import type { TrainingWorker } from '../../../src/queue/training-worker.js';
+import { startTestWorker, trainModel } from '../../helpers/jobs.js';
+import { loadMnistDigits } from '../../helpers/mnist.js';
+import { startTestApp } from '../../helpers/service.js';
+import { uploadDigits, uploadXor } from '../../helpers/uploads.js';
+
+const TRAIN_COUNT = 1000;
+const HELD_OUT_COUNT = 300;
+
+describe('models routes', () => {
+  let service: Awaited<ReturnType<typeof startTestApp>>;
+  let worker: TrainingWorker;
+  let modelId = '';
+  let jobId = '';
+  let heldOutId = '';
+  const digits = loadMnistDigits(TRAIN_COUNT + HELD_OUT_COUNT, 21);
+
+  before(async () => {
+    service = await startTestApp();
+    worker = await startTestWorker(service.config);
+    const train = await uploadDigits(service.app, digits, 0, TRAIN_COUNT);
+    heldOutId = (await uploadDigits(service.app, digits, TRAIN_COUNT, HELD_OUT_COUNT)).id;
+    const job = await trainModel(service.app, { datasetId: train.id, shape: [784, 64, 10], epochs: 4, validationSplit: 0.1 });
+    modelId = job.modelId ?? '';
+    jobId = job.id;
+  });
+  after(async () => {
+    await worker.close();
+    await service.close();
+  });
+
+  test('GET /models and /models/:id describe the model and where it came from', async () => {
+    const list = (await service.app.inject({ method: 'GET', url: '/models' })).json();
+    assert.deepEqual(list.models.map((model: { id: string }) => model.id), [modelId]);
+    const model = (await service.app.inject({ method: 'GET', url: `/models/${modelId}` })).json();
+    assert.equal(model.jobId, jobId);
+    assert.deepEqual(model.shape, [784, 64, 10]);
+    assert.equal(model.parameterCount, 784 * 64 + 64 + 64 * 10 + 10);
+    assert.equal(model.epochsCompleted, 4);
+    assert.equal(model.inputKind, 'bytes');
+    assert.ok(model.metrics.valAccuracy > 0.7, `validation accuracy ${model.metrics.valAccuracy}`);
+  });
+
+  test('the snapshot downloads as bytes the core loads', async () => {
+    const response = await service.app.inject({ method: 'GET', url: `/models/${modelId}/snapshot` });
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['content-type'], 'application/octet-stream');
+    assert.match(String(response.headers['content-disposition']), new RegExp(`${modelId}\\.mlps`));
+    const network = loadNetwork(response.rawPayload);
+    assert.equal(network.inputSize, 784);
+    assert.equal(network.outputSize, 10);
+  });
+
+  test('evaluate on held-out digits gives accuracy, loss and a confusion matrix', async () => {
+    const response = await service.app.inject({ method: 'POST', url: `/models/${modelId}/evaluate`, payload: { datasetId: heldOutId } });
+    assert.equal(response.statusCode, 200, response.body);
+    const { accuracy, loss, count, confusionMatrix } = response.json();
+    assert.equal(count, HELD_OUT_COUNT);
+    assert.ok(accuracy > 0.75, `held-out accuracy ${accuracy}`);
+    assert.ok(loss > 0 && loss < 1.5, `loss ${loss}`);
+    assert.equal(confusionMatrix.length, 10);
+    assert.equal(confusionMatrix.flat().reduce((sum: number, n: number) => sum + n, 0), HELD_OUT_COUNT);
+    const correct = confusionMatrix.reduce((sum: number, row: number[], i: number) => sum + row[i], 0);
+    assert.equal(correct / HELD_OUT_COUNT, accuracy);
+  });
+
+  test('evaluate on a dataset of another shape is 400 naming datasetId', async () => {
+    const xor = await uploadXor(service.app);
+    const response = await service.app.inject({ method: 'POST', url: `/models/${modelId}/evaluate`, payload: { datasetId: xor.id } });
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, 'SHAPE_MISMATCH');
+    assert.match(response.json().error.message, /body\.datasetId: shape\[0\] is 784 but dataset ds_\w+ has 2 values per sample/);
+  });
+
+  test('DELETE removes the model; then it is 404 everywhere', async () => {
+    const deleted = await service.app.inject({ method: 'DELETE', url: `/models/${modelId}` });
+    assert.equal(deleted.statusCode, 204);
+    for (const url of [`/models/${modelId}`, `/models/${modelId}/snapshot`]) {
+      const response = await service.app.inject({ method: 'GET', url });
+      assert.equal(response.statusCode, 404, url);
+      assert.equal(response.json().error.code, 'MODEL_NOT_FOUND');
+    }
+    const again = await service.app.inject({ method: 'DELETE', url: `/models/${modelId}` });
+    assert.equal(again.statusCode, 404);
+  });
+});
