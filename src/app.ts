@@ -10,6 +10,7 @@ import { jobRoutes } from './api/routes/jobs.js';
 import { modelRoutes } from './api/routes/models.js';
 import { predictRoutes } from './api/routes/predict.js';
 import { queueDashboardRoutes } from './api/routes/queues.js';
+import { webRoutes } from './api/routes/web.js';
 import { createServices, type Services } from './api/services.js';
 import type { AppConfig } from './config.js';
 
@@ -34,5 +35,6 @@ export async function buildApp(config: AppConfig, services: Services = createSer
   await app.register(modelRoutes, { models: services.models });
   await app.register(predictRoutes, { models: services.models });
   if (config.ENABLE_DASHBOARDS) await app.register(queueDashboardRoutes, { queue: services.queue });
+  await app.register(webRoutes);
   return app;
 }

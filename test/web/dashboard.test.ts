@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { TrainingWorker } from '../../src/queue/training-worker.js';
+import { startTestWorker } from '../helpers/jobs.js';
+import { loadMnistDigits, toIdx } from '../helpers/mnist.js';
+import { startTestApp } from '../helpers/service.js';
+
+const CHROMIUM_PATH = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOTS_DIR = join(process.cwd(), 'test-output', 'screenshots');
+const LAPTOP = { width: 1366, height: 900 };
+const PHONE = { width: 390, height: 844 };
+const DIGITS = 1000;
+/** Upload speed for the throttled upload, so the progress bar has something to show: 1 MB takes about 2 s. */
+const THROTTLED_UPLOAD_BYTES_PER_SECOND = 500_000;
+const JOB_TIMEOUT_MS = 60_000;
+/** Enough epochs of a 784–128–10 network that the run lasts a few seconds and can be watched live. */
+const LIVE_JOB_EPOCHS = 20;
+/** Any one step of the UI, when nothing trains meanwhile. */
+const STEP_TIMEOUT_MS = 10_000;
+
+describe('the web dashboard in a real browser', () => {
+  let service: Awaited<ReturnType<typeof startTestApp>>;
+  let worker: TrainingWorker;
+  let browser: Browser;
+  let page: Page;
+  let baseUrl = '';
+  let fixtures = '';
+  let digitsId = '';
+  const jobIds: string[] = [];
+
+  const screenshot = async (name: string) => {
+    await page.screenshot({ path: join(SCREENSHOTS_DIR, `${name}.png`), fullPage: true });
+  };
+  /** A fresh page load each time, even when only the hash differs from the current address. */
+  const open = async (hash: string) => {
+    await page.goto('about:blank');
+    await page.goto(`${baseUrl}/${hash}`);
+  };
+  /** The page never scrolls sideways: everything fits the viewport's width. */
+  const assertNoSidewaysScroll = async () => {
+    const [scrollWidth, innerWidth] = await page.evaluate<[number, number]>('[document.documentElement.scrollWidth, window.innerWidth]');
+    assert.ok(scrollWidth <= innerWidth, `the page is ${scrollWidth}px wide in a ${innerWidth}px viewport`);
+  };
+
+  before(async () => {
+    if (!existsSync(CHROMIUM_PATH)) {
+      throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get update && apt-get install -y chromium\` (never \`npx playwright install\`)`);
+    }
+    fixtures = await mkdtemp(join(tmpdir(), 'mlp-web-fixtures-'));
+    const digits = loadMnistDigits(DIGITS, 5);
+    const idx = toIdx(digits.pixels, digits.labels, DIGITS);
+    await writeFile(join(fixtures, 'train-images-idx3-ubyte'), idx.images);
+    await writeFile(join(fixtures, 'train-labels-idx1-ubyte'), idx.labels);
+    await writeFile(join(fixtures, 'xor.json'), JSON.stringify({ inputs: [[0, 0], [0, 1], [1, 0], [1, 1]], labels: [0, 1, 1, 0] }));
+    await mkdir(SCREENSHOTS_DIR, { recursive: true });
+
+    service = await startTestApp({ STEP_REPORT_EVERY: '5' });
+    worker = await startTestWorker(service.config);
+    baseUrl = await service.app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: LAPTOP });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await worker?.close();
+    await service?.close();
+    if (fixtures) await rm(fixtures, { recursive: true, force: true });
+  });
+
+  test('uploading the XOR JSON shows its four samples with their labels', async () => {
+    await open('#/datasets');
+    await page.getByLabel('One CSV or JSON file', { exact: true }).check();
+    await page.getByLabel('CSV or JSON file', { exact: true }).setInputFiles(join(fixtures, 'xor.json'));
+    await page.getByLabel('Name (optional)', { exact: true }).fill('xor');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForURL(/#\/datasets\/ds_[0-9a-f]{20}$/);
+    await page.getByRole('heading', { name: 'xor' }).waitFor();
+    const rows = await page.locator('table tbody tr').allInnerTexts();
+    assert.deepEqual(rows.map((row) => row.split('\t')), [['0', '0, 0', '0'], ['1', '0, 1', '1'], ['2', '1, 0', '1'], ['3', '1, 1', '0']]);
+    await screenshot('datasets-xor');
+  });
+
+  test('uploading an IDX pair shows progress, then a grid of labelled digits', async () => {
+    await open('#/datasets');
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: THROTTLED_UPLOAD_BYTES_PER_SECOND });
+    await page.getByLabel('Images', { exact: true }).setInputFiles(join(fixtures, 'train-images-idx3-ubyte'));
+    await page.getByLabel('Labels', { exact: true }).setInputFiles(join(fixtures, 'train-labels-idx1-ubyte'));
+    await page.getByLabel('Name (optional)', { exact: true }).fill('digits-1000');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByText(/^Uploading: \d+(\.\d)?% \(/).waitFor();
+    await screenshot('datasets-upload-progress');
+    await page.waitForURL(/#\/datasets\/ds_[0-9a-f]{20}$/, { timeout: 20_000 });
+    digitsId = page.url().split('/').at(-1) ?? '';
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await cdp.detach();
+
+    await page.getByRole('heading', { name: 'digits-1000' }).waitFor();
+    await page.getByRole('heading', { name: `Samples 1–30 of ${DIGITS.toLocaleString('en-US')}` }).waitFor();
+    const digits = loadMnistDigits(DIGITS, 5);
+    const captions = await page.locator('.samples figcaption').allTextContents();
+    assert.deepEqual(captions, Array.from({ length: 30 }, (_, i) => `#${i}: ${digits.labels[i]}`));
+    const inkedPixels = await page.evaluate<number>(`(() => {
+      const canvas = document.querySelector('.samples canvas');
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      return data.filter((value, i) => i % 4 === 0 && value > 0).length;
+    })()`);
+    assert.ok(inkedPixels > 50, `the first digit has ${inkedPixels} lit pixels`);
+    await screenshot('datasets-digits');
+  });
+
+  test('a job the API refuses shows its message and marks the field', async () => {
+    await open('#/jobs');
+    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
+    await page.getByLabel('Shape', { exact: true }).fill('784, 32, 7');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const message = page.locator('.notice-error');
+    await message.waitFor();
+    assert.match(await message.innerText(), /shape/i);
+    assert.equal(await page.getByLabel('Shape', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await screenshot('jobs-form-error');
+  });
+
+  test('a job started from the form streams its curves while it runs, then shows its confusion matrix', async () => {
+    await open('#/jobs');
+    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
+    assert.equal(await page.getByLabel('Shape', { exact: true }).inputValue(), '784, 128, 10', 'the shape is suggested from the dataset');
+    await page.getByLabel('Learning rate', { exact: true }).fill('0.1');
+    await page.getByLabel('Epochs', { exact: true }).fill(String(LIVE_JOB_EPOCHS));
+    await page.getByText('Advanced').click();
+    await page.getByLabel('Validation split', { exact: true }).fill('0.2');
+    await page.getByLabel('Batch size', { exact: true }).fill('16');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    jobIds.push(page.url().split('/').at(-1) ?? '');
+
+    // Live: epochs appear in the table and the loss chart while the badge still says running.
+    await page.waitForFunction(`document.querySelector('h1 .state-running') && document.querySelectorAll('#epochs-title + div tbody tr').length >= 2`, null, { timeout: JOB_TIMEOUT_MS });
+    await page.locator('.chart .uplot').first().waitFor();
+    await screenshot('job-running');
+
+    await page.locator('h1 .state-completed').waitFor({ timeout: JOB_TIMEOUT_MS });
+    assert.equal(await page.locator('#epochs-title + div tbody tr').count(), LIVE_JOB_EPOCHS);
+    assert.equal(await page.locator('.chart .uplot').count(), 2, 'a loss chart and an accuracy chart');
+    assert.equal(await page.getByRole('button', { name: 'Cancel job' }).isVisible(), false, 'a finished job cannot be cancelled');
+    await page.locator('table.heatmap').waitFor();
+    const cells = (await page.locator('table.heatmap td').allInnerTexts()).map(Number);
+    assert.equal(cells.length, 100, 'ten classes by ten');
+    assert.equal(cells.reduce((sum, count) => sum + count, 0), DIGITS, 'every sample of the dataset is counted once');
+    const accuracy = Number((await page.getByText(/accuracy \d+\.\d%/).innerText()).match(/accuracy (\d+\.\d)%/)?.[1]);
+    assert.ok(accuracy > 80, `accuracy ${accuracy}%`);
+    await page.getByText(/The training loss went from .* it is falling/).waitFor();
+    await screenshot('job-completed');
+  });
+
+  test('a second job with a tiny learning rate can be followed, then compared with the first', async () => {
+    await open('#/jobs');
+    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
+    await page.getByLabel('Shape', { exact: true }).fill('784, 32, 10');
+    await page.getByLabel('Learning rate', { exact: true }).fill('0.0001');
+    await page.getByLabel('Optimizer', { exact: true }).selectOption('sgd');
+    await page.getByLabel('Epochs', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    jobIds.push(page.url().split('/').at(-1) ?? '');
+    await page.locator('h1 .state-completed').waitFor({ timeout: JOB_TIMEOUT_MS });
+    await page.getByText(/barely moved, so the network is not learning/).waitFor();
+    await screenshot('job-not-learning');
+
+    await open('#/jobs');
+    for (const id of jobIds) await page.locator(`tr[data-job="${id}"] input[type=checkbox]`).check();
+    await page.getByRole('button', { name: 'Compare selected' }).click();
+    await page.waitForURL(/#\/compare\?jobs=/);
+    assert.deepEqual(new URL(page.url()).hash.split('jobs=')[1].split(','), jobIds);
+    await page.locator('.chart .uplot').nth(1).waitFor();
+    const runs = await page.locator('#compare-summary-title + div tbody tr').allInnerTexts();
+    assert.equal(runs.length, 2);
+    assert.match(runs[0], /lr 0\.1 · momentum · 784–128–10/);
+    assert.match(runs[1], /lr 0\.0001 · sgd · 784–32–10/);
+    const legends = await page.locator('.u-legend .u-series th').allInnerTexts();
+    for (const id of jobIds) assert.ok(legends.some((label) => label.includes(id.slice(0, 10))), `${id} is in a chart legend`);
+    await screenshot('compare');
+  });
+
+  test('a stroke drawn on the canvas is centred like MNIST and gets a prediction with ten probabilities', async () => {
+    await open(`#/jobs/${jobIds[0]}`);
+    await page.getByRole('link', { name: 'draw a digit for it' }).click();
+    await page.waitForURL(/#\/predict\?model=mdl_[0-9a-f]{20}$/);
+    const modelId = new URL(page.url()).hash.split('model=')[1];
+    assert.equal(await page.getByLabel('Model', { exact: true }).inputValue(), modelId, 'the model of the well-trained job is chosen');
+    const box = await page.locator('canvas.draw-canvas').boundingBox();
+    assert.ok(box);
+    // A "1": one stroke down the left half of the box, so centring has work to do.
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.15);
+    await page.mouse.down();
+    for (let t = 1; t <= 10; t++) await page.mouse.move(box.x + box.width * (0.3 - 0.02 * t / 10), box.y + box.height * (0.15 + 0.7 * t / 10));
+    await page.mouse.up();
+
+    const prediction = page.locator('.prediction');
+    await prediction.waitFor();
+    const probabilities = (await page.locator('.bar-value').allInnerTexts()).map((text) => Number.parseFloat(text));
+    assert.equal(probabilities.length, 10);
+    assert.ok(Math.abs(probabilities.reduce((sum, p) => sum + p, 0) - 100) < 1, `probabilities add up to 100%: ${probabilities.join(', ')}`);
+    const label = Number((await prediction.innerText()).match(/\d/)?.[0]);
+    assert.equal(Math.max(...probabilities), probabilities[label], 'the predicted digit has the largest bar');
+    assert.equal(label, 1, 'a vertical stroke reads as a 1');
+    const previewCentre = await page.evaluate<[number, number]>(`(() => {
+      const { data } = document.querySelector('canvas.preview').getContext('2d').getImageData(0, 0, 28, 28);
+      let mass = 0, x = 0, y = 0;
+      for (let i = 0; i < 784; i++) { const v = data[i * 4]; mass += v; x += v * (i % 28 + 0.5); y += v * (Math.floor(i / 28) + 0.5); }
+      return [x / mass, y / mass];
+    })()`);
+    for (const coordinate of previewCentre) assert.ok(Math.abs(coordinate - 14) <= 1, `the preview's centre of mass is at ${previewCentre.join(', ')}`);
+    await screenshot('predict');
+  });
+
+  test('on a phone-sized screen every page fits the width', async () => {
+    await page.setViewportSize(PHONE);
+    for (const [name, hash] of [['jobs', '#/jobs'], ['job', `#/jobs/${jobIds[0]}`], ['compare', `#/compare?jobs=${jobIds.join(',')}`], ['datasets', `#/datasets/${digitsId}`], ['predict', '#/predict']]) {
+      await open(hash);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      await assertNoSidewaysScroll();
+      await screenshot(`phone-${name}`);
+    }
+    await page.setViewportSize(LAPTOP);
+  });
+
+  test('an API error is shown as a message, not a blank page', async () => {
+    await open(`#/jobs/job_${'0'.repeat(20)}`);
+    const message = page.locator('.notice-error');
+    await message.waitFor();
+    assert.match(await message.innerText(), /No job has the id job_0{20}/);
+    await screenshot('error-unknown-job');
+  });
+});

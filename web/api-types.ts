@@ -1,0 +1,29 @@
+/**
+ * The API's types, taken from its own zod schemas so the UI cannot drift from them.
+ * Type-only imports: none of the service's code reaches the browser bundle.
+ */
+import type { z } from 'zod';
+import type { datasetListSchema } from '../src/data/dataset-schema.js';
+import type { Job, jobListSchema, jobRequestSchema } from '../src/queue/job-schema.js';
+import type { JobEvent } from '../src/queue/job-store.js';
+import type { modelListSchema, Prediction } from '../src/models/model-schema.js';
+
+export type { DatasetRecord as Dataset, Sample } from '../src/data/dataset-schema.js';
+export type { EpochRecord, Job, JobState, JobSummary, StepRecord } from '../src/queue/job-schema.js';
+export type { EvaluationResult, ModelRecord as Model, PredictRequest } from '../src/models/model-schema.js';
+
+export type DatasetList = z.infer<typeof datasetListSchema>;
+export type JobList = z.infer<typeof jobListSchema>;
+export type ModelList = z.infer<typeof modelListSchema>;
+/** The body of POST /jobs as a client writes it (before defaults and transforms). */
+export type JobRequestBody = z.input<ReturnType<typeof jobRequestSchema>>;
+/** The answer of POST /predict for one sample. */
+export type SinglePrediction = Prediction & { modelId: string };
+
+/** Named events of GET /jobs/:id/events: the job as it is now, then its changes. */
+export interface JobStreamEvents {
+  job: Job;
+  state: Extract<JobEvent, { type: 'state' }>;
+  step: Extract<JobEvent, { type: 'step' }>;
+  epoch: Extract<JobEvent, { type: 'epoch' }>;
+}

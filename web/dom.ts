@@ -1,0 +1,90 @@
+/** What an element may hold: nodes and text; null, undefined and false are skipped, so conditions read inline. */
+export type Child = Node | string | number | null | undefined | false;
+
+/** Attribute values; true sets an empty attribute (`disabled`), false and undefined leave it out. */
+export type Attributes = Record<string, string | number | boolean | undefined>;
+
+/** Creates an element with attributes and children: the whole UI is built from this one helper. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue;
+    element.setAttribute(name, value === true ? '' : String(value));
+  }
+  element.append(...present(children));
+  return element;
+}
+
+/** Replaces everything inside `parent`. */
+export function show(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren(...present(children));
+}
+
+function present(children: Child[]): (Node | string)[] {
+  const kept: (Node | string)[] = [];
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    kept.push(typeof child === 'number' ? String(child) : child);
+  }
+  return kept;
+}
+
+/** A message the user must see: an error (✗) or a warning (⚠). The symbol says it without colour. */
+export function notice(kind: 'error' | 'warning' | 'success' | 'info', ...children: Child[]): HTMLElement {
+  const symbols = { error: '✗', warning: '⚠', success: '✓', info: 'ℹ' };
+  return h('div', { class: `notice notice-${kind}`, role: kind === 'error' || kind === 'warning' ? 'alert' : 'status' },
+    h('span', { class: 'notice-symbol', 'aria-hidden': 'true' }, symbols[kind]),
+    h('div', {}, ...children));
+}
+
+/** Text of an error of any kind, for a notice. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const formatPercent = (fraction: number): string => `${(fraction * 100).toFixed(1)}%`;
+
+/** 3 significant digits without trailing zeros: 0.000123, 1.5, 2340. */
+export const formatNumber = (value: number): string => String(Number(value.toPrecision(3)));
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 10) return `${formatNumber(seconds)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+export const formatDate = (iso: string): string => new Date(iso).toLocaleString();
+
+let fieldCount = 0;
+
+/**
+ * A labelled form control, tied by id: a label that wrapped the control would take a select's
+ * chosen option into its accessible name. A hint is tied with aria-describedby.
+ */
+export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+  fieldCount++;
+  control.id ||= `field-${fieldCount}`;
+  const hintElement = hint ? h('small', { class: 'hint', id: `${control.id}-hint` }, hint) : null;
+  if (hintElement) control.setAttribute('aria-describedby', hintElement.id);
+  return h('div', { class: 'field' }, h('label', { class: 'field-label', for: control.id }, label), control, hintElement);
+}
+
+/**
+ * Runs `task` now and again `intervalMs` after each run finishes, while it answers true
+ * and `signal` has not aborted: polling never overlaps itself.
+ */
+export function poll(intervalMs: number, signal: AbortSignal, task: () => Promise<boolean>): void {
+  const run = async (): Promise<void> => {
+    if (signal.aborted) return;
+    const again = await task();
+    if (again && !signal.aborted) setTimeout(run, intervalMs);
+  };
+  void run();
+}

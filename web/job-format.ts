@@ -1,0 +1,68 @@
+import type { EpochRecord, Job, JobState, JobSummary } from './api-types.js';
+import { formatDuration, formatNumber, formatPercent, h } from './dom.js';
+
+/** Each state has its own symbol and word, so the badge reads the same without colour. */
+const STATE_SYMBOLS: Record<JobState, string> = {
+  queued: '⏳',
+  running: '▶',
+  completed: '✓',
+  failed: '✗',
+  cancelled: '⊘',
+};
+
+export const FINISHED: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+
+export const isFinished = (state: JobState): boolean => FINISHED.includes(state);
+
+export function stateBadge(state: JobState): HTMLElement {
+  return h('span', { class: `state state-${state}` }, h('span', { 'aria-hidden': 'true' }, STATE_SYMBOLS[state]), state);
+}
+
+export const shapeText = (shape: number[]): string => shape.join('–');
+
+/** A job in a few words, for legends and lists: `lr 0.05 · momentum · 784–128–10`. */
+export function jobLabel(job: JobSummary): string {
+  return `lr ${formatNumber(job.config.learningRate)} · ${job.config.optimizer} · ${shapeText(job.config.shape)}`;
+}
+
+export const shortId = (id: string): string => id.slice(0, 10);
+
+/** Progress bar plus "epoch 3 of 10 · 1,200 samples/s · 40 s left" for a running job. */
+export function progressView(job: JobSummary): HTMLElement {
+  const progress = job.progress;
+  if (job.state === 'completed') return h('span', {}, `${job.config.epochs} of ${job.config.epochs} epochs`);
+  if (!progress) return h('span', { class: 'progress-text' }, job.state === 'queued' ? 'waiting for a worker' : '–');
+  const total = progress.epochs * progress.stepsPerEpoch;
+  const words = [
+    `epoch ${progress.epoch} of ${progress.epochs}`,
+    job.state === 'running' && `${Math.round(progress.samplesPerSecond).toLocaleString()} samples/s`,
+    job.state === 'running' && progress.etaSeconds !== null && `${formatDuration(progress.etaSeconds)} left`,
+  ].filter(Boolean).join(' · ');
+  return h('span', {},
+    h('progress', { max: total, value: Math.min(progress.step, total), 'aria-label': `Training progress: ${words}` }),
+    h('span', { class: 'progress-text' }, words));
+}
+
+/** The best validation accuracy of the run, or the best training accuracy when there was no validation set. */
+export function bestAccuracy(epochs: EpochRecord[]): { value: number; kind: 'validation' | 'training' } | null {
+  if (epochs.length === 0) return null;
+  const validated = epochs.filter((epoch) => epoch.valAccuracy !== undefined);
+  if (validated.length > 0) return { value: Math.max(...validated.map((epoch) => epoch.valAccuracy ?? 0)), kind: 'validation' };
+  return { value: Math.max(...epochs.map((epoch) => epoch.trainAccuracy)), kind: 'training' };
+}
+
+export function bestAccuracyText(job: Job): string {
+  const best = bestAccuracy(job.history.epochs);
+  if (!best) return '–';
+  return best.kind === 'validation' ? formatPercent(best.value) : `${formatPercent(best.value)} (training)`;
+}
+
+/**
+ * The step losses against the epoch, so runs with different batch sizes line up: step 150
+ * of 100-step epochs sits at x = 1.5, between the ends of epochs 1 and 2 (x = 1 and x = 2).
+ */
+export function stepLossPoints(job: Job): [number, number][] {
+  const stepsPerEpoch = job.progress?.stepsPerEpoch;
+  if (!stepsPerEpoch) return [];
+  return job.history.steps.map((step) => [step.step / stepsPerEpoch, step.loss]);
+}

@@ -1,0 +1,259 @@
+import { api, followEvents } from '../api.js';
+import type { Dataset, EvaluationResult, Job, JobStreamEvents } from '../api-types.js';
+import { LineChart, lineStyle, type Curve } from '../charts.js';
+import { errorText, formatDate, formatDuration, formatNumber, formatPercent, h, notice, show } from '../dom.js';
+import { confusionHeatmap } from '../heatmap.js';
+import { bestAccuracyText, isFinished, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
+import { datasetHref, predictHref, type Page } from '../route.js';
+
+/** A training loss that ends above this fraction of where it started has barely moved. */
+const FLAT_LOSS_FRACTION = 0.95;
+
+const STOP_REASON_WORDS = {
+  completed: 'ran all its epochs',
+  early_stopped: 'stopped early: the validation loss stopped improving',
+  max_runtime: 'stopped at its time limit; the model trained so far was kept',
+  cancelled: 'was cancelled; its last checkpoint was kept',
+} as const;
+
+export const jobPage: Page = async (root, route, signal) => {
+  const id = route.path[1];
+  let job = await api.get<Job>(`/jobs/${encodeURIComponent(id)}`, signal);
+
+  const heading = h('h1', {});
+  const cancelButton = h('button', { type: 'button', class: 'danger' }, 'Cancel job');
+  const actionStatus = h('div', { 'aria-live': 'polite' });
+  const summary = h('div', {});
+  const connection = h('div', { 'aria-live': 'polite' });
+  const lossChart = new LineChart({ title: 'Loss', xLabel: 'epoch', yLabel: 'loss (log scale)', logY: true });
+  const accuracyChart = new LineChart({ title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', fraction: true });
+  const diagnostics = h('div', {});
+  const epochs = h('div', {});
+  const result = h('section', { class: 'panel', 'aria-labelledby': 'result-title' }, h('h2', { id: 'result-title' }, 'Confusion matrix'));
+  signal.addEventListener('abort', () => {
+    lossChart.destroy();
+    accuracyChart.destroy();
+  });
+
+  show(root,
+    heading,
+    h('div', { class: 'actions' }, cancelButton, actionStatus),
+    h('div', { class: 'columns' },
+      h('section', { class: 'panel', 'aria-labelledby': 'status-title' }, h('h2', { id: 'status-title' }, 'Status'), summary, connection),
+      h('section', { class: 'panel', 'aria-labelledby': 'diagnostics-title' }, h('h2', { id: 'diagnostics-title' }, 'Diagnostics'), diagnostics)),
+    h('section', { class: 'panel', 'aria-labelledby': 'curves-title' },
+      h('h2', { id: 'curves-title' }, 'Curves'),
+      h('div', { class: 'columns' }, lossChart.element, accuracyChart.element)),
+    h('section', { class: 'panel', 'aria-labelledby': 'epochs-title' }, h('h2', { id: 'epochs-title' }, 'Epochs'), epochs),
+    result);
+
+  const datasetName = await datasetNameOf(job.datasetId, signal);
+  let scheduled = false;
+  const render = () => {
+    scheduled = false;
+    show(heading, `Job `, h('span', { class: 'mono' }, job.id), ' ', stateBadge(job.state));
+    cancelButton.hidden = isFinished(job.state);
+    cancelButton.disabled = job.cancelRequested;
+    show(summary, statusFacts(job, datasetName));
+    show(diagnostics, ...diagnosticsView(job));
+    show(epochs, epochTable(job));
+    lossChart.update(lossCurves(job), job.config.epochs);
+    accuracyChart.update(accuracyCurves(job), job.config.epochs);
+    result.hidden = job.state !== 'completed';
+  };
+  /** Steps can arrive many times a second: draw at most once per frame. */
+  const renderSoon = () => {
+    if (!scheduled) requestAnimationFrame(render);
+    scheduled = true;
+  };
+  render();
+
+  const refresh = async () => {
+    job = await api.get<Job>(`/jobs/${encodeURIComponent(id)}`, signal);
+    renderSoon();
+  };
+  const finish = async () => {
+    await refresh();
+    if (job.state === 'completed' && job.modelId) await showEvaluation(result, job, job.modelId, signal);
+  };
+
+  cancelButton.addEventListener('click', () => {
+    cancelButton.disabled = true;
+    api.delete<Job>(`/jobs/${encodeURIComponent(id)}`)
+      .then((answer) => {
+        job = { ...job, ...answer };
+        show(actionStatus, notice('info', h('p', {}, job.state === 'cancelled' ? 'The job was cancelled.' : 'Cancel requested: the job stops within one batch and keeps its last checkpoint.')));
+        renderSoon();
+      })
+      .catch((error: unknown) => {
+        cancelButton.disabled = false;
+        show(actionStatus, notice('error', h('p', {}, errorText(error))));
+      });
+  });
+
+  if (isFinished(job.state)) {
+    await finish();
+    return;
+  }
+  const stop = followEvents<JobStreamEvents>(`/jobs/${encodeURIComponent(id)}/events`, signal, {
+    job: (snapshot) => {
+      job = snapshot;
+      show(connection);
+      renderSoon();
+    },
+    step: ({ step, progress }) => {
+      job.history.steps.push(step);
+      job.progress = progress;
+      renderSoon();
+    },
+    // Epoch events carry no diagnostics: the job is read again to show the latest.
+    epoch: ({ epoch, progress }) => {
+      job.history.epochs.push(epoch);
+      job.progress = progress;
+      renderSoon();
+      refresh().catch((error: unknown) => show(connection, notice('warning', h('p', {}, errorText(error)))));
+    },
+    state: ({ transition }) => {
+      job.state = transition.state;
+      job.statusTransitions.push(transition);
+      renderSoon();
+      if (!isFinished(transition.state)) return;
+      stop();
+      finish().catch((error: unknown) => show(result, notice('error', h('p', {}, errorText(error)))));
+    },
+  }, () => show(connection, notice('warning', h('p', {}, 'The live connection dropped; reconnecting…'))));
+};
+
+async function datasetNameOf(id: string, signal: AbortSignal): Promise<string> {
+  try {
+    return (await api.get<Dataset>(`/datasets/${id}`, signal)).name;
+  } catch {
+    return `${id} (deleted)`;
+  }
+}
+
+function statusFacts(job: Job, datasetName: string): HTMLElement {
+  const { config } = job;
+  const facts: [string, HTMLElement | string][] = [
+    ['Progress', progressView(job)],
+    ['Dataset', h('a', { href: datasetHref(job.datasetId) }, datasetName)],
+    ['Shape', shapeText(config.shape)],
+    ['Optimizer', `${config.optimizer}, learning rate ${formatNumber(config.learningRate)}, batch ${config.batchSize}`],
+    ['Activation', `${config.activation} hidden, ${config.outputActivation} output, ${config.loss} loss`],
+    ['Best accuracy', bestAccuracyText(job)],
+    ['Created', formatDate(job.createdAt)],
+  ];
+  if (job.startedAt) facts.push(['Started', formatDate(job.startedAt)]);
+  if (job.finishedAt) facts.push(['Finished', formatDate(job.finishedAt)]);
+  if (job.stopReason) facts.push(['Outcome', `The job ${STOP_REASON_WORDS[job.stopReason]}.`]);
+  if (job.modelId) facts.push(['Model', h('span', {}, h('span', { class: 'mono' }, job.modelId), ' · ', h('a', { href: predictHref(job.modelId) }, 'draw a digit for it'))]);
+  return h('dl', { class: 'facts' }, ...facts.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
+}
+
+/** What is wrong, in words: a failure with its advice, the core's warnings, and whether the loss is falling. */
+function diagnosticsView(job: Job): HTMLElement[] {
+  const views: HTMLElement[] = [];
+  if (job.error) {
+    views.push(notice('error', h('p', {}, h('strong', {}, 'Training failed: '), job.error.message), h('p', {}, h('strong', {}, 'What to try: '), job.error.advice)));
+  }
+  for (const warning of job.diagnostics?.warnings ?? []) views.push(notice('warning', h('p', {}, warning)));
+  const trend = lossTrend(job);
+  if (trend) views.push(trend);
+  if (views.length === 0) {
+    views.push(job.diagnostics
+      ? notice('success', h('p', {}, 'No problems found: gradients flow and the weights change at a healthy rate.'))
+      : h('p', {}, job.state === 'queued' ? 'Diagnostics appear once training starts.' : 'No diagnostics yet.'));
+  }
+  const layers = job.diagnostics?.layers ?? [];
+  if (layers.length > 0) {
+    views.push(h('p', { class: 'hint' }, 'Per layer, over the last batch. Update ratio: weight change per step relative to the weights (about 0.1% is healthy).'));
+    views.push(h('div', { class: 'table-scroll' }, h('table', { 'aria-label': 'Diagnostics per layer' },
+      h('thead', {}, h('tr', {}, ...['Layer', 'Gradient norm', 'Update ratio', 'Saturated units', 'Dead units'].map((title) => h('th', { scope: 'col', class: title === 'Layer' ? '' : 'number' }, title)))),
+      h('tbody', {}, ...layers.map((layer) => h('tr', {},
+        h('th', { scope: 'row' }, layer.layer),
+        h('td', { class: 'number' }, formatNumber(layer.gradientNorm)),
+        h('td', { class: 'number' }, updateRatioText(layer.updateRatio)),
+        h('td', { class: 'number' }, layer.saturatedFraction === null ? 'n/a' : formatPercent(layer.saturatedFraction)),
+        h('td', { class: 'number' }, layer.deadFraction === null ? 'n/a' : formatPercent(layer.deadFraction))))))));
+  }
+  return views;
+}
+
+/** Percent with 3 significant digits; below 0.001% the exact value says nothing more than "almost none". */
+function updateRatioText(ratio: number): string {
+  return ratio < 1e-5 ? '< 0.001%' : `${formatNumber(ratio * 100)}%`;
+}
+
+function lossTrend(job: Job): HTMLElement | null {
+  const lastStep = job.history.steps.at(-1);
+  if (lastStep && !Number.isFinite(lastStep.loss)) {
+    return notice('error', h('p', {}, `The loss is ${lastStep.loss} at step ${lastStep.step}: training has diverged. Lower the learning rate.`));
+  }
+  const records = job.history.epochs;
+  if (records.length < 2) return null;
+  const first = records[0].trainLoss;
+  const last = records[records.length - 1].trainLoss;
+  const words = `The training loss went from ${formatNumber(first)} after epoch 1 to ${formatNumber(last)} after epoch ${records.length}`;
+  if (last > first * FLAT_LOSS_FRACTION) {
+    return notice('warning', h('p', {}, `${words}: it has barely moved, so the network is not learning. Try another learning rate or the default init.`));
+  }
+  return notice('success', h('p', {}, `${words}: it is falling.`));
+}
+
+function epochTable(job: Job): HTMLElement {
+  const records = job.history.epochs;
+  if (records.length === 0) return h('p', {}, 'No epoch has finished yet.');
+  const hasValidation = records.some((record) => record.valLoss !== undefined);
+  const titles = ['Epoch', 'Train loss', 'Train accuracy', ...(hasValidation ? ['Validation loss', 'Validation accuracy'] : []), 'Time', 'Samples/s'];
+  return h('div', { class: 'table-scroll' }, h('table', {},
+    h('thead', {}, h('tr', {}, ...titles.map((title) => h('th', { scope: 'col', class: title === 'Epoch' ? '' : 'number' }, title)))),
+    h('tbody', {}, ...records.map((record) => h('tr', {},
+      h('th', { scope: 'row' }, record.epoch),
+      h('td', { class: 'number' }, formatNumber(record.trainLoss)),
+      h('td', { class: 'number' }, formatPercent(record.trainAccuracy)),
+      hasValidation && h('td', { class: 'number' }, record.valLoss === undefined ? '–' : formatNumber(record.valLoss)),
+      hasValidation && h('td', { class: 'number' }, record.valAccuracy === undefined ? '–' : formatPercent(record.valAccuracy)),
+      h('td', { class: 'number' }, formatDuration(record.seconds)),
+      h('td', { class: 'number' }, Math.round(record.samplesPerSecond).toLocaleString()))))));
+}
+
+function lossCurves(job: Job): Curve[] {
+  const records = job.history.epochs;
+  return [
+    { label: 'loss per step', points: stepLossPoints(job), style: lineStyle(0, { width: 1 }) },
+    { label: 'training loss (epoch)', points: records.map((record) => [record.epoch, record.trainLoss]), style: lineStyle(1, { points: true }) },
+    {
+      label: 'validation loss (epoch)',
+      points: records.flatMap((record) => (record.valLoss === undefined ? [] : [[record.epoch, record.valLoss] as [number, number]])),
+      style: lineStyle(2, { points: true }),
+    },
+  ];
+}
+
+function accuracyCurves(job: Job): Curve[] {
+  const records = job.history.epochs;
+  return [
+    { label: 'training accuracy', points: records.map((record) => [record.epoch, record.trainAccuracy]), style: lineStyle(1, { points: true }) },
+    {
+      label: 'validation accuracy',
+      points: records.flatMap((record) => (record.valAccuracy === undefined ? [] : [[record.epoch, record.valAccuracy] as [number, number]])),
+      style: lineStyle(2, { points: true }),
+    },
+  ];
+}
+
+/** The finished model on the held-out dataset when there is one, else on its training data (said so). */
+async function showEvaluation(section: HTMLElement, job: Job, modelId: string, signal: AbortSignal): Promise<void> {
+  const heading = section.firstElementChild;
+  const datasetId = job.validationDatasetId ?? job.datasetId;
+  const where = job.validationDatasetId ? 'the validation dataset' : 'the training dataset (it includes the samples the model learned from)';
+  show(section, heading, h('p', {}, `Evaluating the model on ${where}…`));
+  try {
+    const evaluation = await api.post<EvaluationResult>(`/models/${modelId}/evaluate`, { datasetId }, signal);
+    show(section, heading,
+      h('p', {}, `On ${where}: accuracy ${formatPercent(evaluation.accuracy)}, loss ${formatNumber(evaluation.loss)}, ${evaluation.count.toLocaleString()} samples.`),
+      confusionHeatmap(evaluation.confusionMatrix));
+  } catch (error) {
+    if (!signal.aborted) show(section, heading, notice('error', h('p', {}, `The model could not be evaluated: ${errorText(error)}`)));
+  }
+}
