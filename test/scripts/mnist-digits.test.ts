@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadMnistDigits, MNIST_CLASSES, MNIST_PIXELS, toIdx } from './mnist.js';
+import { loadMnistDigits, MNIST_CLASSES, MNIST_PIXELS, toIdx } from '../../scripts/mnist-digits.js';
 
 test('every prefix of ten digits or more holds all ten classes', () => {
   const { labels, count, pixels } = loadMnistDigits(200, 7);

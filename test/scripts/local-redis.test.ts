@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findOnPath, redisAnswers, startPrivateRedis } from '../../scripts/local-redis.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('nothing answers PING on a closed port', async () => {
+  assert.equal(await redisAnswers('127.0.0.1', await freePort()), false);
+});
+
+test('a private redis-server starts with its data under the given folder, answers, and stops', async (t) => {
+  const executable = findOnPath('redis-server');
+  if (!executable) return t.skip('redis-server is not installed');
+  const dir = await mkdtemp(join(tmpdir(), 'private-redis-'));
+  const port = await freePort();
+  const server = await startPrivateRedis(executable, dir, port);
+  try {
+    assert.equal(await redisAnswers('127.0.0.1', port), true);
+    assert.match(await readFile(join(dir, 'redis.log'), 'utf8'), /Ready to accept connections/);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.equal(await redisAnswers('127.0.0.1', port), false);
+});
+
+test('findOnPath finds node and not a made-up command', () => {
+  assert.ok(findOnPath('node'));
+  assert.equal(findOnPath('no-such-command-here'), null);
+});
