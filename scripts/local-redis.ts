@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 const PING_TIMEOUT_MS = 500;
@@ -11,6 +11,15 @@ export const REDIS_INSTALL_HINT = `redis-server is not installed and nothing ans
 Install it with:
     sudo apt-get update && sudo apt-get install -y redis-server
 or point the service at a running Redis with REDIS_URL=redis://host:6379`;
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** True when a Redis server answers PING at host:port. */
 export function redisAnswers(host: string, port: number): Promise<boolean> {

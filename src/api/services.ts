@@ -34,6 +34,8 @@ export function createServices(config: AppConfig) {
     trainingSamplesPerSecond: () => jobStore.runningSamplesPerSecond(),
   });
 
+  const models = new ModelService({ models: new ModelStore(redis, keys, blobs), datasets: datasetStore, blobs, metrics, cacheSize: config.MODEL_CACHE_SIZE });
+
   let subscriber: Redis | null = null;
   let hub: JobEventHub | null = null;
   const events = (): JobEventHub => {
@@ -53,10 +55,11 @@ export function createServices(config: AppConfig) {
     jobStore,
     datasets: new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES }),
     jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, queue }),
-    models: new ModelService({ models: new ModelStore(redis, keys, blobs), datasets: datasetStore, blobs, metrics, cacheSize: config.MODEL_CACHE_SIZE }),
+    models,
     events,
     readiness: () => checkReadiness(redis, blobs),
     async close(): Promise<void> {
+      models.close();
       await queue.close();
       subscriber?.disconnect();
       redis.disconnect();

@@ -1,11 +1,12 @@
 /**
  * A least-recently-used cache of loads in flight or done: concurrent requests for a model
- * share one load, and a failed load is forgotten so the next request tries again.
+ * share one load, and a failed load is forgotten so the next request tries again. Entries
+ * that leave the cache are handed to `release` once loaded.
  */
 export class LruCache<T> {
   private readonly entries = new Map<string, Promise<T>>();
 
-  constructor(private readonly capacity: number) {}
+  constructor(private readonly capacity: number, private readonly release: (value: T) => void = () => {}) {}
 
   get(key: string, load: () => Promise<T>): Promise<T> {
     const cached = this.entries.get(key);
@@ -19,12 +20,19 @@ export class LruCache<T> {
     loading.catch(() => {
       if (this.entries.get(key) === loading) this.entries.delete(key);
     });
-    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    while (this.entries.size > this.capacity) this.delete(this.entries.keys().next().value as string);
     return loading;
   }
 
   delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
     this.entries.delete(key);
+    entry.then(this.release, () => {});
+  }
+
+  clear(): void {
+    for (const key of [...this.entries.keys()]) this.delete(key);
   }
 
   get size(): number {

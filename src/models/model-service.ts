@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Worker as Thread } from 'node:worker_threads';
 import { loadNetwork, Predictor, type FloatArray } from '../core/index.js';
+import { chooseKernels } from '../core/wasm/choose-kernels.js';
 import type { Metrics } from '../api/metrics.js';
 import { shapeMismatch } from '../data/dataset-fit.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
@@ -20,6 +21,8 @@ interface LoadedModel {
   predictor: Predictor;
   /** One sample's scaled inputs, reused by every single prediction. */
   sample: Float32Array;
+  /** Frees the model's kernels (its WebAssembly memory) when it leaves the cache. */
+  dispose(): void;
 }
 
 export interface ModelServiceDeps {
@@ -69,7 +72,7 @@ export class ModelService {
   private readonly cache: LruCache<LoadedModel>;
 
   constructor(private readonly deps: ModelServiceDeps) {
-    this.cache = new LruCache(deps.cacheSize);
+    this.cache = new LruCache(deps.cacheSize, (model) => model.dispose());
   }
 
   list(): Promise<ModelRecord[]> {
@@ -92,13 +95,24 @@ export class ModelService {
     if (!(await this.deps.models.delete(id))) throw new AppError('MODEL_NOT_FOUND', `No model has the id ${id}`, { id });
   }
 
-  /** The first request for a model reads its snapshot; later ones never touch the disk. */
+  /**
+   * The first request for a model reads its snapshot; later ones never touch the disk. Each
+   * model gets single-threaded kernels of its own (WebAssembly SIMD where the runtime has it),
+   * so its memory goes when it leaves the cache.
+   */
   private loaded(id: string): Promise<LoadedModel> {
     return this.cache.get(id, async () => {
       const record = await this.get(id);
-      const network = loadNetwork(await this.deps.models.snapshot(id));
-      return { record, predictor: new Predictor(network), sample: new Float32Array(network.inputSize) };
+      const snapshot = await this.deps.models.snapshot(id);
+      const kernels = await chooseKernels({ threads: 1 });
+      const network = loadNetwork(snapshot, { kernels: kernels.kernels });
+      return { record, predictor: new Predictor(network), sample: new Float32Array(network.inputSize), dispose: kernels.dispose };
     });
+  }
+
+  /** Lets go of every cached model. */
+  close(): void {
+    this.cache.clear();
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { findOnPath, redisAnswers, startPrivateRedis } from '../../scripts/local-redis.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { findOnPath, freePort, redisAnswers, startPrivateRedis } from '../../scripts/local-redis.js';
 
 test('nothing answers PING on a closed port', async () => {
   assert.equal(await redisAnswers('127.0.0.1', await freePort()), false);
