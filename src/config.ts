@@ -48,7 +48,7 @@ const configSchema = z.object({
 
 export type AppConfig = z.infer<typeof configSchema>;
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

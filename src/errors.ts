@@ -59,8 +59,3 @@ export class AppError extends Error {
     this.status = ERROR_CATALOGUE[code].status;
   }
 }
-
-/** The one body shape of every error answer. */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
-}

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
 import { newId } from '../storage/ids.js';
 import { parseCsv } from './csv.js';
-import { datasetLayout, DATASET_HEADER_BYTES, decodeDataset, encodeDataset, readDatasetHeader } from './dataset-file.js';
+import { datasetLayout, DATASET_HEADER_BYTES, encodeDataset, readDatasetHeader } from './dataset-file.js';
 import { uploadFieldsSchema, type DatasetRecord, type Sample } from './dataset-schema.js';
 import type { DatasetStore } from './dataset-store.js';
 import { summarizeDataset } from './dataset-summary.js';
@@ -163,11 +163,6 @@ export class DatasetService {
       target: header.answerKind === 'targets' ? floats(answerBytes) : null,
       pixels: header.inputKind === 'bytes' ? Array.from(inputBytes) : floats(inputBytes),
     };
-  }
-
-  /** The whole dataset in memory, for training or evaluation. */
-  async load(id: string): Promise<Dataset> {
-    return decodeDataset(await readBlob(this.blobs, datasetBlobKey(id)));
   }
 
   async delete(id: string): Promise<void> {

@@ -53,7 +53,12 @@ function inputScale(record: ModelRecord, values: readonly (readonly number[])[],
   }
   let max = 0;
   let min = 0;
-  for (const row of values) for (const value of row) { if (value > max) max = value; if (value < min) min = value; }
+  for (const row of values) {
+    for (const value of row) {
+      if (value > max) max = value;
+      if (value < min) min = value;
+    }
+  }
   const limit = scale === '0-1' || (scale === undefined && max <= 1) ? 1 : MAX_PIXEL;
   if (min < 0 || max > limit) {
     throw new AppError('INPUT_OUT_OF_RANGE', `body.${field}: values must be within 0..${limit}${scale ? ` for scale ${scale}` : ''}; got ${min < 0 ? min : max}`, { field });

@@ -7,7 +7,7 @@ import { idSchema } from '../storage/ids.js';
 
 /** Layers beyond the input; deeper MLPs do not train well without tricks the core does not have. */
 const MAX_LAYERS = 16;
-export const MAX_BATCH_SIZE = 4096;
+const MAX_BATCH_SIZE = 4096;
 const MAX_SEED = 2 ** 32 - 1;
 
 const initSchema = z.strictObject({

@@ -11,7 +11,7 @@ export interface TrainingJobData {
 }
 
 /** Failures that are not the job's fault (Redis or storage hiccups) are retried, resuming from the last checkpoint. */
-export const TRAINING_ATTEMPTS = 3;
+const TRAINING_ATTEMPTS = 3;
 const RETRY_BACKOFF_MS = 2000;
 /** Finished BullMQ entries kept for the dashboard; our own job records are kept regardless. */
 const FINISHED_ENTRIES_KEPT = 1000;
