@@ -70,7 +70,21 @@ export function relaxedSimdSupported(): boolean {
   return relaxedSimd;
 }
 
-export async function compileGemmModule(variant: GemmVariant): Promise<WebAssembly.Module> {
+const compiled = new Map<GemmVariant, Promise<WebAssembly.Module>>();
+
+/** The compiled kernels of one variant, compiled once per thread and shared by every instance. */
+export function compileGemmModule(variant: GemmVariant): Promise<WebAssembly.Module> {
+  let module = compiled.get(variant);
+  if (!module) {
+    module = compile(variant);
+    compiled.set(variant, module);
+    // A failed compile is not cached: the next call tries again (after `npm run build:wasm`, say).
+    module.catch(() => compiled.delete(variant));
+  }
+  return module;
+}
+
+async function compile(variant: GemmVariant): Promise<WebAssembly.Module> {
   if (variant === 'relaxed-simd' && !relaxedSimdSupported()) {
     throw new Error(`Node ${process.versions.node} cannot compile relaxed SIMD WebAssembly; use the "simd" variant`);
   }
