@@ -60,6 +60,18 @@ function legendDash(dash: number[]): string {
 }
 
 const CHART_HEIGHT_PX = 260;
+/** Room above the highest point of a log-scale curve, as a factor. */
+const LOG_HEADROOM = 1.2;
+
+/**
+ * A log axis from the decade below the lowest point to just above the highest. uPlot's default
+ * snaps the top to a decade too, leaving much of the height empty; the bottom must stay a power
+ * of ten, because uPlot's log tick placement steps up from it and never ends otherwise.
+ */
+function logRange(min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || min <= 0) return [0.1, 10];
+  return [10 ** Math.floor(Math.log10(min)), max * LOG_HEADROOM];
+}
 const MIN_CHART_WIDTH_PX = 260;
 
 /**
@@ -127,14 +139,14 @@ export class LineChart {
       height: CHART_HEIGHT_PX,
       scales: {
         x: { time: false, range: (_plot, min, max) => (this.xMax === null ? [min, max] : [0, Math.max(this.xMax, max)]) },
-        y: logY ? { distr: 3 } : fraction ? { range: [0, 1] } : {},
+        y: logY ? { distr: 3, range: (_plot, min, max) => logRange(min, max) } : fraction ? { range: [0, 1] } : {},
       },
       axes: [
         { label: xLabel },
         { label: yLabel, size: 60, values: (_plot, splits) => splits.map((value) => (value === null ? '' : formatY(value))) },
       ],
       series: [
-        { label: xLabel, value: (_plot, value) => (value === null ? '–' : formatNumber(value)) },
+        { label: xLabel },
         ...curves.map((curve): uPlot.Series => ({
           label: curve.label,
           stroke: curve.style.colour,
@@ -142,10 +154,9 @@ export class LineChart {
           width: curve.style.width,
           spanGaps: true,
           points: { show: curve.style.points, size: 7, fill: curve.style.colour },
-          value: (_plot, value) => (value === null ? '–' : formatY(value)),
         })),
       ],
-      legend: { live: true, markers: { width: 3, dash: (_plot, index) => legendDash(curves[index - 1]?.style.dash ?? []) } },
+      legend: { live: false, markers: { width: 3, dash: (_plot, index) => legendDash(curves[index - 1]?.style.dash ?? []) } },
     };
   }
 }

@@ -21,6 +21,8 @@ const THROTTLED_UPLOAD_BYTES_PER_SECOND = 500_000;
 const JOB_TIMEOUT_MS = 60_000;
 /** Enough epochs of a 784–128–10 network that the run lasts a few seconds and can be watched live. */
 const LIVE_JOB_EPOCHS = 20;
+/** While steps stream in, the page keeps drawing: a hung main thread draws none. */
+const MIN_FRAMES_PER_SECOND = 10;
 /** Any one step of the UI, when nothing trains meanwhile. */
 const STEP_TIMEOUT_MS = 10_000;
 
@@ -145,6 +147,13 @@ describe('the web dashboard in a real browser', () => {
     // Live: epochs appear in the table and the loss chart while the badge still says running.
     await page.waitForFunction(`document.querySelector('h1 .state-running') && document.querySelectorAll('#epochs-title + div tbody tr').length >= 2`, null, { timeout: JOB_TIMEOUT_MS });
     await page.locator('.chart .uplot').first().waitFor();
+    const frames = await page.evaluate<number>(`new Promise((resolve) => {
+      let frames = 0;
+      const start = performance.now();
+      const tick = () => (performance.now() - start < 1000 ? (frames++, requestAnimationFrame(tick)) : resolve(frames));
+      requestAnimationFrame(tick);
+    })`);
+    assert.ok(frames >= MIN_FRAMES_PER_SECOND, `the page drew ${frames} frames in the second it was streaming steps`);
     await screenshot('job-running');
 
     await page.locator('h1 .state-completed').waitFor({ timeout: JOB_TIMEOUT_MS });
@@ -158,6 +167,7 @@ describe('the web dashboard in a real browser', () => {
     const accuracy = Number((await page.getByText(/accuracy \d+\.\d%/).innerText()).match(/accuracy (\d+\.\d)%/)?.[1]);
     assert.ok(accuracy > 80, `accuracy ${accuracy}%`);
     await page.getByText(/The training loss went from .* it is falling/).waitFor();
+    await page.getByText(/The validation loss was lowest after epoch \d+ .* overfitting/).waitFor();
     await screenshot('job-completed');
   });
 

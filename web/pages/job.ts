@@ -8,6 +8,9 @@ import { datasetHref, predictHref, type Page } from '../route.js';
 
 /** A training loss that ends above this fraction of where it started has barely moved. */
 const FLAT_LOSS_FRACTION = 0.95;
+/** Overfitting: the validation loss ends this much above its best, at least this many epochs after it. */
+const OVERFIT_RISE_FRACTION = 1.2;
+const OVERFIT_MIN_EPOCHS_SINCE_BEST = 2;
 
 const STOP_REASON_WORDS = {
   completed: 'ran all its epochs',
@@ -48,23 +51,30 @@ export const jobPage: Page = async (root, route, signal) => {
     result);
 
   const datasetName = await datasetNameOf(job.datasetId, signal);
-  let scheduled = false;
+  let frameRequested = false;
+  let tablesStale = true;
   const render = () => {
-    scheduled = false;
+    frameRequested = false;
     show(heading, `Job `, h('span', { class: 'mono' }, job.id), ' ', stateBadge(job.state));
     cancelButton.hidden = isFinished(job.state);
     cancelButton.disabled = job.cancelRequested;
     show(summary, statusFacts(job, datasetName));
+    lossChart.update(lossCurves(job), job.config.epochs);
+    if (!tablesStale) return;
+    tablesStale = false;
     show(diagnostics, ...diagnosticsView(job));
     show(epochs, epochTable(job));
-    lossChart.update(lossCurves(job), job.config.epochs);
     accuracyChart.update(accuracyCurves(job), job.config.epochs);
     result.hidden = job.state !== 'completed';
   };
-  /** Steps can arrive many times a second: draw at most once per frame. */
-  const renderSoon = () => {
-    if (!scheduled) requestAnimationFrame(render);
-    scheduled = true;
+  /**
+   * Steps can arrive many times a second: draw at most once per frame, and redraw the tables
+   * and the accuracy chart only when something other than a step changed.
+   */
+  const renderSoon = (stepOnly = false) => {
+    tablesStale ||= !stepOnly;
+    if (!frameRequested) requestAnimationFrame(render);
+    frameRequested = true;
   };
   render();
 
@@ -104,7 +114,7 @@ export const jobPage: Page = async (root, route, signal) => {
     step: ({ step, progress }) => {
       job.history.steps.push(step);
       job.progress = progress;
-      renderSoon();
+      renderSoon(true);
     },
     // Epoch events carry no diagnostics: the job is read again to show the latest.
     epoch: ({ epoch, progress }) => {
@@ -159,6 +169,8 @@ function diagnosticsView(job: Job): HTMLElement[] {
   for (const warning of job.diagnostics?.warnings ?? []) views.push(notice('warning', h('p', {}, warning)));
   const trend = lossTrend(job);
   if (trend) views.push(trend);
+  const overfitting = overfittingWarning(job);
+  if (overfitting) views.push(overfitting);
   if (views.length === 0) {
     views.push(job.diagnostics
       ? notice('success', h('p', {}, 'No problems found: gradients flow and the weights change at a healthy rate.'))
@@ -198,6 +210,23 @@ function lossTrend(job: Job): HTMLElement | null {
     return notice('warning', h('p', {}, `${words}: it has barely moved, so the network is not learning. Try another learning rate or the default init.`));
   }
   return notice('success', h('p', {}, `${words}: it is falling.`));
+}
+
+/**
+ * The validation loss has climbed well above its best while training went on: the network
+ * is learning its training samples rather than the task.
+ */
+function overfittingWarning(job: Job): HTMLElement | null {
+  const validated = job.history.epochs.filter((record) => record.valLoss !== undefined);
+  if (validated.length < OVERFIT_MIN_EPOCHS_SINCE_BEST + 1) return null;
+  const best = validated.reduce((lowest, record) => ((record.valLoss ?? Infinity) < (lowest.valLoss ?? Infinity) ? record : lowest));
+  const last = validated[validated.length - 1];
+  const bestLoss = best.valLoss ?? 0;
+  const lastLoss = last.valLoss ?? 0;
+  if (last.epoch - best.epoch < OVERFIT_MIN_EPOCHS_SINCE_BEST || lastLoss < bestLoss * OVERFIT_RISE_FRACTION) return null;
+  return notice('warning', h('p', {},
+    `The validation loss was lowest after epoch ${best.epoch} (${formatNumber(bestLoss)}) and has risen to ${formatNumber(lastLoss)} since: ` +
+    'the network is overfitting its training samples. Try L2 weight decay, dropout or early stopping.'));
 }
 
 function epochTable(job: Job): HTMLElement {
