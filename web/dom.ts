@@ -68,12 +68,12 @@ let fieldCount = 0;
  * A labelled form control, tied by id: a label that wrapped the control would take a select's
  * chosen option into its accessible name. A hint is tied with aria-describedby.
  */
-export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+export function field(label: string, control: HTMLElement, hint?: string, wide = false): HTMLElement {
   fieldCount++;
   control.id ||= `field-${fieldCount}`;
   const hintElement = hint ? h('small', { class: 'hint', id: `${control.id}-hint` }, hint) : null;
   if (hintElement) control.setAttribute('aria-describedby', hintElement.id);
-  return h('div', { class: 'field' }, h('label', { class: 'field-label', for: control.id }, label), control, hintElement);
+  return h('div', { class: wide ? 'field wide' : 'field' }, h('label', { class: 'field-label', for: control.id }, label), control, hintElement);
 }
 
 /**

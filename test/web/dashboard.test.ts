@@ -21,6 +21,8 @@ const THROTTLED_UPLOAD_BYTES_PER_SECOND = 500_000;
 const JOB_TIMEOUT_MS = 60_000;
 /** Enough epochs of a 784–128–10 network that the run lasts a few seconds and can be watched live. */
 const LIVE_JOB_EPOCHS = 20;
+/** A job that would run for minutes, to be cancelled. */
+const LONG_JOB_EPOCHS = 300;
 /** While steps stream in, the page keeps drawing: a hung main thread draws none. */
 const MIN_FRAMES_PER_SECOND = 10;
 /** Any one step of the UI, when nothing trains meanwhile. */
@@ -230,6 +232,24 @@ describe('the web dashboard in a real browser', () => {
     })()`);
     for (const coordinate of previewCentre) assert.ok(Math.abs(coordinate - 14) <= 1, `the preview's centre of mass is at ${previewCentre.join(', ')}`);
     await screenshot('predict');
+  });
+
+  test('a running job is cancelled from its page and ends cancelled', async () => {
+    await open('#/jobs');
+    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
+    await page.getByLabel('Epochs', { exact: true }).fill(String(LONG_JOB_EPOCHS));
+    await page.getByText('Advanced').click();
+    await page.getByLabel('Batch size', { exact: true }).fill('8');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    await page.locator('#epochs-title + div tbody tr').first().waitFor({ timeout: JOB_TIMEOUT_MS });
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page.locator('h1 .state-cancelled').waitFor({ timeout: JOB_TIMEOUT_MS });
+    await page.getByText('The job was cancelled; its last checkpoint was kept.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Cancel job' }).isVisible(), false);
+    const epochsDone = await page.locator('#epochs-title + div tbody tr').count();
+    assert.ok(epochsDone >= 1 && epochsDone < LONG_JOB_EPOCHS, `${epochsDone} epochs ran before the cancel`);
+    await screenshot('job-cancelled');
   });
 
   test('on a phone-sized screen every page fits the width', async () => {

@@ -58,10 +58,11 @@ export const comparePage: Page = async (root, route, signal) => {
     try {
       const compared = await Promise.all(chosen.map((id) => api.get<Job>(`/jobs/${encodeURIComponent(id)}`, signal)));
       show(view, summaryTable(compared));
-      const epochs = Math.max(...compared.map((job) => job.config.epochs));
-      lossChart.update(compared.map((job, n) => ({ label: curveLabel(job), points: stepLossPoints(job), style: lineStyle(n) })), epochs);
-      accuracyChart.update(compared.map((job, n) => accuracyCurve(job, n)), epochs);
-      return compared.some((job) => !isFinished(job.state));
+      const running = compared.some((job) => !isFinished(job.state));
+      const xMax = running ? Math.max(...compared.map((job) => job.config.epochs)) : null;
+      lossChart.update(compared.map((job, n) => ({ label: curveLabel(job), points: stepLossPoints(job), style: lineStyle(n) })), xMax);
+      accuracyChart.update(compared.map((job, n) => accuracyCurve(job, n)), xMax);
+      return running;
     } catch (error) {
       if (!signal.aborted) show(view, notice('error', h('p', {}, errorText(error))));
       return false;

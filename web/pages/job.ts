@@ -58,13 +58,16 @@ export const jobPage: Page = async (root, route, signal) => {
     show(heading, `Job `, h('span', { class: 'mono' }, job.id), ' ', stateBadge(job.state));
     cancelButton.hidden = isFinished(job.state);
     cancelButton.disabled = job.cancelRequested;
+    if (isFinished(job.state)) show(actionStatus);
     show(summary, statusFacts(job, datasetName));
-    lossChart.update(lossCurves(job), job.config.epochs);
+    // While it runs, the x axis spans the planned epochs so the curves grow to the right; after, the epochs run.
+    const xMax = isFinished(job.state) ? null : job.config.epochs;
+    lossChart.update(lossCurves(job), xMax);
     if (!tablesStale) return;
     tablesStale = false;
     show(diagnostics, ...diagnosticsView(job));
     show(epochs, epochTable(job));
-    accuracyChart.update(accuracyCurves(job), job.config.epochs);
+    accuracyChart.update(accuracyCurves(job), xMax);
     result.hidden = job.state !== 'completed';
   };
   /**

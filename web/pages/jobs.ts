@@ -85,7 +85,7 @@ function jobForm(datasets: Dataset[]): HTMLFormElement {
 
   const form = h('form', { novalidate: true },
     h('div', { class: 'form-grid' },
-      field('Dataset', datasetSelect),
+      field('Dataset', datasetSelect, undefined, true),
       field('Shape', shapeInput, 'Layer widths, input to output'),
       field('Learning rate', learningRateInput, 'Empty: the optimizer\'s default'),
       field('Optimizer', optimizerSelect),
