@@ -1,8 +1,8 @@
 /** What an element may hold: nodes and text; null, undefined and false are skipped, so conditions read inline. */
-export type Child = Node | string | number | null | undefined | false;
+type Child = Node | string | number | null | undefined | false;
 
 /** Attribute values; true sets an empty attribute (`disabled`), false and undefined leave it out. */
-export type Attributes = Record<string, string | number | boolean | undefined>;
+type Attributes = Record<string, string | number | boolean | undefined>;
 
 /** Creates an element with attributes and children: the whole UI is built from this one helper. */
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {

@@ -10,7 +10,7 @@ const STATE_SYMBOLS: Record<JobState, string> = {
   cancelled: '⊘',
 };
 
-export const FINISHED: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+const FINISHED: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 
 export const isFinished = (state: JobState): boolean => FINISHED.includes(state);
 

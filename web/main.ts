@@ -27,7 +27,7 @@ async function navigate(): Promise<void> {
     if (link.dataset.page === name) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  const entry = PAGES[name];
+  const entry = Object.hasOwn(PAGES, name) ? PAGES[name] : undefined;
   document.title = `${entry?.title ?? 'Not found'} · MLP trainer`;
   show(root, h('p', { role: 'status' }, 'Loading…'));
   if (!entry) {

@@ -67,6 +67,8 @@ describe('the web dashboard in a real browser', () => {
     service = await startTestApp({ STEP_REPORT_EVERY: '5' });
     worker = await startTestWorker(service.config);
     baseUrl = await service.app.listen({ port: 0, host: '127.0.0.1' });
+    const home = await fetch(baseUrl);
+    assert.equal(home.status, 200, `GET / answered ${home.status}: build the dashboard with npm run build:web first`);
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: LAPTOP });
     page.setDefaultTimeout(STEP_TIMEOUT_MS);

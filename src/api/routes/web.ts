@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../errors.js';
 
 /** dist/web, where `npm run build:web` bundles the dashboard; this file runs from dist/src/api/routes. */
-export const WEB_BUILD_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
+const WEB_BUILD_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
 
 export interface WebRoutesOptions {
   /** The folder of the built dashboard; tests point it elsewhere. */
