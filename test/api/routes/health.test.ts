@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp } from '../../helpers/service.js';
 
@@ -51,15 +54,18 @@ test('GET /ready is 503 naming Redis when Redis is unreachable', async () => {
 });
 
 test('GET /ready is 503 naming storage when the data directory cannot be written', async () => {
-  const service = await startTestApp({ DATA_DIR: '/dev/null/not-a-directory' });
+  const notADirectory = join(await mkdtemp(join(tmpdir(), 'ready-')), 'a-file');
+  await writeFile(notADirectory, 'DATA_DIR points at a file');
+  const service = await startTestApp({ DATA_DIR: notADirectory });
   try {
     const response = await service.app.inject({ method: 'GET', url: '/ready' });
     assert.equal(response.statusCode, 503);
     const { checks } = response.json().error.details;
     assert.equal(checks.redis, 'ok');
-    assert.match(checks.storage, /ENOTDIR/);
+    assert.match(checks.storage, /EEXIST|ENOTDIR/);
   } finally {
-    await service.app.close();
+    await service.close();
+    await rm(dirname(notADirectory), { recursive: true, force: true });
   }
 });
 
