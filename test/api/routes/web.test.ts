@@ -11,7 +11,8 @@ import { startTestApp } from '../../helpers/service.js';
 describe('the web dashboard in the app', () => {
   let service: Awaited<ReturnType<typeof startTestApp>>;
   before(async () => {
-    service = await startTestApp();
+    // With the other dashboards on: Swagger UI serves static files of its own under /docs.
+    service = await startTestApp({ ENABLE_DASHBOARDS: 'true' });
   });
   after(() => service.close());
 
@@ -28,8 +29,13 @@ describe('the web dashboard in the app', () => {
     }
   });
 
-  test('API routes keep answering JSON, and an unknown path is still the 404 error answer', async () => {
+  test('API routes and the other dashboards keep answering, and an unknown path is still the 404 error answer', async () => {
     assert.equal((await service.app.inject({ method: 'GET', url: '/health' })).json().status, 'ok');
+    for (const url of ['/docs', '/queues']) {
+      const page = await service.app.inject({ method: 'GET', url });
+      assert.equal(page.statusCode, 200, url);
+      assert.match(String(page.headers['content-type']), /^text\/html/, url);
+    }
     const missing = await service.app.inject({ method: 'GET', url: '/no-such-page.js' });
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.json().error.code, 'ROUTE_NOT_FOUND');
