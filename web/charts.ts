@@ -153,7 +153,8 @@ export class LineChart {
           dash: curve.style.dash,
           width: curve.style.width,
           spanGaps: true,
-          points: { show: curve.style.points, size: 7, fill: curve.style.colour },
+          // Marked points are drawn while there is room for them; uPlot leaves them out on dense curves.
+          points: curve.style.points ? { size: 7, fill: curve.style.colour } : { show: false },
         })),
       ],
       legend: { live: false, markers: { width: 3, dash: (_plot, index) => legendDash(curves[index - 1]?.style.dash ?? []) } },

@@ -54,6 +54,7 @@ export function formatBytes(bytes: number): string {
 }
 
 export function formatDuration(seconds: number): string {
+  if (seconds < 1) return `${formatNumber(seconds * 1000)} ms`;
   if (seconds < 10) return `${formatNumber(seconds)} s`;
   if (seconds < 60) return `${Math.round(seconds)} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;

@@ -1,7 +1,8 @@
 import { api, followEvents } from '../api.js';
-import type { Dataset, EvaluationResult, Job, JobStreamEvents } from '../api-types.js';
+import type { Dataset, EpochRecord, EvaluationResult, Job, JobStreamEvents } from '../api-types.js';
 import { LineChart, lineStyle, type Curve } from '../charts.js';
 import { errorText, formatDate, formatDuration, formatNumber, formatPercent, h, notice, show } from '../dom.js';
+import { MNIST_SIDE } from '../digit-centring.js';
 import { confusionHeatmap } from '../heatmap.js';
 import { bestAccuracyText, isFinished, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
 import { datasetHref, predictHref, type Page } from '../route.js';
@@ -11,6 +12,8 @@ const FLAT_LOSS_FRACTION = 0.95;
 /** Overfitting: the validation loss ends this much above its best, at least this many epochs after it. */
 const OVERFIT_RISE_FRACTION = 1.2;
 const OVERFIT_MIN_EPOCHS_SINCE_BEST = 2;
+/** Epoch rows shown before the rest fold away. */
+const EPOCHS_LISTED = 20;
 
 const STOP_REASON_WORDS = {
   completed: 'ran all its epochs',
@@ -66,7 +69,7 @@ export const jobPage: Page = async (root, route, signal) => {
     if (!tablesStale) return;
     tablesStale = false;
     show(diagnostics, ...diagnosticsView(job));
-    show(epochs, epochTable(job));
+    show(epochs, epochsView(job));
     accuracyChart.update(accuracyCurves(job), xMax);
     result.hidden = job.state !== 'completed';
   };
@@ -159,7 +162,10 @@ function statusFacts(job: Job, datasetName: string): HTMLElement {
   if (job.startedAt) facts.push(['Started', formatDate(job.startedAt)]);
   if (job.finishedAt) facts.push(['Finished', formatDate(job.finishedAt)]);
   if (job.stopReason) facts.push(['Outcome', `The job ${STOP_REASON_WORDS[job.stopReason]}.`]);
-  if (job.modelId) facts.push(['Model', h('span', {}, h('span', { class: 'mono' }, job.modelId), ' · ', h('a', { href: predictHref(job.modelId) }, 'draw a digit for it'))]);
+  if (job.modelId) {
+    const drawable = config.shape[0] === MNIST_SIDE * MNIST_SIDE;
+    facts.push(['Model', h('span', {}, h('span', { class: 'mono' }, job.modelId), drawable && ' · ', drawable && h('a', { href: predictHref(job.modelId) }, 'draw a digit for it'))]);
+  }
   return h('dl', { class: 'facts' }, ...facts.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
 
@@ -232,9 +238,19 @@ function overfittingWarning(job: Job): HTMLElement | null {
     'the network is overfitting its training samples. Try L2 weight decay, dropout or early stopping.'));
 }
 
-function epochTable(job: Job): HTMLElement {
+/** Long runs list their last epochs; the whole table is built only when asked for. */
+function epochsView(job: Job): HTMLElement {
   const records = job.history.epochs;
   if (records.length === 0) return h('p', {}, 'No epoch has finished yet.');
+  if (records.length <= EPOCHS_LISTED) return epochTable(records);
+  const all = h('details', {}, h('summary', {}, `Show all ${records.length} epochs`));
+  all.addEventListener('toggle', () => {
+    if (all.open && all.childElementCount === 1) all.append(epochTable(records));
+  }, { once: true });
+  return h('div', {}, h('p', {}, `The last ${EPOCHS_LISTED} of ${records.length} epochs:`), epochTable(records.slice(-EPOCHS_LISTED)), all);
+}
+
+function epochTable(records: EpochRecord[]): HTMLElement {
   const hasValidation = records.some((record) => record.valLoss !== undefined);
   const titles = ['Epoch', 'Train loss', 'Train accuracy', ...(hasValidation ? ['Validation loss', 'Validation accuracy'] : []), 'Time', 'Samples/s'];
   return h('div', { class: 'table-scroll' }, h('table', {},
