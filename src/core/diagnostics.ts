@@ -32,10 +32,50 @@ export function gradientNorms(network: Network): number[] {
 }
 
 /**
- * Per-layer health after a step: the gradient norms measured before it, the size of the
- * step relative to the weights, and the state of the units over the last batch.
+ * Which relu units fired (z > 0) for at least one sample since the last reset. One batch is
+ * too few samples to call a unit dead: on sparse images a healthy unit is often silent for
+ * a dozen samples, so activity is gathered over every step between two reports.
  */
-export function measureLayers(network: Network, batch: number, gradNorms: number[], weightsBefore: FloatArray): LayerDiagnostics[] {
+export class UnitActivity {
+  private readonly active: Uint8Array[];
+
+  constructor(private readonly network: Network) {
+    const hidden = network.layers.slice(0, -1);
+    this.active = network.activation.name === 'relu' ? hidden.map((layer) => new Uint8Array(layer.outDim)) : [];
+  }
+
+  record(batch: number): void {
+    for (let l = 0; l < this.active.length; l++) {
+      const { z, outDim } = this.network.layers[l];
+      const active = this.active[l];
+      for (let b = 0; b < batch; b++) {
+        const row = b * outDim;
+        for (let j = 0; j < outDim; j++) if (z[row + j] > 0) active[j] = 1;
+      }
+    }
+  }
+
+  /** Fraction of the layer's units that never fired since the last reset; null for non-relu layers. */
+  deadFraction(layer: number): number | null {
+    const active = this.active[layer];
+    if (!active) return null;
+    let dead = 0;
+    for (let j = 0; j < active.length; j++) if (active[j] === 0) dead++;
+    return dead / active.length;
+  }
+
+  reset(): void {
+    for (const active of this.active) active.fill(0);
+  }
+}
+
+/**
+ * Per-layer health after a step: the gradient norms measured before it, the size of the
+ * step relative to the weights, saturation over the last batch, and dead units since the last report.
+ */
+export function measureLayers(
+  network: Network, batch: number, gradNorms: number[], weightsBefore: FloatArray, activity: UnitActivity,
+): LayerDiagnostics[] {
   const last = network.layers.length - 1;
   let offset = 0;
   return network.layers.map((layer, l) => {
@@ -43,13 +83,12 @@ export function measureLayers(network: Network, batch: number, gradNorms: number
     offset += layer.weight.length;
     const weightNorm = norm(before);
     const saturating = l < last ? network.activation.family === 'saturating' : network.config.outputActivation === 'sigmoid';
-    const rectified = l < last && network.activation.name === 'relu';
     return {
       layer: l + 1,
       gradientNorm: gradNorms[l],
       updateRatio: weightNorm > 0 ? distance(layer.weight, before) / weightNorm : 0,
       saturatedFraction: saturating ? saturatedFraction(layer.z, batch * layer.outDim) : null,
-      deadFraction: rectified ? deadFraction(layer.z, batch, layer.outDim) : null,
+      deadFraction: activity.deadFraction(l),
     };
   });
 }
@@ -58,17 +97,6 @@ function saturatedFraction(z: FloatArray, n: number): number {
   let count = 0;
   for (let i = 0; i < n; i++) if (z[i] > SATURATION_THRESHOLD || z[i] < -SATURATION_THRESHOLD) count++;
   return n > 0 ? count / n : 0;
-}
-
-/** A relu unit is dead over a batch when z ≤ 0 for every sample: no gradient reaches its weights. */
-function deadFraction(z: FloatArray, batch: number, units: number): number {
-  let dead = 0;
-  for (let j = 0; j < units; j++) {
-    let alive = false;
-    for (let b = 0; b < batch && !alive; b++) alive = z[b * units + j] > 0;
-    if (!alive) dead++;
-  }
-  return units > 0 ? dead / units : 0;
 }
 
 const percent = (fraction: number): string => `${Math.round(fraction * 100)}%`;
@@ -97,7 +125,7 @@ export function warningsFor(config: TrainingConfig, layers: LayerDiagnostics[], 
     if (layer.deadFraction !== null && layer.deadFraction > DEAD_WARNING_FRACTION) {
       warnings.push(
         `${percent(layer.deadFraction)} of relu units in layer ${layer.layer} are dead (they output 0 for every sample ` +
-          'of the batch and get no gradient): lower the learning rate or use leaky_relu',
+          'since the last report, so they get no gradient): lower the learning rate or use leaky_relu',
       );
     }
     if (layer.updateRatio > UPDATE_RATIO_WARNING) {
@@ -110,14 +138,18 @@ export function warningsFor(config: TrainingConfig, layers: LayerDiagnostics[], 
   return warnings;
 }
 
-/** Epoch-level warning: accuracy no better than guessing the most common class. */
-export function chanceLevelWarning(accuracy: number, classes: number, epoch: number): string | null {
+/** Below this per-step weight change the learning rate is too small to get anywhere. */
+const STALLED_UPDATE_RATIO = 1e-5;
+
+/** Epoch-level warning: accuracy no better than guessing, with the likeliest cause. */
+export function chanceLevelWarning(accuracy: number, classes: number, epoch: number, layers: LayerDiagnostics[], learningRate: number): string | null {
   const chance = 1 / Math.max(2, classes);
   if (accuracy > chance * 1.5) return null;
-  return (
-    `training accuracy is ${percent(accuracy)} after epoch ${epoch}, about chance level for ${Math.max(2, classes)} classes: ` +
-    'the network is not learning; read the warnings above, and try the default init and a learning rate near 0.05'
-  );
+  const stalled = layers.length > 0 && layers.every((layer) => layer.updateRatio < STALLED_UPDATE_RATIO);
+  const cause = stalled
+    ? `the learning rate ${formatNumber(learningRate)} is too small: the weights change by less than 0.001% per step; try 0.05 with momentum, or 0.001 with adam`
+    : 'read the warnings above, and try the default init and a learning rate near 0.05';
+  return `training accuracy is ${percent(accuracy)} after epoch ${epoch}, about chance level for ${Math.max(2, classes)} classes: the network is not learning; ${cause}`;
 }
 
 /** What to tell a person whose loss became NaN or infinite. */

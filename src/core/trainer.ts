@@ -1,6 +1,6 @@
 import { BatchLoader } from './batch.js';
 import {
-  chanceLevelWarning, divergenceAdvice, emptyDiagnostics, formatNumber, gradientNorms, measureLayers, warningsFor,
+  UnitActivity, chanceLevelWarning, divergenceAdvice, emptyDiagnostics, formatNumber, gradientNorms, measureLayers, warningsFor,
 } from './diagnostics.js';
 import { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
 import { classCount, datasetMismatch, evaluate, predictedClass } from './evaluate.js';
@@ -61,6 +61,7 @@ export class Trainer {
   private readonly loader: BatchLoader;
   private readonly order: Uint32Array;
   private readonly weightsBefore: Float32Array;
+  private readonly activity: UnitActivity;
   private readonly stepReportEvery: number;
   private readonly shuffleRng: Rng;
   private readonly noiseRng: Rng;
@@ -92,6 +93,7 @@ export class Trainer {
     this.loader = new BatchLoader(train, this.network.input, outputSize, this.network.maxBatch);
     this.order = new Uint32Array(train.count);
     this.weightsBefore = new Float32Array(this.network.weightCount);
+    this.activity = new UnitActivity(this.network);
     this.shuffleRng = new Rng(config.seed + SEED_STREAMS.shuffle);
     this.noiseRng = new Rng(config.seed + SEED_STREAMS.noise);
     this.state = {
@@ -220,6 +222,7 @@ export class Trainer {
     loader.fill(this.order, start, batch, config.augment, this.noiseRng);
     network.zeroGradients();
     const out = network.forward(batch, config.dropout, this.noiseRng);
+    this.activity.record(batch);
     const loss = network.backward(loader.target, batch, config.dropout);
     this.checkLoss(loss, learningRate);
 
@@ -239,7 +242,8 @@ export class Trainer {
     this.optimizer.step(network.params, network.grads, this.optimizerSlots, learningRate, state.step + 1);
     if (diagnose) {
       if (!allFinite(network.params)) this.diverged('weights became NaN or infinite ', learningRate);
-      const layers = measureLayers(network, batch, norms, this.weightsBefore);
+      const layers = measureLayers(network, batch, norms, this.weightsBefore, this.activity);
+      this.activity.reset();
       this.latestDiagnostics = { layers, warnings: warningsFor(config, layers, learningRate) };
     }
     state.step++;
@@ -289,7 +293,7 @@ export class Trainer {
         state.epochsWithoutImprovement++;
       }
     }
-    const chance = chanceLevelWarning(trainAccuracy, classCount(network.outputSize), epoch);
+    const chance = chanceLevelWarning(trainAccuracy, classCount(network.outputSize), epoch, this.latestDiagnostics.layers, learningRate);
     const diagnostics: Diagnostics = {
       layers: this.latestDiagnostics.layers,
       warnings: chance ? [...this.latestDiagnostics.warnings, chance] : this.latestDiagnostics.warnings,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Network, Predictor, Rng, evaluate, type Dataset } from '../../src/core/index.js';
 import { initializeParameters } from '../../src/core/init.js';
-import { measureLayers, warningsFor } from '../../src/core/diagnostics.js';
+import { UnitActivity, chanceLevelWarning, measureLayers, warningsFor } from '../../src/core/diagnostics.js';
 import { resolveTrainingConfig } from '../../src/core/training-config.js';
 
 function network(shape: number[], seed = 1): Network {
@@ -50,19 +50,32 @@ describe('evaluation', () => {
 });
 
 describe('diagnostics', () => {
-  it('reports dead relu units and a too-large step in plain words', () => {
+  it('reports relu units dead over every batch since the last report, and a too-large step, in plain words', () => {
     const net = network([4, 6, 2]);
-    net.layers[0].bias.fill(-100); // every hidden unit negative for inputs in 0..1: all dead
+    const activity = new UnitActivity(net);
+    net.layers[0].bias.fill(-100); // every hidden unit negative for inputs in 0..1
+    net.layers[0].bias[0] = 100; // except the first, which always fires
     net.input.fill(0.5, 0, 8);
-    net.forward(2);
+    for (let step = 0; step < 3; step++) {
+      net.forward(2);
+      activity.record(2);
+    }
     const before = Float32Array.from(net.params.subarray(0, net.weightCount));
     net.params[0] += 10; // a huge step on layer 1
-    const layers = measureLayers(net, 2, [1, 1], before);
-    assert.equal(layers[0].deadFraction, 1);
+    const layers = measureLayers(net, 2, [1, 1], before, activity);
+    assert.ok(Math.abs(layers[0].deadFraction! - 5 / 6) < 1e-12);
     assert.equal(layers[0].saturatedFraction, null);
     const warnings = warningsFor(resolveTrainingConfig({ shape: [4, 6, 2] }), layers, 3);
-    assert.ok(warnings.some((w) => /100% of relu units in layer 1 are dead/.test(w)), warnings.join('\n'));
+    assert.ok(warnings.some((w) => /83% of relu units in layer 1 are dead/.test(w)), warnings.join('\n'));
     assert.ok(warnings.some((w) => /the learning rate 3 is probably too high/.test(w)), warnings.join('\n'));
+    activity.reset();
+    assert.equal(activity.deadFraction(0), 1);
+  });
+
+  it('blames a learning rate too small to move the weights when accuracy stays at chance', () => {
+    const stalled = [{ layer: 1, gradientNorm: 1, updateRatio: 1e-7, saturatedFraction: null, deadFraction: 0 }];
+    assert.match(chanceLevelWarning(0.1, 10, 3, stalled, 0.0001)!, /the learning rate 0.0001 is too small/);
+    assert.equal(chanceLevelWarning(0.9, 10, 3, stalled, 0.0001), null);
   });
 });
 
