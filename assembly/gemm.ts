@@ -34,6 +34,9 @@ const DOT_PRODUCT_MAX_BATCH: i32 = 3;
 const INPUT_GRADIENT_DEPTH: i32 = 256;
 /** Samples per block of the weight gradient's reduction, so a block of inputs stays in L2. */
 const WEIGHT_GRADIENT_DEPTH: i32 = 128;
+/** The weight gradient packs its inputs when a thread computes at least this many weight
+ * rows: below it, copying the batch costs more than the tiles save (measured at outDim 10). */
+const PACKED_WEIGHT_GRADIENT_MIN_ROWS: i32 = 32;
 
 /** a·b + c: one fused multiply-add with relaxed SIMD, else a multiply and an add. */
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -186,9 +189,11 @@ function copyTile(dst: usize, dstRow: usize, src: usize, srcRow: usize, rows: i3
   if (rows > 3) storeLanes(dst + 3 * dstRow, f32x4.add(v128.shuffle<f32>(r01hi, r23hi, 2, 3, 6, 7), add), cols);
 }
 
-/** Floats of per-thread scratch the kernels need: a tile buffer, then the forward's packed input. */
+/** Floats of per-thread scratch the kernels need: a tile buffer, then the packed input. */
 export function scratchLength(batch: i32, inDim: i32): i32 {
-  return TILE_ROWS * TILE_COLS + ((batch + TILE_COLS - 1) & ~(TILE_COLS - 1)) * inDim;
+  const panels = (batch + TILE_COLS - 1) / TILE_COLS;
+  const featurePanels = (inDim + TILE_COLS - 1) / TILE_COLS;
+  return TILE_ROWS * TILE_COLS + panels * TILE_COLS * featurePanels * TILE_COLS;
 }
 
 /**
@@ -369,11 +374,13 @@ export function matmulBackwardInput(
 /**
  * dWeight += dOutᵀ · inp and dBias += Σ_b dOut (accumulates), for the output rows [oStart, oEnd).
  * dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim);
- * scratch is this thread's scratchLength floats.
+ * scratch is this thread's scratchLength(batch, inDim) floats.
  *
  * A tile is 4 weight rows × 8 input columns: for each sample, 4 consecutive floats of
  * dOut broadcast against 8 consecutive floats of inp. dOutᵀ is read along its rows,
- * which are dOut's columns, so neither operand is transposed in memory.
+ * which are dOut's columns, so neither operand is transposed in memory. When enough
+ * weight rows reuse them, inp's columns are first copied into panels of 8, so a tile
+ * reads its inputs from consecutive bytes rather than one cache line per sample.
  */
 export function matmulBackwardWeight(
   dWeight: usize, dBias: usize, dOut: usize, inp: usize, scratch: usize,
@@ -382,6 +389,16 @@ export function matmulBackwardWeight(
   biasBackward(dBias, dOut, batch, outDim, oStart, oEnd);
   const rowBytes = <usize>inDim << 2;
   const outRowBytes = <usize>outDim << 2;
+  // Where the 8 inputs of column panel p and sample s are: b + p·panelBytes + s·sampleBytes.
+  let b = inp;
+  let panelBytes = TILE_ROW_BYTES;
+  let sampleBytes = rowBytes;
+  if (oEnd - oStart >= PACKED_WEIGHT_GRADIENT_MIN_ROWS) {
+    b = scratch + TILE_BYTES;
+    panelBytes = <usize>batch * TILE_ROW_BYTES;
+    sampleBytes = TILE_ROW_BYTES;
+    packFeaturePanels(b, inp, batch, inDim);
+  }
   for (let s0 = 0; s0 < batch; s0 += WEIGHT_GRADIENT_DEPTH) {
     const steps = min(WEIGHT_GRADIENT_DEPTH, batch - s0);
     for (let o = oStart; o < oEnd; o += TILE_ROWS) {
@@ -390,14 +407,32 @@ export function matmulBackwardWeight(
       for (let i = 0; i < inDim; i += TILE_COLS) {
         const cols = min(TILE_COLS, inDim - i);
         const c = dWeight + <usize>o * rowBytes + (<usize>i << 2);
-        const b = inp + <usize>s0 * rowBytes + (<usize>i << 2);
+        const x = b + <usize>(i / TILE_COLS) * panelBytes + <usize>s0 * sampleBytes;
         // An edge tile is staged in the tile buffer so nothing outside dWeight is written;
         // its rows past oEnd read the next floats of dOut, and are not stored.
         const staged = rows < TILE_ROWS || cols < TILE_COLS;
         if (staged) copyTile(scratch, TILE_ROW_BYTES, c, rowBytes, rows, TILE_COLS);
-        kernel4x8T(staged ? scratch : c, staged ? TILE_ROW_BYTES : rowBytes, true, a, outRowBytes, b, rowBytes, steps);
+        kernel4x8T(staged ? scratch : c, staged ? TILE_ROW_BYTES : rowBytes, true, a, outRowBytes, x, sampleBytes, steps);
         if (staged) copyTile(c, rowBytes, scratch, TILE_ROW_BYTES, rows, cols);
       }
+    }
+  }
+}
+
+/**
+ * Copies inp (batch, inDim) into panels of 8 features: packed[p][b][0..7] = inp[b][8p..8p+7].
+ * The last panel's lanes past inDim hold whatever follows the row; they are never stored.
+ */
+function packFeaturePanels(packed: usize, inp: usize, batch: i32, inDim: i32): void {
+  const rowBytes = <usize>inDim << 2;
+  const panelBytes = <usize>batch * TILE_ROW_BYTES;
+  for (let b = 0; b < batch; b++) {
+    const src = inp + <usize>b * rowBytes;
+    let dst = packed + <usize>b * TILE_ROW_BYTES;
+    for (let i: usize = 0; i < rowBytes; i += TILE_ROW_BYTES) {
+      v128.store(dst, v128.load(src + i));
+      v128.store(dst, v128.load(src + i, 16), 16);
+      dst += panelBytes;
     }
   }
 }
