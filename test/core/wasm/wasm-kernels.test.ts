@@ -11,12 +11,15 @@ import { createWasmKernels, type WasmGemmKernels } from '../../../src/core/wasm/
  */
 const RELATIVE_TOLERANCE = 1e-5;
 
-/** (batch, inDim, outDim): the issue's odd sizes in every role; batches up to 3 take the
- * forward product's dot-product path. The last three exceed the size from which a product
- * is split across threads, and split at an odd edge. */
+/**
+ * (batch, inDim, outDim): the issue's odd sizes in every role. Batches up to 3 take the
+ * forward product's dot-product path; 32 or more weight rows per thread, the weight
+ * gradient's packed path, in blocks of 128 samples past that. The last four exceed the
+ * size from which a product is split across threads, and split at an odd edge.
+ */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 17, 1], [1, 784, 3], [2, 3, 17], [17, 3, 801], [64, 17, 3], [3, 801, 64], [801, 64, 17], [784, 1, 3],
-  [3, 801, 784], [17, 784, 801], [64, 801, 784],
+  [801, 17, 64], [801, 64, 65], [3, 801, 784], [17, 784, 801], [64, 801, 784],
 ];
 
 /** Floats on either side of every array, checked untouched: edge tiles read past rows but must not write. */
