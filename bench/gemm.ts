@@ -8,8 +8,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import type { GemmKernels } from '../src/core/gemm.js';
 import { referenceKernels } from '../src/core/gemm-reference.js';
 import type { FloatArray } from '../src/core/types.js';
-import { relaxedSimdSupported } from '../src/core/wasm/gemm-module.js';
-import { createWasmKernels } from '../src/core/wasm/wasm-kernels.js';
+import { relaxedSimdSupported } from '../src/kernels/gemm-module.js';
+import { createWasmKernels } from '../src/kernels/wasm-kernels.js';
 
 /** (batch, inDim, outDim): the 784 → 800 layer of 784-800-10 at batch 64, and its tall, shallow transpose. */
 const SHAPES: readonly [number, number, number][] = [[64, 784, 800], [784, 64, 800]];

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Worker as Thread } from 'node:worker_threads';
 import { loadNetwork, Predictor, type FloatArray } from '../core/index.js';
-import { chooseKernels } from '../core/wasm/choose-kernels.js';
+import { chooseKernels } from '../kernels/choose-kernels.js';
 import type { Metrics } from '../api/metrics.js';
 import { shapeMismatch } from '../data/dataset-fit.js';
 import { datasetBlobKey } from '../data/dataset-service.js';

@@ -1,5 +1,5 @@
 import { InvalidConfigError, SnapshotFormatError, Trainer, TrainingDivergedError, type Dataset } from '../core/index.js';
-import { chooseKernels, type ChosenKernels } from '../core/wasm/choose-kernels.js';
+import { chooseKernels, type ChosenKernels } from '../kernels/choose-kernels.js';
 import { DatasetFileError, decodeDataset } from '../data/dataset-file.js';
 import { splitDataset } from '../data/split.js';
 import { STOP_FLAG, type StopCause, type ThreadFailure, type TrainingThreadInput, type TrainingThreadMessage } from './thread-messages.js';

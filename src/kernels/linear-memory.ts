@@ -1,4 +1,4 @@
-import type { FloatArray } from '../types.js';
+import type { FloatArray } from '../core/types.js';
 import { MAXIMUM_MEMORY_PAGES } from './gemm-module.js';
 
 const PAGE_BYTES = 65536;

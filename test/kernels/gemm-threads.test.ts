@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileGemmModule, instantiateGemm } from '../../../src/core/wasm/gemm-module.js';
-import { OP, SLOT } from '../../../src/core/wasm/gemm-protocol.js';
-import { GemmThreads } from '../../../src/core/wasm/gemm-threads.js';
-import { LinearMemory } from '../../../src/core/wasm/linear-memory.js';
+import { compileGemmModule, instantiateGemm } from '../../src/kernels/gemm-module.js';
+import { OP, SLOT } from '../../src/kernels/gemm-protocol.js';
+import { GemmThreads } from '../../src/kernels/gemm-threads.js';
+import { LinearMemory } from '../../src/kernels/linear-memory.js';
 
 const FLOAT_BYTES = 4;
 

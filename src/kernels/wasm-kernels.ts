@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import type { GemmKernels } from '../gemm.js';
-import { referenceKernels } from '../gemm-reference.js';
-import type { FloatArray } from '../types.js';
+import type { GemmKernels } from '../core/gemm.js';
+import { referenceKernels } from '../core/gemm-reference.js';
+import type { FloatArray } from '../core/types.js';
 import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmExports, type GemmVariant } from './gemm-module.js';
 import { OP, SLOT, type GemmOp } from './gemm-protocol.js';
 import { GemmThreads } from './gemm-threads.js';

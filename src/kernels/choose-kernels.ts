@@ -1,5 +1,5 @@
-import type { GemmKernels } from '../gemm.js';
-import { referenceKernels } from '../gemm-reference.js';
+import type { GemmKernels } from '../core/gemm.js';
+import { referenceKernels } from '../core/gemm-reference.js';
 import { GEMM_VARIANTS, relaxedSimdSupported } from './gemm-module.js';
 import { createWasmKernels } from './wasm-kernels.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Rng } from '../../../src/core/rng.js';
-import { relaxedSimdSupported, type GemmVariant } from '../../../src/core/wasm/gemm-module.js';
-import { createWasmKernels, type WasmGemmKernels } from '../../../src/core/wasm/wasm-kernels.js';
+import { Rng } from '../../src/core/rng.js';
+import { relaxedSimdSupported, type GemmVariant } from '../../src/kernels/gemm-module.js';
+import { createWasmKernels, type WasmGemmKernels } from '../../src/kernels/wasm-kernels.js';
 
 /**
  * Each product against a naive float64 triple loop. The kernels sum in float32, so an

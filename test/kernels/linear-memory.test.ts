@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LinearMemory } from '../../../src/core/wasm/linear-memory.js';
+import { LinearMemory } from '../../src/kernels/linear-memory.js';
 
 const MIB_FLOATS = 262_144;
 

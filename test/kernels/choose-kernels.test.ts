@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseKernels } from '../../../src/core/wasm/choose-kernels.js';
-import { relaxedSimdSupported } from '../../../src/core/wasm/gemm-module.js';
+import { chooseKernels } from '../../src/kernels/choose-kernels.js';
+import { relaxedSimdSupported } from '../../src/kernels/gemm-module.js';
 
 describe('chooseKernels', () => {
   it('picks the fastest wasm variant this runtime has, says so, and computes with it', async () => {

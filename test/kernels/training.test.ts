@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Trainer, evaluate, resolveTrainingConfig, type GemmKernels } from '../../../src/core/index.js';
-import { relaxedSimdSupported } from '../../../src/core/wasm/gemm-module.js';
-import { createWasmKernels, type WasmGemmKernels } from '../../../src/core/wasm/wasm-kernels.js';
-import { digitSplit } from '../fixtures.js';
+import { Trainer, evaluate, resolveTrainingConfig, type GemmKernels } from '../../src/core/index.js';
+import { relaxedSimdSupported } from '../../src/kernels/gemm-module.js';
+import { createWasmKernels, type WasmGemmKernels } from '../../src/kernels/wasm-kernels.js';
+import { digitSplit } from '../core/fixtures.js';
 
 /** Float32 sums in another order move the weights a little; accuracy must not notice. */
 const ACCURACY_TOLERANCE = 0.02;
