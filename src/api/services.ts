@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
 import { DatasetService } from '../data/dataset-service.js';
@@ -13,6 +15,22 @@ import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { createRedis, redisKeys } from '../storage/redis.js';
 import { createMetrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
+
+/**
+ * BullMQ's Queue.close() on a shared connection neither waits for nor silences the INFO handshake
+ * the queue sends once the connection is ready, so ending the connection mid-handshake rejects it
+ * after the queue has dropped its error listeners: an unhandled rejection. This waits for the
+ * handshake while the connection is up or coming up, but not while Redis is unreachable.
+ */
+async function settleQueueHandshake(queue: Queue, redis: Redis): Promise<void> {
+  if (redis.status === 'reconnecting' || redis.status === 'end') return;
+  const stopWaiting = new AbortController();
+  try {
+    await Promise.race([queue.waitUntilReady(), once(redis, 'reconnecting', { signal: stopWaiting.signal })]);
+  } finally {
+    stopWaiting.abort();
+  }
+}
 
 /** Everything the routes call, built once per app from the config. */
 export function createServices(config: AppConfig) {
@@ -60,6 +78,7 @@ export function createServices(config: AppConfig) {
     readiness: () => checkReadiness(redis, blobs),
     async close(): Promise<void> {
       models.close();
+      await settleQueueHandshake(queue, redis);
       await queue.close();
       subscriber?.disconnect();
       redis.disconnect();
