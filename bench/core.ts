@@ -9,7 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   Predictor, Trainer, evaluate, referenceKernels, resolveTrainingConfig,
-  type Dataset, type GemmKernels, type TrainingConfigInput,
+  type Dataset, type Kernels, type TrainingConfigInput,
 } from '../src/core/index.js';
 import { loadMnistDigits, MNIST_HEIGHT, MNIST_PIXELS, MNIST_WIDTH } from '../test/helpers/mnist.js';
 
@@ -26,7 +26,7 @@ const THROUGHPUT_SAMPLES = 60_000;
 const PEER_BATCHES = { wasm: 200, cpu: 20 } as const;
 const PREDICT_CALLS = 10_000;
 
-function machine(kernels: GemmKernels): void {
+function machine(kernels: Kernels): void {
   const cpu = cpus();
   console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, kernel ${kernels.name}`);
 }
@@ -41,7 +41,7 @@ function digits(): { train: Dataset; test: Dataset } {
   };
 }
 
-function accuracy(kernels: GemmKernels): void {
+function accuracy(kernels: Kernels): void {
   const { train, test } = digits();
   const runs: [string, TrainingConfigInput][] = [
     ['784-800-10 relu/softmax', { ...BENCH_800_CONFIG, shape: [784, 800, 10] }],
@@ -89,7 +89,7 @@ function runPeer(backend: keyof typeof PEER_BATCHES): { samplesPerSecond: number
   return JSON.parse(line) as { samplesPerSecond: number };
 }
 
-function throughput(kernels: GemmKernels, threads: number): void {
+function throughput(kernels: Kernels, threads: number): void {
   const data = generated(THROUGHPUT_SAMPLES);
   const config = resolveTrainingConfig({
     shape: [784, 800, 10], optimizer: 'momentum', learningRate: 0.01, batchSize: 64, epochs: 1, l2: 0, schedule: { kind: 'constant' },
@@ -112,7 +112,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
-function predictLatency(kernels: GemmKernels): void {
+function predictLatency(kernels: Kernels): void {
   const config = resolveTrainingConfig({ shape: [784, 800, 10] });
   const trainer = new Trainer(config, generated(256), null, { kernels });
   const predictor = new Predictor(trainer.network);

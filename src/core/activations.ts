@@ -56,37 +56,42 @@ const tanhActivation: HiddenActivation = {
   },
 };
 
-const reluActivation: HiddenActivation = {
-  name: 'relu',
-  family: 'rectifier',
-  forward(a, z, n) {
+/**
+ * The rectifier loops, relu (negativeSlope 0) and leaky_relu, are the hot elementwise work
+ * of a relu network: a backend may run them in SIMD. The loops below are the reference.
+ * For relu a negative z gives -0, which every later sum treats as 0.
+ */
+export interface RectifierKernels {
+  /** a = z > 0 ? z : negativeSlope·z, over the first n floats. */
+  rectifierForward(a: FloatArray, z: FloatArray, n: number, negativeSlope: number): void;
+  /** dZ = z > 0 ? dA : negativeSlope·dA, over the first n floats; dZ and dA may be the same array. */
+  rectifierBackward(dZ: FloatArray, dA: FloatArray, z: FloatArray, n: number, negativeSlope: number): void;
+}
+
+export const referenceRectifierKernels: RectifierKernels = {
+  rectifierForward(a, z, n, negativeSlope) {
     for (let i = 0; i < n; i++) {
       const v = z[i];
-      a[i] = v > 0 ? v : 0;
+      a[i] = v > 0 ? v : negativeSlope * v;
     }
   },
-  backward(dZ, dA, z, n) {
-    for (let i = 0; i < n; i++) dZ[i] = z[i] > 0 ? dA[i] : 0;
+  rectifierBackward(dZ, dA, z, n, negativeSlope) {
+    for (let i = 0; i < n; i++) dZ[i] = z[i] > 0 ? dA[i] : negativeSlope * dA[i];
   },
 };
 
-const leakyReluActivation: HiddenActivation = {
-  name: 'leaky_relu',
-  family: 'rectifier',
-  forward(a, z, n) {
-    for (let i = 0; i < n; i++) {
-      const v = z[i];
-      a[i] = v > 0 ? v : LEAKY_RELU_SLOPE * v;
-    }
-  },
-  backward(dZ, dA, z, n) {
-    for (let i = 0; i < n; i++) dZ[i] = z[i] > 0 ? dA[i] : LEAKY_RELU_SLOPE * dA[i];
-  },
-};
+function rectifier(name: 'relu' | 'leaky_relu', negativeSlope: number, kernels: RectifierKernels): HiddenActivation {
+  return {
+    name,
+    family: 'rectifier',
+    forward: (a, z, n) => kernels.rectifierForward(a, z, n, negativeSlope),
+    backward: (dZ, dA, z, n) => kernels.rectifierBackward(dZ, dA, z, n, negativeSlope),
+  };
+}
 
-export const hiddenActivations: Record<HiddenActivationName, HiddenActivation> = {
-  sigmoid: sigmoidActivation,
-  tanh: tanhActivation,
-  relu: reluActivation,
-  leaky_relu: leakyReluActivation,
-};
+/** The activation for a hidden layer, with its loops bound to the backend's kernels once. */
+export function hiddenActivation(name: HiddenActivationName, kernels: RectifierKernels = referenceRectifierKernels): HiddenActivation {
+  if (name === 'sigmoid') return sigmoidActivation;
+  if (name === 'tanh') return tanhActivation;
+  return rectifier(name, name === 'relu' ? 0 : LEAKY_RELU_SLOPE, kernels);
+}

@@ -9,26 +9,10 @@ const DEAD_WARNING_FRACTION = 0.5;
 /** Per-step weight change relative to the weights; about 1e-3 is healthy. */
 const UPDATE_RATIO_WARNING = 0.1;
 
-function norm(values: FloatArray): number {
-  let sum = 0;
-  const n = values.length;
-  for (let i = 0; i < n; i++) sum += values[i] * values[i];
-  return Math.sqrt(sum);
-}
-
-function distance(a: FloatArray, b: FloatArray): number {
-  let sum = 0;
-  const n = a.length;
-  for (let i = 0; i < n; i++) {
-    const d = a[i] - b[i];
-    sum += d * d;
-  }
-  return Math.sqrt(sum);
-}
-
 /** Gradient norms per layer, read before the optimizer step. */
 export function gradientNorms(network: Network): number[] {
-  return network.layers.map((layer) => Math.hypot(norm(layer.dWeight), norm(layer.dBias)));
+  const { kernels } = network;
+  return network.layers.map((layer) => Math.sqrt(kernels.sumOfSquares(layer.dWeight) + kernels.sumOfSquares(layer.dBias)));
 }
 
 /**
@@ -37,35 +21,30 @@ export function gradientNorms(network: Network): number[] {
  * a dozen samples, so activity is gathered over every step between two reports.
  */
 export class UnitActivity {
-  private readonly active: Uint8Array[];
+  /** Per relu layer, each unit's largest z since the last reset, from 0: a unit fired if its peak is above 0. */
+  private readonly peaks: FloatArray[];
 
   constructor(private readonly network: Network) {
     const hidden = network.layers.slice(0, -1);
-    this.active = network.activation.name === 'relu' ? hidden.map((layer) => new Uint8Array(layer.outDim)) : [];
+    this.peaks = network.activation.name === 'relu' ? hidden.map((layer) => network.kernels.allocate(layer.outDim)) : [];
   }
 
   record(batch: number): void {
-    for (let l = 0; l < this.active.length; l++) {
-      const { z, outDim } = this.network.layers[l];
-      const active = this.active[l];
-      for (let b = 0; b < batch; b++) {
-        const row = b * outDim;
-        for (let j = 0; j < outDim; j++) if (z[row + j] > 0) active[j] = 1;
-      }
-    }
+    const { kernels, layers } = this.network;
+    for (let l = 0; l < this.peaks.length; l++) kernels.columnMax(this.peaks[l], layers[l].z, batch, layers[l].outDim);
   }
 
   /** Fraction of the layer's units that never fired since the last reset; null for non-relu layers. */
   deadFraction(layer: number): number | null {
-    const active = this.active[layer];
-    if (!active) return null;
+    const peak = this.peaks[layer];
+    if (!peak) return null;
     let dead = 0;
-    for (let j = 0; j < active.length; j++) if (active[j] === 0) dead++;
-    return dead / active.length;
+    for (let j = 0; j < peak.length; j++) if (peak[j] <= 0) dead++;
+    return dead / peak.length;
   }
 
   reset(): void {
-    for (const active of this.active) active.fill(0);
+    for (const peak of this.peaks) this.network.kernels.zero(peak);
   }
 }
 
@@ -76,17 +55,18 @@ export class UnitActivity {
 export function measureLayers(
   network: Network, batch: number, gradNorms: number[], weightsBefore: FloatArray, activity: UnitActivity,
 ): LayerDiagnostics[] {
+  const { kernels } = network;
   const last = network.layers.length - 1;
   let offset = 0;
   return network.layers.map((layer, l) => {
     const before = weightsBefore.subarray(offset, offset + layer.weight.length);
     offset += layer.weight.length;
-    const weightNorm = norm(before);
+    const weightNorm = Math.sqrt(kernels.sumOfSquares(before));
     const saturating = l < last ? network.activation.family === 'saturating' : network.config.outputActivation === 'sigmoid';
     return {
       layer: l + 1,
       gradientNorm: gradNorms[l],
-      updateRatio: weightNorm > 0 ? distance(layer.weight, before) / weightNorm : 0,
+      updateRatio: weightNorm > 0 ? Math.sqrt(kernels.sumOfSquaredDifferences(layer.weight, before)) / weightNorm : 0,
       saturatedFraction: saturating ? saturatedFraction(layer.z, batch * layer.outDim) : null,
       deadFraction: activity.deadFraction(l),
     };

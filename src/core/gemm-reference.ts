@@ -1,4 +1,6 @@
-import type { GemmKernels } from './gemm.js';
+import { referenceRectifierKernels } from './activations.js';
+import type { Kernels } from './gemm.js';
+import { referenceOptimizerKernels } from './optimizers.js';
 import type { FloatArray } from './types.js';
 
 /**
@@ -171,10 +173,48 @@ export function matmulBackwardWeight(
   }
 }
 
-export const referenceKernels: GemmKernels = {
+/** The whole-buffer loops of ElementwiseKernels; the rectifier and optimizer loops live next to their math. */
+function zero(values: FloatArray): void {
+  values.fill(0);
+}
+
+function sumOfSquares(values: FloatArray): number {
+  let sum = 0;
+  const n = values.length;
+  for (let i = 0; i < n; i++) sum += values[i] * values[i];
+  return sum;
+}
+
+function sumOfSquaredDifferences(a: FloatArray, b: FloatArray): number {
+  let sum = 0;
+  const n = a.length;
+  for (let i = 0; i < n; i++) {
+    const d = a[i] - b[i];
+    sum += d * d;
+  }
+  return sum;
+}
+
+function columnMax(peak: FloatArray, z: FloatArray, batch: number, width: number): void {
+  for (let b = 0; b < batch; b++) {
+    const row = b * width;
+    for (let j = 0; j < width; j++) {
+      const v = z[row + j];
+      if (peak[j] < v) peak[j] = v;
+    }
+  }
+}
+
+export const referenceKernels: Kernels = {
   name: 'typescript-4x4',
   allocate: (length) => new Float32Array(length),
   matmulForward,
   matmulBackwardInput,
   matmulBackwardWeight,
+  zero,
+  sumOfSquares,
+  sumOfSquaredDifferences,
+  columnMax,
+  ...referenceRectifierKernels,
+  ...referenceOptimizerKernels,
 };

@@ -1,3 +1,5 @@
+import type { RectifierKernels } from './activations.js';
+import type { OptimizerKernels } from './optimizers.js';
 import type { FloatArray } from './types.js';
 
 /**
@@ -20,3 +22,22 @@ export interface GemmKernels {
   /** dWeight += dOutᵀ · inp and dBias += Σ_b dOut (accumulates). */
   matmulBackwardWeight(dWeight: FloatArray, dBias: FloatArray, dOut: FloatArray, inp: FloatArray, batch: number, inDim: number, outDim: number): void;
 }
+
+/**
+ * The flat loops that run between the products of a training step. Once the products are
+ * fast these dominate a step if left in JavaScript, so a backend runs them too; the plain
+ * TypeScript loops next to the math (activations.ts, optimizers.ts, gemm-reference.ts) are the reference.
+ */
+export interface ElementwiseKernels extends RectifierKernels, OptimizerKernels {
+  /** values = 0: the explicit zeroing before backward accumulates (+=) a batch's gradients. */
+  zero(values: FloatArray): void;
+  /** Σ values², summed in float64: finite exactly when every value is finite. */
+  sumOfSquares(values: FloatArray): number;
+  /** Σ (a - b)² over a's length, summed in float64. */
+  sumOfSquaredDifferences(a: FloatArray, b: FloatArray): number;
+  /** peak[j] = max(peak[j], max over the batch of z[b, j]). z is (batch, width), peak is (width). */
+  columnMax(peak: FloatArray, z: FloatArray, batch: number, width: number): void;
+}
+
+/** Everything a backend computes: the products and the elementwise loops, over memory it allocates. */
+export interface Kernels extends GemmKernels, ElementwiseKernels {}

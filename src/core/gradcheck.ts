@@ -1,4 +1,4 @@
-import type { GemmKernels } from './gemm.js';
+import type { Kernels } from './gemm.js';
 import { initializeParameters } from './init.js';
 import { Network } from './network.js';
 import { Rng } from './rng.js';
@@ -13,7 +13,7 @@ export interface GradientCheckOptions {
   /** Finite-difference step h. */
   epsilon?: number;
   /** Kernels to check; they must accept float64 arrays. Defaults to the reference kernels. */
-  kernels?: GemmKernels;
+  kernels?: Kernels;
 }
 
 export interface GradientCheckResult {

@@ -1,5 +1,7 @@
 export * from './types.js';
-export type { GemmKernels } from './gemm.js';
+export type { ElementwiseKernels, GemmKernels, Kernels } from './gemm.js';
+export type { RectifierKernels } from './activations.js';
+export type { OptimizerKernels } from './optimizers.js';
 export { referenceKernels } from './gemm-reference.js';
 export { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
 export { DEFAULT_LEARNING_RATES, DEFAULT_TRAINING, checkTrainingConfig, resolveTrainingConfig, type TrainingConfigInput } from './training-config.js';

@@ -1,12 +1,12 @@
-import { hiddenActivations, type HiddenActivation } from './activations.js';
-import type { GemmKernels } from './gemm.js';
+import { hiddenActivation, type HiddenActivation } from './activations.js';
+import type { Kernels } from './gemm.js';
 import { referenceKernels } from './gemm-reference.js';
 import { createOutputHead, type OutputHead } from './heads.js';
 import type { Rng } from './rng.js';
 import type { FloatArray, ModelConfig } from './types.js';
 
 export interface NetworkOptions {
-  kernels?: GemmKernels;
+  kernels?: Kernels;
   /** Largest batch one forward pass takes; buffers are sized for it once. */
   maxBatch?: number;
   /** float64 is for gradient checks, with the reference kernels. */
@@ -42,7 +42,7 @@ export const DEFAULT_MAX_BATCH = 256;
  */
 export class Network {
   readonly config: ModelConfig;
-  readonly kernels: GemmKernels;
+  readonly kernels: Kernels;
   readonly precision: 'float32' | 'float64';
   readonly maxBatch: number;
   readonly inputSize: number;
@@ -67,7 +67,7 @@ export class Network {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.inputSize = shape[0];
     this.outputSize = shape[shape.length - 1];
-    this.activation = hiddenActivations[config.activation];
+    this.activation = hiddenActivation(config.activation, this.kernels);
     this.head = createOutputHead(config.outputActivation, config.loss);
     this.parameterCount = parameterCount(shape);
     let weightCount = 0;
@@ -186,7 +186,7 @@ export class Network {
   }
 
   zeroGradients(): void {
-    this.grads.fill(0);
+    this.kernels.zero(this.grads);
   }
 }
 

@@ -4,18 +4,18 @@ import {
 } from './diagnostics.js';
 import { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
 import { classCount, datasetMismatch, evaluate, predictedClass } from './evaluate.js';
-import type { GemmKernels } from './gemm.js';
+import type { Kernels } from './gemm.js';
 import { initializeParameters } from './init.js';
 import { DEFAULT_MAX_BATCH, Network } from './network.js';
-import { addWeightDecay, createOptimizer, type Optimizer } from './optimizers.js';
+import { createOptimizer, type Optimizer } from './optimizers.js';
 import { Rng } from './rng.js';
 import { scheduledLearningRate } from './schedule.js';
 import { decodeSnapshot, encodeSnapshot, type TrainingState } from './snapshot.js';
 import { checkTrainingConfig } from './training-config.js';
-import type { Dataset, Diagnostics, EpochReport, FloatArray, StepReport, TrainingConfig } from './types.js';
+import type { Dataset, Diagnostics, EpochReport, StepReport, TrainingConfig } from './types.js';
 
 export interface TrainerOptions {
-  kernels?: GemmKernels;
+  kernels?: Kernels;
   /** A step report (with diagnostics) every this many steps, and at the last step of each epoch. */
   stepReportEvery?: number;
 }
@@ -56,6 +56,7 @@ export class Trainer {
   private readonly train: Dataset;
   private readonly validation: Dataset | null;
   private readonly optimizer: Optimizer;
+  /** In the backend's memory, like the parameters it mirrors. */
   private readonly optimizerState: Float32Array;
   private readonly optimizerSlots: Float32Array[];
   private readonly loader: BatchLoader;
@@ -84,15 +85,15 @@ export class Trainer {
     this.stepReportEvery = Math.max(1, options.stepReportEvery ?? DEFAULT_STEP_REPORT_EVERY);
     this.network = new Network(config, { kernels: options.kernels, maxBatch: Math.max(config.batchSize, DEFAULT_MAX_BATCH) });
     initializeParameters(this.network, config.init, new Rng(config.seed + SEED_STREAMS.init));
-    this.optimizer = createOptimizer(config.optimizer, { momentum: config.momentum });
-    const n = this.network.parameterCount;
-    this.optimizerState = new Float32Array(this.optimizer.stateSlots * n);
+    const { kernels, parameterCount: n, weightCount } = this.network;
+    this.optimizer = createOptimizer(config.optimizer, { momentum: config.momentum, l2: config.l2, weightCount }, kernels);
+    this.optimizerState = kernels.allocate(this.optimizer.stateSlots * n);
     this.optimizerSlots = Array.from({ length: this.optimizer.stateSlots }, (_, slot) =>
       this.optimizerState.subarray(slot * n, (slot + 1) * n),
     );
     this.loader = new BatchLoader(train, this.network.input, outputSize, this.network.maxBatch);
     this.order = new Uint32Array(train.count);
-    this.weightsBefore = new Float32Array(this.network.weightCount);
+    this.weightsBefore = kernels.allocate(weightCount);
     this.activity = new UnitActivity(this.network);
     this.shuffleRng = new Rng(config.seed + SEED_STREAMS.shuffle);
     this.noiseRng = new Rng(config.seed + SEED_STREAMS.noise);
@@ -238,10 +239,9 @@ export class Trainer {
       norms = gradientNorms(network);
       this.weightsBefore.set(network.params.subarray(0, network.weightCount));
     }
-    if (config.l2 > 0) addWeightDecay(network.grads, network.params, network.weightCount, config.l2);
     this.optimizer.step(network.params, network.grads, this.optimizerSlots, learningRate, state.step + 1);
     if (diagnose) {
-      if (!allFinite(network.params)) this.diverged('weights became NaN or infinite ', learningRate);
+      if (!Number.isFinite(network.kernels.sumOfSquares(network.params))) this.diverged('weights became NaN or infinite ', learningRate);
       const layers = measureLayers(network, batch, norms, this.weightsBefore, this.activity);
       this.activity.reset();
       this.latestDiagnostics = { layers, warnings: warningsFor(config, layers, learningRate) };
@@ -336,10 +336,4 @@ export class Trainer {
       divergenceAdvice(learningRate),
     );
   }
-}
-
-function allFinite(values: FloatArray): boolean {
-  const n = values.length;
-  for (let i = 0; i < n; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
 }

@@ -1,10 +1,10 @@
-import type { GemmKernels } from '../core/gemm.js';
+import type { Kernels } from '../core/gemm.js';
 import { referenceKernels } from '../core/gemm-reference.js';
 import { GEMM_VARIANTS, relaxedSimdSupported } from './gemm-module.js';
 import { createWasmKernels } from './wasm-kernels.js';
 
 export interface ChosenKernels {
-  kernels: GemmKernels;
+  kernels: Kernels;
   /** One line for the start-up log: the kernels chosen and why any faster ones were passed over. */
   description: string;
   /** Ends the kernels' helper threads; the reference kernels have none. */
@@ -37,5 +37,5 @@ export async function chooseKernels(options: { threads?: number } = {}): Promise
 }
 
 function describe(name: string, passedOver: readonly string[]): string {
-  return passedOver.length === 0 ? `GEMM kernels: ${name}` : `GEMM kernels: ${name} (passed over ${passedOver.join('; ')})`;
+  return passedOver.length === 0 ? `Kernels: ${name}` : `Kernels: ${name} (passed over ${passedOver.join('; ')})`;
 }

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
 
 /**
- * Loading the kernels compiled from assembly/gemm.ts. `npm run build:wasm` writes one
+ * Loading the kernels compiled from assembly/gemm.ts and assembly/elementwise.ts into one
+ * module. `npm run build:wasm` writes one
  * .wasm per variant next to this file's compiled JavaScript; this is the only place
  * that reads them.
  */
@@ -41,8 +42,29 @@ export interface GemmExports {
   ): void;
 }
 
-const EXPORT_NAMES: readonly (keyof GemmExports)[] = [
+/** The exports of assembly/elementwise.ts, which run on the calling thread. */
+export interface ElementwiseExports {
+  rectifierForward(a: number, z: number, n: number, negativeSlope: number): void;
+  rectifierBackward(dZ: number, dA: number, z: number, n: number, negativeSlope: number): void;
+  sgdStep(params: number, grads: number, n: number, weightCount: number, l2: number, lr: number): void;
+  momentumStep(params: number, grads: number, velocity: number, n: number, weightCount: number, l2: number, lr: number, mu: number): void;
+  nesterovStep(params: number, grads: number, velocity: number, n: number, weightCount: number, l2: number, lr: number, mu: number): void;
+  adamStep(
+    params: number, grads: number, m: number, v: number, n: number, weightCount: number, l2: number, stepSize: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, epsilon: number,
+  ): void;
+  zero(values: number, n: number): void;
+  sumOfSquares(values: number, n: number): number;
+  sumOfSquaredDifferences(a: number, b: number, n: number): number;
+  columnMax(peak: number, z: number, batch: number, width: number): void;
+}
+
+export type KernelExports = GemmExports & ElementwiseExports;
+
+const EXPORT_NAMES: readonly (keyof KernelExports)[] = [
   'scratchLength', 'matmulForward', 'matmulBackwardInput', 'matmulBackwardWeight',
+  'rectifierForward', 'rectifierBackward', 'sgdStep', 'momentumStep', 'nesterovStep', 'adamStep',
+  'zero', 'sumOfSquares', 'sumOfSquaredDifferences', 'columnMax',
 ];
 
 /** (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0)))) */
@@ -99,10 +121,10 @@ async function compile(variant: GemmVariant): Promise<WebAssembly.Module> {
 }
 
 /** Instantiates the kernels on `memory`; every thread does this with the same module and memory. */
-export function instantiateGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmExports {
+export function instantiateGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const { exports } = new WebAssembly.Instance(module, { env: { memory } });
   for (const name of EXPORT_NAMES) {
-    if (typeof exports[name] !== 'function') throw new Error(`The GEMM module does not export ${name}: rebuild it with "npm run build:wasm"`);
+    if (typeof exports[name] !== 'function') throw new Error(`The wasm kernels module does not export ${name}: rebuild it with "npm run build:wasm"`);
   }
-  return exports as unknown as GemmExports;
+  return exports as unknown as KernelExports;
 }

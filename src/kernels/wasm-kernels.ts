@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import type { GemmKernels } from '../core/gemm.js';
+import type { Kernels } from '../core/gemm.js';
 import { referenceKernels } from '../core/gemm-reference.js';
 import type { FloatArray } from '../core/types.js';
-import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmExports, type GemmVariant } from './gemm-module.js';
+import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmVariant, type KernelExports } from './gemm-module.js';
 import { OP, SLOT, type GemmOp } from './gemm-protocol.js';
 import { GemmThreads } from './gemm-threads.js';
 import { LinearMemory } from './linear-memory.js';
@@ -15,7 +15,7 @@ export interface WasmKernelsOptions {
   relaxedSimd?: boolean;
 }
 
-export interface WasmGemmKernels extends GemmKernels {
+export interface WasmKernels extends Kernels {
   readonly variant: GemmVariant;
   readonly threads: number;
   /** Gives back a buffer from allocate() so a later one can reuse its memory. */
@@ -31,30 +31,31 @@ const TILE_COLS = 8;
 /**
  * The WebAssembly SIMD kernels, with every product split across `threads` threads by
  * output rows or columns. Each output element is summed by one thread in a fixed order,
- * so results are bit-identical for any thread count.
+ * and the elementwise loops run on the calling thread, so results are bit-identical for
+ * any thread count.
  */
-export async function createWasmKernels(options: WasmKernelsOptions = {}): Promise<WasmGemmKernels> {
+export async function createWasmKernels(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
   const threads = options.threads ?? availableParallelism();
   const variant: GemmVariant = (options.relaxedSimd ?? relaxedSimdSupported()) ? 'relaxed-simd' : 'simd';
   const module = await compileGemmModule(variant);
   const memory = new LinearMemory();
   const exports = instantiateGemm(module, memory.memory);
   const team = await GemmThreads.start(exports, module, memory.memory, threads);
-  return new WasmKernels(variant, memory, exports, team);
+  return new SharedMemoryKernels(variant, memory, exports, team);
 }
 
-class WasmKernels implements WasmGemmKernels {
+class SharedMemoryKernels implements WasmKernels {
   readonly name: string;
   readonly variant: GemmVariant;
   readonly threads: number;
   private readonly memory: LinearMemory;
-  private readonly exports: GemmExports;
+  private readonly exports: KernelExports;
   private readonly team: GemmThreads;
   /** Each thread's tile buffer and packed forward input. */
   private readonly scratch: Float32Array[] = [];
   private readonly scratchPointers: number[];
 
-  constructor(variant: GemmVariant, memory: LinearMemory, exports: GemmExports, team: GemmThreads) {
+  constructor(variant: GemmVariant, memory: LinearMemory, exports: KernelExports, team: GemmThreads) {
     this.variant = variant;
     this.threads = team.threads;
     this.name = `wasm-${variant} x${team.threads}`;
@@ -117,6 +118,102 @@ class WasmKernels implements WasmGemmKernels {
     this.run(OP.backwardWeight, dWeight, dBias, dOut, inp, batch, inDim, outDim, outDim, TILE_ROWS);
   }
 
+  zero(values: FloatArray): void {
+    if (!this.addressable(values)) {
+      referenceKernels.zero(values);
+      return;
+    }
+    this.exports.zero(values.byteOffset, values.length);
+  }
+
+  sumOfSquares(values: FloatArray): number {
+    if (!this.addressable(values)) return referenceKernels.sumOfSquares(values);
+    return this.exports.sumOfSquares(values.byteOffset, values.length);
+  }
+
+  sumOfSquaredDifferences(a: FloatArray, b: FloatArray): number {
+    if (!this.addressable(a, b)) return referenceKernels.sumOfSquaredDifferences(a, b);
+    checkLength('b', b, a.length);
+    return this.exports.sumOfSquaredDifferences(a.byteOffset, b.byteOffset, a.length);
+  }
+
+  columnMax(peak: FloatArray, z: FloatArray, batch: number, width: number): void {
+    if (!this.addressable(peak, z)) {
+      referenceKernels.columnMax(peak, z, batch, width);
+      return;
+    }
+    checkCount(batch);
+    checkCount(width);
+    checkLength('peak', peak, width);
+    checkLength('z', z, batch * width);
+    this.exports.columnMax(peak.byteOffset, z.byteOffset, batch, width);
+  }
+
+  rectifierForward(a: FloatArray, z: FloatArray, n: number, negativeSlope: number): void {
+    if (!this.addressable(a, z)) {
+      referenceKernels.rectifierForward(a, z, n, negativeSlope);
+      return;
+    }
+    checkCount(n);
+    checkLength('a', a, n);
+    checkLength('z', z, n);
+    this.exports.rectifierForward(a.byteOffset, z.byteOffset, n, negativeSlope);
+  }
+
+  rectifierBackward(dZ: FloatArray, dA: FloatArray, z: FloatArray, n: number, negativeSlope: number): void {
+    if (!this.addressable(dZ, dA, z)) {
+      referenceKernels.rectifierBackward(dZ, dA, z, n, negativeSlope);
+      return;
+    }
+    checkCount(n);
+    checkLength('dZ', dZ, n);
+    checkLength('dA', dA, n);
+    checkLength('z', z, n);
+    this.exports.rectifierBackward(dZ.byteOffset, dA.byteOffset, z.byteOffset, n, negativeSlope);
+  }
+
+  sgdStep(params: FloatArray, grads: FloatArray, weightCount: number, l2: number, lr: number): void {
+    if (!this.addressable(params, grads)) {
+      referenceKernels.sgdStep(params, grads, weightCount, l2, lr);
+      return;
+    }
+    checkStep(params, weightCount, { grads });
+    this.exports.sgdStep(params.byteOffset, grads.byteOffset, params.length, weightCount, l2, lr);
+  }
+
+  momentumStep(params: FloatArray, grads: FloatArray, velocity: FloatArray, weightCount: number, l2: number, lr: number, mu: number): void {
+    if (!this.addressable(params, grads, velocity)) {
+      referenceKernels.momentumStep(params, grads, velocity, weightCount, l2, lr, mu);
+      return;
+    }
+    checkStep(params, weightCount, { grads, velocity });
+    this.exports.momentumStep(params.byteOffset, grads.byteOffset, velocity.byteOffset, params.length, weightCount, l2, lr, mu);
+  }
+
+  nesterovStep(params: FloatArray, grads: FloatArray, velocity: FloatArray, weightCount: number, l2: number, lr: number, mu: number): void {
+    if (!this.addressable(params, grads, velocity)) {
+      referenceKernels.nesterovStep(params, grads, velocity, weightCount, l2, lr, mu);
+      return;
+    }
+    checkStep(params, weightCount, { grads, velocity });
+    this.exports.nesterovStep(params.byteOffset, grads.byteOffset, velocity.byteOffset, params.length, weightCount, l2, lr, mu);
+  }
+
+  adamStep(
+    params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, weightCount: number, l2: number,
+    stepSize: number, beta1: number, beta2: number, epsilon: number,
+  ): void {
+    if (!this.addressable(params, grads, m, v)) {
+      referenceKernels.adamStep(params, grads, m, v, weightCount, l2, stepSize, beta1, beta2, epsilon);
+      return;
+    }
+    checkStep(params, weightCount, { grads, m, v });
+    this.exports.adamStep(
+      params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, params.length, weightCount, l2, stepSize,
+      beta1, 1 - beta1, beta2, 1 - beta2, epsilon,
+    );
+  }
+
   /**
    * Hands a product to the threads: its arrays in the order of the kernel's parameters
    * (the input gradient has three; its fourth is ignored), its sizes, and how its
@@ -145,7 +242,7 @@ class WasmKernels implements WasmGemmKernels {
    * arrays (the network's gradient-check precision) go to the reference kernels instead;
    * any other array is a mistake that would otherwise run silently at a tenth of the speed.
    */
-  private addressable(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray): boolean {
+  private addressable(a: FloatArray, b = a, c = a, d = a): boolean {
     const { memory } = this;
     if (memory.owns(a) && memory.owns(b) && memory.owns(c) && memory.owns(d)) return true;
     if (a instanceof Float64Array || b instanceof Float64Array || c instanceof Float64Array || d instanceof Float64Array) return false;
@@ -171,5 +268,17 @@ function checkSizes(batch: number, inDim: number, outDim: number): void {
 }
 
 function checkLength(name: string, array: FloatArray, needed: number): void {
-  if (array.length < needed) throw new RangeError(`${name} holds ${array.length} floats; this product needs ${needed}`);
+  if (array.length < needed) throw new RangeError(`${name} holds ${array.length} floats; this call needs ${needed}`);
+}
+
+function checkCount(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`An elementwise count must be a whole number ≥ 0, got ${n}`);
+}
+
+/** An optimizer step runs over all of params: its gradient and state must be as long, and the weights a prefix. */
+function checkStep(params: FloatArray, weightCount: number, mirrors: Record<string, FloatArray>): void {
+  if (!Number.isInteger(weightCount) || weightCount < 0 || weightCount > params.length) {
+    throw new RangeError(`weightCount must be a whole number from 0 to the ${params.length} parameters, got ${weightCount}`);
+  }
+  for (const [name, array] of Object.entries(mirrors)) checkLength(name, array, params.length);
 }

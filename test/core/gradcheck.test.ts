@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gradientCheck, HIDDEN_ACTIVATIONS, referenceKernels, type GemmKernels, type InitConfig, type LossName, type OutputActivationName } from '../../src/core/index.js';
+import { gradientCheck, HIDDEN_ACTIVATIONS, referenceKernels, type InitConfig, type Kernels, type LossName, type OutputActivationName } from '../../src/core/index.js';
 
 const HEADS: [OutputActivationName, LossName][] = [
   ['softmax', 'cross_entropy'],
@@ -40,7 +40,7 @@ describe('gradient check: backprop against float64 central differences', () => {
 
   it('catches a wrong derivative', () => {
     // The check must be able to fail: kernels whose weight gradient misses the last sample of the batch.
-    const dropsLastSample: GemmKernels = {
+    const dropsLastSample: Kernels = {
       ...referenceKernels,
       matmulBackwardWeight: (dWeight, dBias, dOut, inp, batch, inDim, outDim) =>
         referenceKernels.matmulBackwardWeight(dWeight, dBias, dOut, inp, batch - 1, inDim, outDim),

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addWeightDecay, createOptimizer } from '../../src/core/optimizers.js';
+import { createOptimizer } from '../../src/core/optimizers.js';
 import { scheduledLearningRate } from '../../src/core/schedule.js';
 
 function steps(name: 'sgd' | 'momentum' | 'nesterov' | 'adam', gradients: number[], lr: number, momentum = 0.9): number[] {
-  const optimizer = createOptimizer(name, { momentum });
+  const optimizer = createOptimizer(name, { momentum, l2: 0, weightCount: 1 });
   const params = Float32Array.of(1);
   const state = Array.from({ length: optimizer.stateSlots }, () => new Float32Array(1));
   const trace: number[] = [];
@@ -38,10 +38,11 @@ describe('optimizers against hand-computed steps', () => {
     close(steps('adam', [-5], 0.01), [1.01], 1e-5);
   });
 
-  it('L2 decays weights but not biases', () => {
-    const grads = Float32Array.of(0, 0, 0);
-    addWeightDecay(grads, Float32Array.of(2, -4, 8), 2, 0.5);
-    assert.deepEqual([...grads], [1, -2, 0]);
+  it('L2 decays weights but not biases, in the same pass as the step: g ← g + λ·w', () => {
+    // Two weights and a bias, no gradient, λ = 0.5, lr = 1: w ← w - (0 + 0.5·w).
+    const params = Float32Array.of(2, -4, 8);
+    createOptimizer('sgd', { momentum: 0, l2: 0.5, weightCount: 2 }).step(params, new Float32Array(3), [], 1, 1);
+    assert.deepEqual([...params], [1, -2, 8]);
   });
 });
 

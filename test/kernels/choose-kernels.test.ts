@@ -8,7 +8,7 @@ describe('chooseKernels', () => {
     const chosen = await chooseKernels({ threads: 2 });
     try {
       const variant = relaxedSimdSupported() ? 'wasm-relaxed-simd' : 'wasm-simd';
-      assert.equal(chosen.description, `GEMM kernels: ${variant} x2`);
+      assert.equal(chosen.description, `Kernels: ${variant} x2`);
       const { kernels } = chosen;
       // out = inp · weightᵀ + bias for one sample, two inputs and two outputs.
       const [out, inp, weight, bias] = [2, 2, 4, 2].map((length) => kernels.allocate(length));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Trainer, evaluate, resolveTrainingConfig, type GemmKernels } from '../../src/core/index.js';
+import { Trainer, evaluate, resolveTrainingConfig, type Kernels } from '../../src/core/index.js';
 import { relaxedSimdSupported } from '../../src/kernels/gemm-module.js';
-import { createWasmKernels, type WasmGemmKernels } from '../../src/kernels/wasm-kernels.js';
+import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm-kernels.js';
 import { digitSplit } from '../core/fixtures.js';
 
 /** Float32 sums in another order move the weights a little; accuracy must not notice. */
@@ -11,8 +11,8 @@ const ACCURACY_TOLERANCE = 0.02;
 describe('training on real digits with the wasm kernels', () => {
   const { train, test } = digitSplit(2000, 500);
   const config = resolveTrainingConfig({ shape: [784, 64, 10], epochs: 2, dropout: 0.2 });
-  let simd: WasmGemmKernels;
-  let relaxed: WasmGemmKernels | null;
+  let simd: WasmKernels;
+  let relaxed: WasmKernels | null;
   before(async () => {
     simd = await createWasmKernels({ threads: 2, relaxedSimd: false });
     relaxed = relaxedSimdSupported() ? await createWasmKernels({ threads: 2, relaxedSimd: true }) : null;
@@ -22,7 +22,7 @@ describe('training on real digits with the wasm kernels', () => {
     relaxed?.dispose();
   });
 
-  function accuracy(kernels?: GemmKernels): { accuracy: number; params: Float32Array } {
+  function accuracy(kernels?: Kernels): { accuracy: number; params: Float32Array } {
     const trainer = new Trainer(config, train, null, { kernels });
     trainer.run();
     return { accuracy: evaluate(trainer.network, test).accuracy, params: Float32Array.from(trainer.network.params) };
@@ -46,6 +46,36 @@ describe('training on real digits with the wasm kernels', () => {
       assert.equal(one.findIndex((value, i) => !Object.is(value, two[i])), -1);
     } finally {
       single.dispose();
+    }
+  });
+});
+
+describe('resuming with the wasm kernels', () => {
+  const { train } = digitSplit(300, 0);
+  const config = resolveTrainingConfig({ shape: [784, 32, 10], epochs: 2, dropout: 0.2 });
+  let kernels: WasmKernels;
+  before(async () => {
+    kernels = await createWasmKernels({ threads: 2 });
+  });
+  after(() => kernels.dispose());
+
+  it('continues from a checkpoint, mid-epoch or at an epoch boundary, to the same weights as an uninterrupted run', () => {
+    for (const optimizer of ['adam', 'nesterov'] as const) {
+      const withOptimizer = { ...config, optimizer, learningRate: optimizer === 'adam' ? 0.001 : 0.05 };
+      const uninterrupted = new Trainer(withOptimizer, train, null, { kernels });
+      uninterrupted.run();
+      // 300 samples at batch 64 is 5 steps an epoch: after 3 steps is mid-epoch, after 5 the boundary.
+      for (const stopAfterSteps of [3, 5]) {
+        const interrupted = new Trainer(withOptimizer, train, null, { kernels });
+        let steps = 0;
+        assert.equal(interrupted.run({ shouldStop: () => steps++ === stopAfterSteps }).reason, 'stopped');
+        const resumed = Trainer.resume(interrupted.checkpoint(), train, null, { kernels });
+        assert.equal(resumed.run().reason, 'completed');
+        assert.deepEqual(
+          Buffer.from(resumed.modelSnapshot()), Buffer.from(uninterrupted.modelSnapshot()),
+          `${optimizer}, resumed after ${stopAfterSteps} steps`,
+        );
+      }
     }
   });
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
 import { relaxedSimdSupported, type GemmVariant } from '../../src/kernels/gemm-module.js';
-import { createWasmKernels, type WasmGemmKernels } from '../../src/kernels/wasm-kernels.js';
+import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm-kernels.js';
+import { Guarded } from './guarded.js';
 
 /**
  * Each product against a naive float64 triple loop. The kernels sum in float32, so an
@@ -21,10 +22,6 @@ const SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 17, 1], [1, 784, 3], [2, 3, 17], [17, 3, 801], [64, 17, 3], [3, 801, 64], [801, 64, 17], [784, 1, 3],
   [801, 17, 64], [801, 64, 65], [3, 801, 784], [17, 784, 801], [64, 801, 784],
 ];
-
-/** Floats on either side of every array, checked untouched: edge tiles read past rows but must not write. */
-const GUARD = 16;
-const SENTINEL = 1234.5;
 
 /** An expected product in float64 and, per element, the sum of magnitudes of its terms. */
 interface Expected {
@@ -100,23 +97,6 @@ function relativeError(got: Float32Array, want: Expected): number {
   return max;
 }
 
-/** A view in the kernels' memory holding `values`, between two guards of sentinels. */
-class Guarded {
-  readonly view: Float32Array;
-  private readonly whole: Float32Array;
-
-  constructor(kernels: WasmGemmKernels, values: Float32Array) {
-    this.whole = kernels.allocate(values.length + 2 * GUARD).fill(SENTINEL);
-    this.view = this.whole.subarray(GUARD, GUARD + values.length);
-    this.view.set(values);
-  }
-
-  assertGuardsIntact(name: string): void {
-    const guards = [...this.whole.subarray(0, GUARD), ...this.whole.subarray(this.whole.length - GUARD)];
-    assert.ok(guards.every((value) => value === SENTINEL), `a kernel wrote outside ${name}`);
-  }
-}
-
 interface ProductErrors {
   forward: number;
   backwardInput: number;
@@ -125,7 +105,7 @@ interface ProductErrors {
   outputs: Float32Array[];
 }
 
-function runProducts(kernels: WasmGemmKernels, batch: number, inDim: number, outDim: number): ProductErrors {
+function runProducts(kernels: WasmKernels, batch: number, inDim: number, outDim: number): ProductErrors {
   const known = productCase(batch, inDim, outDim);
   const [inp, weight, bias, dOut] = [known.inp, known.weight, known.bias, known.dOut].map((values) => new Guarded(kernels, values).view);
   // out and dInp start as NaN: a kernel that reads them instead of overwriting shows.
@@ -153,7 +133,7 @@ for (const variant of VARIANTS) {
   for (const threads of [1, 2]) {
     const skip = variant === 'relaxed-simd' && !relaxedSimdSupported() ? `Node ${process.versions.node} has no relaxed SIMD` : false;
     describe(`wasm ${variant} kernels, ${threads} thread(s), against a naive float64 loop`, { skip }, () => {
-      let kernels: WasmGemmKernels;
+      let kernels: WasmKernels;
       before(async () => {
         kernels = await createWasmKernels({ threads, relaxedSimd: variant === 'relaxed-simd' });
       });
@@ -193,7 +173,7 @@ describe('wasm kernels across thread counts', () => {
 });
 
 describe('wasm kernels with arrays they cannot address', () => {
-  let kernels: WasmGemmKernels;
+  let kernels: WasmKernels;
   before(async () => {
     kernels = await createWasmKernels({ threads: 2 });
   });
@@ -222,7 +202,7 @@ describe('wasm kernels with arrays they cannot address', () => {
     const small = kernels.allocate(6);
     assert.throws(() => kernels.matmulBackwardInput(small, small, small, 2, 3, 4), {
       name: 'RangeError',
-      message: 'dOut holds 6 floats; this product needs 8',
+      message: 'dOut holds 6 floats; this call needs 8',
     });
     assert.throws(() => kernels.matmulForward(small, small, small, small, 1.5, 2, 2), RangeError);
   });
