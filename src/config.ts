@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const MEGABYTE = 1024 * 1024;
@@ -31,7 +32,8 @@ const configSchema = z.object({
   MAX_RUNTIME_SECONDS: z.coerce.number().int().positive().default(24 * 60 * 60),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-  TRAINING_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /** Kernel threads per job (default and cap); unset, the cores split evenly between a worker's concurrent jobs. */
+  TRAINING_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   /** BullMQ lock and stalled-job check: a killed worker's job is picked up again within about both. */
   JOB_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
   JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
@@ -44,7 +46,10 @@ const configSchema = z.object({
   SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   /** Serve the Swagger UI at /docs and the queue dashboard at /queues. */
   ENABLE_DASHBOARDS: envBoolean.default(true),
-});
+}).transform((config) => ({
+  ...config,
+  TRAINING_THREADS: config.TRAINING_THREADS ?? Math.max(1, Math.floor(availableParallelism() / config.WORKER_CONCURRENCY)),
+}));
 
 export type AppConfig = z.infer<typeof configSchema>;
 

@@ -36,6 +36,13 @@ export async function chooseKernels(options: { threads?: number } = {}): Promise
   return { kernels: referenceKernels, description: describe(referenceKernels.name, passedOver), dispose: () => undefined };
 }
 
+/** What chooseKernels gives a job of `threads` threads on this runtime, for the start-up log: chosen, then ended. */
+export async function describeKernels(threads: number): Promise<string> {
+  const chosen = await chooseKernels({ threads });
+  chosen.dispose();
+  return chosen.description;
+}
+
 function describe(name: string, passedOver: readonly string[]): string {
   return passedOver.length === 0 ? `Kernels: ${name}` : `Kernels: ${name} (passed over ${passedOver.join('; ')})`;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseKernels } from '../../src/kernels/choose-kernels.js';
+import { chooseKernels, describeKernels } from '../../src/kernels/choose-kernels.js';
 import { relaxedSimdSupported } from '../../src/kernels/gemm-module.js';
 
 describe('chooseKernels', () => {
@@ -20,6 +20,11 @@ describe('chooseKernels', () => {
     } finally {
       chosen.dispose();
     }
+  });
+
+  it('describes for the start-up log the kernels a job of that many threads gets', async () => {
+    const variant = relaxedSimdSupported() ? 'wasm-relaxed-simd' : 'wasm-simd';
+    assert.equal(await describeKernels(3), `Kernels: ${variant} x3`);
   });
 
   it('rejects a thread count it cannot use instead of falling back', async () => {
