@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   SHAPE_MISMATCH: { status: 400, message: 'The network shape does not fit the dataset' },
   TOO_MANY_PARAMETERS: { status: 400, message: 'The network has more parameters than allowed' },
   UNKNOWN_DATASET: { status: 400, message: 'The body names a dataset that does not exist' },
+  NO_VALIDATION_DATA: { status: 400, message: "The model's job held out no validation data" },
   INPUT_SIZE_MISMATCH: { status: 400, message: 'The input has the wrong number of values' },
   INPUT_OUT_OF_RANGE: { status: 400, message: 'An input value is out of range' },
   UNAUTHORIZED: { status: 401, message: 'A valid API key is required: send Authorization: Bearer <key>' },

@@ -10,7 +10,7 @@ import type { modelListSchema, Prediction } from '../src/models/model-schema.js'
 
 export type { DatasetRecord as Dataset, Sample } from '../src/data/dataset-schema.js';
 export type { EpochRecord, Job, JobState, JobSummary, StepRecord } from '../src/queue/job-schema.js';
-export type { EvaluationResult, ModelRecord as Model, PredictRequest } from '../src/models/model-schema.js';
+export type { EvaluateRequest, EvaluationResult, ModelRecord as Model, PredictRequest } from '../src/models/model-schema.js';
 
 export type DatasetList = z.infer<typeof datasetListSchema>;
 export type JobList = z.infer<typeof jobListSchema>;

@@ -1,4 +1,27 @@
+import { API_KEY_COOKIE, API_KEY_COOKIE_PATH } from '../src/api/api-key-cookie.js';
 import type { ErrorResponse } from '../src/api/schemas/errors.js';
+
+const API_KEY_STORAGE = 'mlp-api-key';
+
+/** The API key once the user has given one (after a 401): kept for this tab only and sent with every request. */
+export const apiKey = {
+  get: (): string | null => sessionStorage.getItem(API_KEY_STORAGE),
+  set(key: string): void {
+    sessionStorage.setItem(API_KEY_STORAGE, key);
+    writeApiKeyCookie(key);
+  },
+};
+
+/** EventSource cannot send headers, so the job event streams read the key from a cookie scoped to them. */
+function writeApiKeyCookie(key: string): void {
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `${API_KEY_COOKIE}=${encodeURIComponent(key)}; Path=${API_KEY_COOKIE_PATH}; SameSite=Strict${secure}`;
+}
+
+function authorization(): Record<string, string> {
+  const key = apiKey.get();
+  return key === null ? {} : { authorization: `Bearer ${key}` };
+}
 
 /** An answer the UI can show: the API's own code and message, or why the service could not be reached. */
 export class ApiError extends Error {
@@ -46,7 +69,7 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? authorization() : { ...authorization(), 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
@@ -76,6 +99,7 @@ export function uploadForm<T>(path: string, form: FormData, onProgress: (progres
   return new Promise((resolve, reject) => {
     const request = new XMLHttpRequest();
     request.open('POST', path);
+    for (const [name, value] of Object.entries(authorization())) request.setRequestHeader(name, value);
     request.upload.addEventListener('progress', (event) => {
       if (event.lengthComputable) onProgress({ sentBytes: event.loaded, totalBytes: event.total });
     });
@@ -99,6 +123,8 @@ export type EventHandlers<Events> = { [Name in keyof Events]: (data: Events[Name
  * The browser reconnects by itself after a dropped connection; `onTrouble` hears about each drop.
  */
 export function followEvents<Events>(path: string, signal: AbortSignal, handlers: EventHandlers<Events>, onTrouble: () => void): () => void {
+  const key = apiKey.get();
+  if (key !== null) writeApiKeyCookie(key);
   const source = new EventSource(path);
   for (const name of Object.keys(handlers) as (keyof Events & string)[]) {
     source.addEventListener(name, (message) => handlers[name](JSON.parse(message.data) as Events[typeof name]));

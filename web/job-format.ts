@@ -43,16 +43,27 @@ export function progressView(job: JobSummary): HTMLElement {
     h('span', { class: 'progress-text' }, words));
 }
 
+export interface BestAccuracy {
+  value: number;
+  kind: 'validation' | 'training';
+}
+
 /** The best validation accuracy of the run, or the best training accuracy when there was no validation set. */
-export function bestAccuracy(epochs: EpochRecord[]): { value: number; kind: 'validation' | 'training' } | null {
+export function bestAccuracy(epochs: EpochRecord[]): BestAccuracy | null {
   if (epochs.length === 0) return null;
   const validated = epochs.filter((epoch) => epoch.valAccuracy !== undefined);
   if (validated.length > 0) return { value: Math.max(...validated.map((epoch) => epoch.valAccuracy ?? 0)), kind: 'validation' };
   return { value: Math.max(...epochs.map((epoch) => epoch.trainAccuracy)), kind: 'training' };
 }
 
-export function bestAccuracyText(job: Job): string {
-  const best = bestAccuracy(job.history.epochs);
+/** The same from a job list entry, which carries the service's best value rather than the epochs. */
+export function listedBestAccuracy(job: JobSummary): BestAccuracy | null {
+  if (job.bestAccuracy === null) return null;
+  const validated = job.validationDatasetId !== null || (job.validationSplit ?? 0) > 0;
+  return { value: job.bestAccuracy, kind: validated ? 'validation' : 'training' };
+}
+
+export function bestAccuracyText(best: BestAccuracy | null): string {
   if (!best) return '–';
   return best.kind === 'validation' ? formatPercent(best.value) : `${formatPercent(best.value)} (training)`;
 }

@@ -1,3 +1,5 @@
+import { ApiError } from './api.js';
+import { showApiKeyPrompt } from './api-key-prompt.js';
 import { errorText, h, notice, show } from './dom.js';
 import { comparePage } from './pages/compare.js';
 import { datasetsPage } from './pages/datasets.js';
@@ -38,6 +40,10 @@ async function navigate(): Promise<void> {
     await entry.page(root, route, controller.signal);
   } catch (error) {
     if (controller.signal.aborted) return;
+    if (error instanceof ApiError && error.status === 401) {
+      showApiKeyPrompt(root, () => void navigate());
+      return;
+    }
     const retry = h('button', { type: 'button', class: 'secondary' }, 'Try again');
     retry.addEventListener('click', () => void navigate());
     show(root, h('h1', {}, entry.title), notice('error', h('p', {}, errorText(error))), retry);

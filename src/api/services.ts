@@ -52,7 +52,7 @@ export function createServices(config: AppConfig) {
     trainingSamplesPerSecond: () => jobStore.runningSamplesPerSecond(),
   });
 
-  const models = new ModelService({ models: new ModelStore(redis, keys, blobs), datasets: datasetStore, blobs, metrics, cacheSize: config.MODEL_CACHE_SIZE });
+  const models = new ModelService({ models: new ModelStore(redis, keys, blobs), datasets: datasetStore, jobs: jobStore, blobs, metrics, cacheSize: config.MODEL_CACHE_SIZE });
 
   let subscriber: Redis | null = null;
   let hub: JobEventHub | null = null;

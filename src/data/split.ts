@@ -15,11 +15,17 @@ function pick(dataset: Dataset, indexes: Uint32Array): Dataset {
   return { ...dataset, count: indexes.length, inputs, labels, targets };
 }
 
-/** Holds out `fraction` of the samples, drawn by a seeded shuffle so a resumed run holds out the same ones. */
-export function splitDataset(dataset: Dataset, fraction: number, seed: number): { train: Dataset; validation: Dataset } {
+/** A different seed stream from the trainer's own, so the held-out samples do not follow the shuffle order. */
+const SPLIT_SEED_OFFSET = 0x5eed;
+
+/**
+ * Holds out `fraction` of the samples, drawn by a shuffle seeded from the job's training seed, so a
+ * resumed run, and an evaluation of its model, hold out the same ones.
+ */
+export function splitDataset(dataset: Dataset, fraction: number, trainingSeed: number): { train: Dataset; validation: Dataset } {
   const order = new Uint32Array(dataset.count);
   for (let i = 0; i < order.length; i++) order[i] = i;
-  new Rng(seed).shuffle(order);
+  new Rng(trainingSeed + SPLIT_SEED_OFFSET).shuffle(order);
   const held = Math.round(dataset.count * fraction);
   return { train: pick(dataset, order.subarray(held)), validation: pick(dataset, order.subarray(0, held)) };
 }

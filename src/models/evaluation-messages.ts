@@ -6,6 +6,8 @@ export interface EvaluationThreadInput {
   model: Uint8Array;
   /** A dataset in the compact on-disk format. */
   dataset: Uint8Array;
+  /** Evaluate on the share of `dataset` a job held out for validation, instead of all of it. */
+  heldOut: { fraction: number; trainingSeed: number } | null;
 }
 
 export type EvaluationThreadMessage =

@@ -33,7 +33,19 @@ export type ModelRecord = z.infer<typeof modelSchema>;
 export const modelParamsSchema = z.object({ id: idSchema('model') });
 export const modelListSchema = z.object({ models: z.array(modelSchema) });
 
-export const evaluateRequestSchema = z.strictObject({ datasetId: idSchema('dataset') });
+export const EVALUATION_SPLITS = ['validation'] as const;
+
+/** A dataset, or the data the model's job validated on: its validation dataset or the share it held out. */
+export const evaluateRequestSchema = z
+  .strictObject({
+    datasetId: idSchema('dataset').optional().describe('Evaluate on this dataset'),
+    split: z.enum(EVALUATION_SPLITS).optional()
+      .describe("validation: the samples the model's job validated on (its validationDatasetId, or the validationSplit it held out)"),
+  })
+  .refine((body) => (body.datasetId === undefined) !== (body.split === undefined), {
+    path: ['datasetId'],
+    message: 'send either "datasetId" or "split": "validation", not both',
+  });
 export const evaluationSchema = z.object({
   accuracy: z.number(),
   loss: z.number(),
@@ -75,4 +87,5 @@ export type PredictRequest = z.infer<typeof predictRequestSchema>;
 export type PredictResponse = z.infer<typeof predictResponseSchema>;
 export type Prediction = z.infer<typeof predictionSchema>;
 export type PixelScale = (typeof PIXEL_SCALES)[number];
+export type EvaluateRequest = z.infer<typeof evaluateRequestSchema>;
 export type EvaluationResult = z.infer<typeof evaluationSchema>;

@@ -7,14 +7,22 @@ import { shapeMismatch } from '../data/dataset-fit.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import { AppError } from '../errors.js';
+import type { JobStore } from '../queue/job-store.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
 import type { EvaluationThreadInput, EvaluationThreadMessage } from './evaluation-messages.js';
 import { LruCache } from './model-cache.js';
-import type { EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse } from './model-schema.js';
+import type { EvaluateRequest, EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse } from './model-schema.js';
 import type { ModelStore } from './model-store.js';
 
 const EVALUATION_THREAD_URL = new URL('./evaluation-thread.js', import.meta.url);
 const MAX_PIXEL = 255;
+
+/** The dataset an evaluation reads, the request field that chose it, and the share of it to use. */
+interface EvaluationSource {
+  datasetId: string;
+  field: 'datasetId' | 'split';
+  heldOut: EvaluationThreadInput['heldOut'];
+}
 
 interface LoadedModel {
   record: ModelRecord;
@@ -28,6 +36,7 @@ interface LoadedModel {
 export interface ModelServiceDeps {
   models: ModelStore;
   datasets: DatasetStore;
+  jobs: JobStore;
   blobs: BlobStore;
   metrics: Metrics;
   cacheSize: number;
@@ -147,16 +156,20 @@ export class ModelService {
   }
 
   /** Runs in a thread of its own: a large dataset takes seconds, which the event loop must not. */
-  async evaluate(id: string, datasetId: string): Promise<EvaluationResult> {
+  async evaluate(id: string, request: EvaluateRequest): Promise<EvaluationResult> {
     const record = await this.get(id);
-    const dataset = await this.deps.datasets.get(datasetId);
-    if (!dataset) throw new AppError('UNKNOWN_DATASET', `body.datasetId: no dataset has the id ${datasetId}`, { field: 'datasetId' });
+    const source: EvaluationSource = request.datasetId === undefined
+      ? await this.validationSource(record)
+      : { datasetId: request.datasetId, field: 'datasetId', heldOut: null };
+    const dataset = await this.deps.datasets.get(source.datasetId);
+    if (!dataset) throw new AppError('UNKNOWN_DATASET', `body.${source.field}: no dataset has the id ${source.datasetId}`, { field: source.field });
     const problem = shapeMismatch(record.shape, dataset);
-    if (problem) throw new AppError('SHAPE_MISMATCH', `body.datasetId: ${problem}`, { field: 'datasetId' });
+    if (problem) throw new AppError('SHAPE_MISMATCH', `body.${source.field}: ${problem}`, { field: source.field });
 
     const input: EvaluationThreadInput = {
       model: Uint8Array.from(await this.deps.models.snapshot(id)),
-      dataset: Uint8Array.from(await readBlob(this.deps.blobs, datasetBlobKey(datasetId))),
+      dataset: Uint8Array.from(await readBlob(this.deps.blobs, datasetBlobKey(source.datasetId))),
+      heldOut: source.heldOut,
     };
     const message = await new Promise<EvaluationThreadMessage>((resolve, reject) => {
       const thread = new Thread(EVALUATION_THREAD_URL, { workerData: input, transferList: [input.model.buffer as ArrayBuffer, input.dataset.buffer as ArrayBuffer] });
@@ -166,5 +179,15 @@ export class ModelService {
     });
     if (message.type === 'failed') throw new Error(`evaluation failed: ${message.message}`);
     return message.evaluation;
+  }
+
+  /** What the model's job validated on: its validation dataset, or the share of its training dataset it held out. */
+  private async validationSource(record: ModelRecord): Promise<EvaluationSource> {
+    const spec = await this.deps.jobs.spec(record.jobId);
+    if (spec?.validationDatasetId) return { datasetId: spec.validationDatasetId, field: 'split', heldOut: null };
+    if (spec?.validationSplit) {
+      return { datasetId: spec.datasetId, field: 'split', heldOut: { fraction: spec.validationSplit, trainingSeed: spec.config.seed } };
+    }
+    throw new AppError('NO_VALIDATION_DATA', `body.split: job ${record.jobId}, which trained model ${record.id}, held out no validation data; evaluate on a datasetId instead`, { field: 'split' });
   }
 }

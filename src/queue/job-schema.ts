@@ -174,6 +174,8 @@ export const jobSchema = jobSpecSchema
     progress: progressSchema.nullable(),
     history: z.object({ steps: z.array(stepRecordSchema), epochs: z.array(epochRecordSchema) }),
     diagnostics: diagnosticsSchema.nullable(),
+    bestAccuracy: z.number().nullable()
+      .describe('Best validation accuracy over the epochs so far, or training accuracy when the job has no validation data; null before the first epoch'),
     modelId: idSchema('model').nullable(),
     stopReason: z.enum(STOP_REASONS).nullable(),
     checkpoints: z.array(checkpointRecordSchema.omit({ key: true })),

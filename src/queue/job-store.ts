@@ -29,10 +29,19 @@ redis.call('ZADD', ARGV[5] .. ARGV[2], seq, ARGV[6])
 redis.call('PUBLISH', KEYS[3], '{"type":"state","transition":' .. ARGV[3] .. '}')
 return 1`;
 
+/** Keeps the job's best accuracy: sets the hash field when the epoch's is higher, or the field is unset. */
+const BEST_ACCURACY_SCRIPT = `
+local best = tonumber(redis.call('HGET', KEYS[1], 'bestAccuracy'))
+if not best or tonumber(ARGV[1]) > best then redis.call('HSET', KEYS[1], 'bestAccuracy', ARGV[1]) end
+return 1`;
+
+/** What the job's best accuracy is made of: validation accuracy when the job has validation data, else training accuracy. */
+const epochAccuracy = (epoch: EpochRecord): number => epoch.valAccuracy ?? epoch.trainAccuracy;
+
 export type JobEvent =
   | { type: 'state'; transition: JobTransition }
   | { type: 'step'; step: StepRecord; progress: JobProgress }
-  | { type: 'epoch'; epoch: EpochRecord; progress: JobProgress };
+  | { type: 'epoch'; epoch: EpochRecord; progress: JobProgress; diagnostics: Diagnostics };
 
 export interface TransitionOptions {
   from: readonly JobState[];
@@ -121,12 +130,13 @@ export class JobStore {
 
   /** The epoch's record and its checkpoint land together, so history never runs ahead of a resumable point. */
   async recordEpoch(id: string, epoch: EpochRecord, progress: JobProgress, diagnostics: Diagnostics, checkpoint: CheckpointRecord): Promise<void> {
-    const event: JobEvent = { type: 'epoch', epoch, progress };
+    const event: JobEvent = { type: 'epoch', epoch, progress, diagnostics };
     await this.redis
       .multi()
       .rpush(this.keys.jobEpochs(id), JSON.stringify(epoch))
       .rpush(this.keys.jobCheckpoints(id), JSON.stringify(checkpoint))
       .hset(this.keys.job(id), { progress: JSON.stringify(progress), diagnostics: JSON.stringify(diagnostics) })
+      .eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)))
       .publish(this.keys.jobEvents(id), JSON.stringify(event))
       .exec();
   }
@@ -148,7 +158,7 @@ export class JobStore {
     return dropped;
   }
 
-  /** On resume, history written after the checkpoint is dropped: those steps run again. */
+  /** On resume, history written after the checkpoint is dropped: those steps run again, and the best accuracy is the kept epochs' best. */
   async rewindHistory(id: string, checkpoint: CheckpointRecord): Promise<void> {
     const [steps, epochs] = await Promise.all([
       this.redis.lrange(this.keys.jobSteps(id), 0, -1),
@@ -156,9 +166,13 @@ export class JobStore {
     ]);
     const keptSteps = steps.filter((text) => (JSON.parse(text) as StepRecord).step <= checkpoint.step);
     const keptEpochs = epochs.filter((text) => (JSON.parse(text) as EpochRecord).epoch <= checkpoint.epoch);
-    const multi = this.redis.multi().del(this.keys.jobSteps(id), this.keys.jobEpochs(id));
+    const multi = this.redis.multi().del(this.keys.jobSteps(id), this.keys.jobEpochs(id)).hdel(this.keys.job(id), 'bestAccuracy');
     if (keptSteps.length > 0) multi.rpush(this.keys.jobSteps(id), ...keptSteps);
-    if (keptEpochs.length > 0) multi.rpush(this.keys.jobEpochs(id), ...keptEpochs);
+    if (keptEpochs.length > 0) {
+      multi.rpush(this.keys.jobEpochs(id), ...keptEpochs);
+      const best = Math.max(...keptEpochs.map((text) => epochAccuracy(JSON.parse(text) as EpochRecord)));
+      multi.hset(this.keys.job(id), 'bestAccuracy', String(best));
+    }
     await multi.exec();
   }
 
@@ -215,6 +229,7 @@ export class JobStore {
       state: hash.state as JobState,
       cancelRequested: hash.cancelRequested === '1',
       progress: parseJson<JobProgress>(hash.progress),
+      bestAccuracy: hash.bestAccuracy === undefined ? null : Number(hash.bestAccuracy),
       modelId: hash.modelId ?? null,
       stopReason: (hash.stopReason as JobSummary['stopReason'] | undefined) ?? null,
       error: parseJson<JobError>(hash.error),

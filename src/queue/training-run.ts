@@ -6,13 +6,10 @@ import { STOP_FLAG, type StopCause, type ThreadFailure, type TrainingThreadInput
 
 export type PostMessage = (message: TrainingThreadMessage, transfer?: ArrayBuffer[]) => void;
 
-/** A different seed stream from the trainer's own, so the held-out samples do not follow the shuffle order. */
-const SPLIT_SEED_OFFSET = 0x5eed;
-
 function datasetsOf(input: TrainingThreadInput): { train: Dataset; validation: Dataset | null } {
   const train = decodeDataset(input.train);
   if (input.validation) return { train, validation: decodeDataset(input.validation) };
-  if (input.validationSplit > 0) return splitDataset(train, input.validationSplit, input.config.seed + SPLIT_SEED_OFFSET);
+  if (input.validationSplit > 0) return splitDataset(train, input.validationSplit, input.config.seed);
   return { train, validation: null };
 }
 

@@ -3,9 +3,10 @@ import type { DatasetRecord } from '../../src/data/dataset-schema.js';
 import { MNIST_PIXELS, toIdx, type MnistDigits } from './mnist.js';
 import { multipartBody, type TestPart } from './multipart.js';
 
-export async function uploadParts(app: FastifyInstance, parts: TestPart[]): Promise<DatasetRecord> {
+/** `extraHeaders` add to the multipart ones, e.g. an API key. */
+export async function uploadParts(app: FastifyInstance, parts: TestPart[], extraHeaders: Record<string, string> = {}): Promise<DatasetRecord> {
   const { payload, headers } = await multipartBody(parts);
-  const response = await app.inject({ method: 'POST', url: '/datasets', payload, headers });
+  const response = await app.inject({ method: 'POST', url: '/datasets', payload, headers: { ...headers, ...extraHeaders } });
   if (response.statusCode >= 300) throw new Error(`upload failed: ${response.body}`);
   return response.json() as DatasetRecord;
 }
@@ -24,10 +25,10 @@ export async function uploadDigits(app: FastifyInstance, digits: MnistDigits, st
 export const XOR_INPUTS = [[0, 0], [0, 1], [1, 0], [1, 1]];
 export const XOR_LABELS = [0, 1, 1, 0];
 
-export async function uploadXor(app: FastifyInstance, repeats = 32): Promise<DatasetRecord> {
+export async function uploadXor(app: FastifyInstance, repeats = 32, headers: Record<string, string> = {}): Promise<DatasetRecord> {
   const dataset = {
     inputs: Array.from({ length: repeats }, () => XOR_INPUTS).flat(),
     labels: Array.from({ length: repeats }, () => XOR_LABELS).flat(),
   };
-  return uploadParts(app, [{ field: 'file', file: JSON.stringify(dataset), filename: 'xor.json' }]);
+  return uploadParts(app, [{ field: 'file', file: JSON.stringify(dataset), filename: 'xor.json' }], headers);
 }

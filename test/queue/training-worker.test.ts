@@ -58,6 +58,7 @@ describe('worker processes', () => {
     assert.ok(resumed, `a resume is recorded: ${JSON.stringify(job.statusTransitions)}`);
     assert.ok((resumed.resumedFromEpoch ?? 0) >= before.history.epochs.length, `resumed from epoch ${resumed.resumedFromEpoch}, not from 0`);
     assertHistoryContinuous(job);
+    assert.equal(job.bestAccuracy, Math.max(...job.history.epochs.map((epoch) => epoch.trainAccuracy)), 'epochs dropped on resume no longer count');
     assert.ok(job.modelId);
   });
 

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { TrainingWorker } from '../../src/queue/training-worker.js';
-import { startTestWorker } from '../helpers/jobs.js';
+import type { Page } from 'playwright-core';
+import { startBrowserSession, type BrowserSession } from '../helpers/browser.js';
 import { loadMnistDigits, toIdx } from '../helpers/mnist.js';
-import { startTestApp } from '../helpers/service.js';
 
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SCREENSHOTS_DIR = join(process.cwd(), 'test-output', 'screenshots');
 const LAPTOP = { width: 1366, height: 900 };
 const PHONE = { width: 390, height: 844 };
 const DIGITS = 1000;
@@ -21,31 +12,22 @@ const THROTTLED_UPLOAD_BYTES_PER_SECOND = 500_000;
 const JOB_TIMEOUT_MS = 60_000;
 /** Enough epochs of a 784–128–10 network that the run lasts a few seconds and can be watched live. */
 const LIVE_JOB_EPOCHS = 20;
+/** Held out by the live job; its confusion matrix is drawn on these samples. */
+const VALIDATION_SPLIT = 0.2;
 /** A job that would run for minutes, to be cancelled. */
 const LONG_JOB_EPOCHS = 300;
 /** While steps stream in, the page keeps drawing: a hung main thread draws none. */
 const MIN_FRAMES_PER_SECOND = 10;
-/** Any one step of the UI, when nothing trains meanwhile. */
-const STEP_TIMEOUT_MS = 10_000;
 
 describe('the web dashboard in a real browser', () => {
-  let service: Awaited<ReturnType<typeof startTestApp>>;
-  let worker: TrainingWorker;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
-  let baseUrl = '';
-  let fixtures = '';
+  const fixtures = { images: '', labels: '', xor: '' };
   let digitsId = '';
   const jobIds: string[] = [];
 
-  const screenshot = async (name: string) => {
-    await page.screenshot({ path: join(SCREENSHOTS_DIR, `${name}.png`), fullPage: true });
-  };
-  /** A fresh page load each time, even when only the hash differs from the current address. */
-  const open = async (hash: string) => {
-    await page.goto('about:blank');
-    await page.goto(`${baseUrl}/${hash}`);
-  };
+  const screenshot = (name: string) => session.screenshot(name);
+  const open = (hash: string) => session.open(hash);
   /** The page never scrolls sideways: everything fits the viewport's width. */
   const assertNoSidewaysScroll = async () => {
     const [scrollWidth, innerWidth] = await page.evaluate<[number, number]>('[document.documentElement.scrollWidth, window.innerWidth]');
@@ -53,38 +35,20 @@ describe('the web dashboard in a real browser', () => {
   };
 
   before(async () => {
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get update && apt-get install -y chromium\` (never \`npx playwright install\`)`);
-    }
-    fixtures = await mkdtemp(join(tmpdir(), 'mlp-web-fixtures-'));
+    session = await startBrowserSession({ STEP_REPORT_EVERY: '5' }, LAPTOP);
+    page = session.page;
     const digits = loadMnistDigits(DIGITS, 5);
     const idx = toIdx(digits.pixels, digits.labels, DIGITS);
-    await writeFile(join(fixtures, 'train-images-idx3-ubyte'), idx.images);
-    await writeFile(join(fixtures, 'train-labels-idx1-ubyte'), idx.labels);
-    await writeFile(join(fixtures, 'xor.json'), JSON.stringify({ inputs: [[0, 0], [0, 1], [1, 0], [1, 1]], labels: [0, 1, 1, 0] }));
-    await mkdir(SCREENSHOTS_DIR, { recursive: true });
-
-    service = await startTestApp({ STEP_REPORT_EVERY: '5' });
-    worker = await startTestWorker(service.config);
-    baseUrl = await service.app.listen({ port: 0, host: '127.0.0.1' });
-    const home = await fetch(baseUrl);
-    assert.equal(home.status, 200, `GET / answered ${home.status}: build the dashboard with npm run build:web first`);
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: LAPTOP });
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    fixtures.images = await session.fixture('train-images-idx3-ubyte', idx.images);
+    fixtures.labels = await session.fixture('train-labels-idx1-ubyte', idx.labels);
+    fixtures.xor = await session.fixture('xor.json', JSON.stringify({ inputs: [[0, 0], [0, 1], [1, 0], [1, 1]], labels: [0, 1, 1, 0] }));
   });
-
-  after(async () => {
-    await browser?.close();
-    await worker?.close();
-    await service?.close();
-    if (fixtures) await rm(fixtures, { recursive: true, force: true });
-  });
+  after(() => session?.close());
 
   test('uploading the XOR JSON shows its four samples with their labels', async () => {
     await open('#/datasets');
     await page.getByLabel('One CSV or JSON file', { exact: true }).check();
-    await page.getByLabel('CSV or JSON file', { exact: true }).setInputFiles(join(fixtures, 'xor.json'));
+    await page.getByLabel('CSV or JSON file', { exact: true }).setInputFiles(fixtures.xor);
     await page.getByLabel('Name (optional)', { exact: true }).fill('xor');
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.waitForURL(/#\/datasets\/ds_[0-9a-f]{20}$/);
@@ -98,8 +62,8 @@ describe('the web dashboard in a real browser', () => {
     await open('#/datasets');
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: THROTTLED_UPLOAD_BYTES_PER_SECOND });
-    await page.getByLabel('Images', { exact: true }).setInputFiles(join(fixtures, 'train-images-idx3-ubyte'));
-    await page.getByLabel('Labels', { exact: true }).setInputFiles(join(fixtures, 'train-labels-idx1-ubyte'));
+    await page.getByLabel('Images', { exact: true }).setInputFiles(fixtures.images);
+    await page.getByLabel('Labels', { exact: true }).setInputFiles(fixtures.labels);
     await page.getByLabel('Name (optional)', { exact: true }).fill('digits-1000');
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByText(/^Uploading: \d+(\.\d)?% \(/).waitFor();
@@ -142,8 +106,13 @@ describe('the web dashboard in a real browser', () => {
     await page.getByLabel('Learning rate', { exact: true }).fill('0.1');
     await page.getByLabel('Epochs', { exact: true }).fill(String(LIVE_JOB_EPOCHS));
     await page.getByText('Advanced').click();
-    await page.getByLabel('Validation split', { exact: true }).fill('0.2');
+    await page.getByLabel('Validation split', { exact: true }).fill(String(VALIDATION_SPLIT));
     await page.getByLabel('Batch size', { exact: true }).fill('16');
+    const jobReads: string[] = [];
+    const countJobReads = (request: { url(): string }) => {
+      if (/\/jobs\/job_[0-9a-f]{20}$/.test(request.url())) jobReads.push(request.url());
+    };
+    page.on('request', countJobReads);
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
     jobIds.push(page.url().split('/').at(-1) ?? '');
@@ -165,11 +134,14 @@ describe('the web dashboard in a real browser', () => {
     assert.equal(await page.locator('.chart .uplot').count(), 2, 'a loss chart and an accuracy chart');
     assert.equal(await page.getByRole('button', { name: 'Cancel job' }).isVisible(), false, 'a finished job cannot be cancelled');
     await page.locator('table.heatmap').waitFor();
+    page.off('request', countJobReads);
+    assert.equal(jobReads.length, 2, `the job is read when the page opens and when it ends, not after each epoch: ${jobReads.length} reads`);
     const cells = (await page.locator('table.heatmap td').allInnerTexts()).map(Number);
     assert.equal(cells.length, 100, 'ten classes by ten');
-    assert.equal(cells.reduce((sum, count) => sum + count, 0), DIGITS, 'every sample of the dataset is counted once');
-    const accuracy = Number((await page.getByText(/accuracy \d+\.\d%/).innerText()).match(/accuracy (\d+\.\d)%/)?.[1]);
-    assert.ok(accuracy > 80, `accuracy ${accuracy}%`);
+    assert.equal(cells.reduce((sum, count) => sum + count, 0), DIGITS * VALIDATION_SPLIT, 'every held-out sample is counted once');
+    const evaluation = await page.getByText(/^On the 20\.0% of the dataset held out for validation: accuracy \d+\.\d%/).innerText();
+    const accuracy = Number(evaluation.match(/accuracy (\d+\.\d)%/)?.[1]);
+    assert.ok(accuracy > 75, `held-out accuracy ${accuracy}%`);
     await page.getByText(/The training loss went from .* it is falling/).waitFor();
     await page.getByText(/The validation loss was lowest after epoch \d+ .* overfitting/).waitFor();
     await screenshot('job-completed');
@@ -189,7 +161,17 @@ describe('the web dashboard in a real browser', () => {
     await page.getByText(/barely moved, so the network is not learning/).waitFor();
     await screenshot('job-not-learning');
 
+    const listReads: string[] = [];
+    const countListReads = (request: { url(): string }) => {
+      if (/\/jobs\/job_/.test(request.url())) listReads.push(request.url());
+    };
+    page.on('request', countListReads);
     await open('#/jobs');
+    const best = page.locator(`tr[data-job="${jobIds[0]}"] td[data-label="Best accuracy"]`);
+    await best.filter({ hasText: /^\d+\.\d%$/ }).waitFor();
+    assert.match(await page.locator(`tr[data-job="${jobIds[1]}"] td[data-label="Best accuracy"]`).innerText(), /^\d+\.\d% \(training\)$/);
+    page.off('request', countListReads);
+    assert.deepEqual(listReads, [], 'the list shows each best accuracy from GET /jobs alone');
     for (const id of jobIds) await page.locator(`tr[data-job="${id}"] input[type=checkbox]`).check();
     await page.getByRole('button', { name: 'Compare selected' }).click();
     await page.waitForURL(/#\/compare\?jobs=/);

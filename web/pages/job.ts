@@ -1,10 +1,10 @@
 import { api, followEvents } from '../api.js';
-import type { Dataset, EpochRecord, EvaluationResult, Job, JobStreamEvents } from '../api-types.js';
+import type { Dataset, EpochRecord, EvaluateRequest, EvaluationResult, Job, JobStreamEvents } from '../api-types.js';
 import { LineChart, lineStyle, type Curve } from '../charts.js';
 import { errorText, formatDate, formatDuration, formatNumber, formatPercent, h, notice, show } from '../dom.js';
 import { MNIST_SIDE } from '../digit-centring.js';
 import { confusionHeatmap } from '../heatmap.js';
-import { bestAccuracyText, isFinished, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
+import { bestAccuracy, bestAccuracyText, isFinished, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
 import { datasetHref, predictHref, type Page } from '../route.js';
 
 /** A training loss that ends above this fraction of where it started has barely moved. */
@@ -84,12 +84,9 @@ export const jobPage: Page = async (root, route, signal) => {
   };
   render();
 
-  const refresh = async () => {
+  const finish = async () => {
     job = await api.get<Job>(`/jobs/${encodeURIComponent(id)}`, signal);
     renderSoon();
-  };
-  const finish = async () => {
-    await refresh();
     if (job.state === 'completed' && job.modelId) await showEvaluation(result, job, job.modelId, signal);
   };
 
@@ -122,12 +119,11 @@ export const jobPage: Page = async (root, route, signal) => {
       job.progress = progress;
       renderSoon(true);
     },
-    // Epoch events carry no diagnostics: the job is read again to show the latest.
-    epoch: ({ epoch, progress }) => {
+    epoch: ({ epoch, progress, diagnostics }) => {
       job.history.epochs.push(epoch);
       job.progress = progress;
+      job.diagnostics = diagnostics;
       renderSoon();
-      refresh().catch((error: unknown) => show(connection, notice('warning', h('p', {}, errorText(error)))));
     },
     state: ({ transition }) => {
       job.state = transition.state;
@@ -156,7 +152,7 @@ function statusFacts(job: Job, datasetName: string): HTMLElement {
     ['Shape', shapeText(config.shape)],
     ['Optimizer', `${config.optimizer}, learning rate ${formatNumber(config.learningRate)}, batch ${config.batchSize}`],
     ['Activation', `${config.activation} hidden, ${config.outputActivation} output, ${config.loss} loss`],
-    ['Best accuracy', bestAccuracyText(job)],
+    ['Best accuracy', bestAccuracyText(bestAccuracy(job.history.epochs))],
     ['Created', formatDate(job.createdAt)],
   ];
   if (job.startedAt) facts.push(['Started', formatDate(job.startedAt)]);
@@ -290,14 +286,19 @@ function accuracyCurves(job: Job): Curve[] {
   ];
 }
 
-/** The finished model on the held-out dataset when there is one, else on its training data (said so). */
+/** What the finished model is evaluated on: the data its job validated on when there is some, else its training data (said so). */
+function evaluationTarget(job: Job): { body: EvaluateRequest; where: string } {
+  if (job.validationDatasetId) return { body: { split: 'validation' }, where: 'the validation dataset' };
+  if (job.validationSplit) return { body: { split: 'validation' }, where: `the ${formatPercent(job.validationSplit)} of the dataset held out for validation` };
+  return { body: { datasetId: job.datasetId }, where: 'the training dataset (it includes the samples the model learned from)' };
+}
+
 async function showEvaluation(section: HTMLElement, job: Job, modelId: string, signal: AbortSignal): Promise<void> {
   const heading = section.firstElementChild;
-  const datasetId = job.validationDatasetId ?? job.datasetId;
-  const where = job.validationDatasetId ? 'the validation dataset' : 'the training dataset (it includes the samples the model learned from)';
+  const { body, where } = evaluationTarget(job);
   show(section, heading, h('p', {}, `Evaluating the model on ${where}…`));
   try {
-    const evaluation = await api.post<EvaluationResult>(`/models/${modelId}/evaluate`, { datasetId }, signal);
+    const evaluation = await api.post<EvaluationResult>(`/models/${modelId}/evaluate`, body, signal);
     show(section, heading,
       h('p', {}, `On ${where}: accuracy ${formatPercent(evaluation.accuracy)}, loss ${formatNumber(evaluation.loss)}, ${evaluation.count.toLocaleString()} samples.`),
       confusionHeatmap(evaluation.confusionMatrix));

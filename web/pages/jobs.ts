@@ -3,7 +3,7 @@ import { HIDDEN_ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS } fro
 import { api, ApiError } from '../api.js';
 import type { Dataset, DatasetList, Job, JobList, JobRequestBody, JobSummary } from '../api-types.js';
 import { errorText, field, formatDate, formatNumber, h, notice, poll, show } from '../dom.js';
-import { bestAccuracyText, isFinished, progressView, shapeText, shortId, stateBadge } from '../job-format.js';
+import { bestAccuracyText, listedBestAccuracy, progressView, shapeText, shortId, stateBadge } from '../job-format.js';
 import { compareHref, datasetHref, jobHref, type Page } from '../route.js';
 
 const LIST_REFRESH_MS = 2000;
@@ -26,11 +26,10 @@ export const jobsPage: Page = async (root, _route, signal) => {
       h('h2', { id: 'job-list-title' }, 'Jobs'),
       list.element));
 
-  let latest = jobs;
+  list.update(jobs);
   poll(LIST_REFRESH_MS, signal, async () => {
     try {
-      await list.update(latest, signal);
-      latest = (await api.get<JobList>(`/jobs?limit=${JOBS_LISTED}`, signal)).jobs;
+      list.update((await api.get<JobList>(`/jobs?limit=${JOBS_LISTED}`, signal)).jobs);
     } catch (error) {
       if (!signal.aborted) list.showProblem(error);
     }
@@ -176,15 +175,13 @@ function jobRequestFrom(form: FormData): JobRequestBody | string {
 
 /**
  * The job list. Rows are updated in place, so the compare checkboxes keep their state and
- * focus while running jobs refresh. A finished job's best accuracy never changes, so its
- * details are fetched once.
+ * focus while running jobs refresh.
  */
 class JobTable {
   readonly element: HTMLElement;
   private readonly body = h('tbody');
   private readonly rows = new Map<string, HTMLTableRowElement>();
   private readonly selected = new Set<string>();
-  private readonly finishedAccuracy = new Map<string, string>();
   private readonly problem = h('div', { 'aria-live': 'polite' });
   private readonly compareButton = h('button', { type: 'button', class: 'secondary', disabled: true }, 'Compare selected');
   private readonly datasetNames: Map<string, string>;
@@ -202,31 +199,20 @@ class JobTable {
       h('div', { class: 'actions' }, this.compareButton, h('span', { class: 'hint' }, 'Tick two or more jobs to overlay their curves.')));
   }
 
-  async update(jobs: JobSummary[], signal: AbortSignal): Promise<void> {
-    const accuracies = await Promise.all(jobs.map((job) => this.accuracyOf(job, signal)));
+  update(jobs: JobSummary[]): void {
     show(this.problem);
     if (jobs.length === 0) {
       show(this.body, h('tr', {}, h('td', { colspan: 9 }, 'No jobs yet: start one with the form.')));
       return;
     }
-    const ordered = jobs.map((job, i) => this.row(job, accuracies[i]));
-    this.body.replaceChildren(...ordered);
+    this.body.replaceChildren(...jobs.map((job) => this.row(job)));
   }
 
   showProblem(error: unknown): void {
     show(this.problem, notice('error', h('p', {}, `The list could not be refreshed: ${errorText(error)}`)));
   }
 
-  private async accuracyOf(job: JobSummary, signal: AbortSignal): Promise<string> {
-    const known = this.finishedAccuracy.get(job.id);
-    if (known !== undefined) return known;
-    if (job.state === 'queued') return '–';
-    const text = bestAccuracyText(await api.get<Job>(`/jobs/${job.id}`, signal));
-    if (isFinished(job.state)) this.finishedAccuracy.set(job.id, text);
-    return text;
-  }
-
-  private row(job: JobSummary, accuracy: string): HTMLTableRowElement {
+  private row(job: JobSummary): HTMLTableRowElement {
     let row = this.rows.get(job.id);
     if (!row) {
       const checkbox = h('input', { type: 'checkbox', 'aria-label': `Compare job ${shortId(job.id)}` });
@@ -245,7 +231,7 @@ class JobTable {
       ['Shape', shapeText(job.config.shape)],
       ['Learning rate', `${formatNumber(job.config.learningRate)} (${job.config.optimizer})`],
       ['Progress', progressView(job)],
-      ['Best accuracy', accuracy],
+      ['Best accuracy', bestAccuracyText(listedBestAccuracy(job))],
       ['Created', formatDate(job.createdAt)],
     ] as const;
     row.replaceChildren(row.cells[0], ...cells.map(([label, content]) => h('td', { 'data-label': label }, content)));

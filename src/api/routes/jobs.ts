@@ -4,6 +4,7 @@ import type { AppConfig } from '../../config.js';
 import type { JobEventHub } from '../../queue/job-events.js';
 import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema } from '../../queue/job-schema.js';
 import type { JobService } from '../../queue/job-service.js';
+import { API_KEY_COOKIE } from '../api-key-cookie.js';
 import { streamJobEvents } from '../job-event-stream.js';
 import { errorResponses } from '../schemas/errors.js';
 
@@ -56,9 +57,11 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   });
 
   app.get('/jobs/:id/events', {
+    config: { apiKey: 'header-or-cookie' },
     schema: {
       tags: ['jobs'],
       summary: 'Server-Sent Events: the job now, then its state changes, steps and epochs until it finishes',
+      description: `With API_KEY set, a browser's EventSource cannot send the Authorization header: this route also takes the key from the \`${API_KEY_COOKIE}\` cookie. A query parameter would leave the key in access logs and browser history.`,
       params: jobParamsSchema,
       produces: ['text/event-stream'],
       response: { ...errorResponses(400, 404) },

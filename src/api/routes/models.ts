@@ -34,10 +34,10 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   app.post('/models/:id/evaluate', {
     schema: {
       tags: ['models'],
-      summary: 'Accuracy, loss and confusion matrix on a dataset',
+      summary: 'Accuracy, loss and confusion matrix on a dataset, or on the data its job validated on',
       params: modelParamsSchema,
       body: evaluateRequestSchema,
       response: { 200: evaluationSchema, ...errorResponses(400, 404) },
     },
-  }, async (request) => models.evaluate(request.params.id, request.body.datasetId));
+  }, async (request) => models.evaluate(request.params.id, request.body));
 };

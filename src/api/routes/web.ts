@@ -14,16 +14,20 @@ export interface WebRoutesOptions {
 }
 
 /**
- * The web dashboard at `/`: static files that use only the public API. Paths that are neither
- * an API route nor a file fall through to the usual 404 error answer. If the dashboard was
- * not built, `/` says how to build it instead of answering a bare 404.
+ * The web dashboard at `/`: static files that use only the public API. They hold no data, so
+ * they need no API key: the page asks for the key once the API answers 401. One route per
+ * built file (no wildcard), so any other path is still the usual 404, or 401 without a key.
+ * If the dashboard was not built, `/` says how to build it instead of answering a bare 404.
  */
 export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, { root = WEB_BUILD_DIR }) => {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, apiKey: 'public' };
+  });
   if (!existsSync(join(root, 'index.html'))) {
     app.get('/', { schema: { hide: true } }, async () => {
       throw new AppError('SERVICE_UNAVAILABLE', 'The web dashboard is not built: run npm run build:web, then restart the service');
     });
     return;
   }
-  await app.register(fastifyStatic, { root, prefix: '/', index: 'index.html' });
+  await app.register(fastifyStatic, { root, prefix: '/', index: 'index.html', wildcard: false });
 };

@@ -126,10 +126,22 @@ describe('jobs routes', () => {
       assert.ok(job.history.steps.length >= 40);
       assert.deepEqual(job.statusTransitions.map(({ state }) => state), ['queued', 'running', 'completed']);
       assert.equal(job.checkpoints.at(-1)?.epoch, 40);
+      assert.equal(job.bestAccuracy, Math.max(...job.history.epochs.map((epoch) => epoch.trainAccuracy)), 'no validation data: the best training accuracy');
 
       const prediction = await service.app.inject({ method: 'POST', url: '/predict', payload: { modelId: job.modelId, inputs: XOR_INPUTS } });
       assert.equal(prediction.statusCode, 200, prediction.body);
       assert.deepEqual(prediction.json().predictions.map((p: { label: number }) => p.label), XOR_LABELS);
+    });
+
+    test('GET /jobs gives each job its best validation accuracy, so a list needs no job\'s history', async () => {
+      const created = await postJob({ datasetId: xorId, shape: [2, 8, 2], optimizer: 'adam', learningRate: 0.05, epochs: 10, batchSize: 8, activation: 'tanh', validationSplit: 0.25 });
+      const job = await waitForJob(service.app, created.json().id, isFinished);
+      const validation = job.history.epochs.map((epoch) => epoch.valAccuracy ?? Number.NaN);
+      assert.ok(validation.every(Number.isFinite), 'every epoch was validated');
+      const listed = (await service.app.inject({ method: 'GET', url: '/jobs?limit=1' })).json().jobs[0];
+      assert.equal(listed.id, job.id);
+      assert.equal(listed.bestAccuracy, Math.max(...validation));
+      assert.equal(listed.history, undefined);
     });
 
     test('a learning rate far too high fails with the core\'s diagnosis and advice', async () => {
@@ -174,10 +186,13 @@ describe('jobs routes', () => {
       const response = await fetch(`http://127.0.0.1:${port}/jobs/${created.json().id}/events`);
       assert.equal(response.headers.get('content-type'), 'text/event-stream');
       const text = await response.text();
-      const events = text.split('\n\n').filter(Boolean).map((block) => block.match(/^event: (\w+)/)?.[1]);
+      const blocks = text.split('\n\n').filter(Boolean);
+      const events = blocks.map((block) => block.match(/^event: (\w+)/)?.[1]);
       assert.equal(events[0], 'job');
-      assert.ok(events.includes('epoch'));
       assert.ok(events.includes('step'));
+      const epochs = blocks.filter((block) => block.startsWith('event: epoch\n')).map((block) => JSON.parse(block.split('\ndata: ')[1]));
+      assert.equal(epochs.length, 5);
+      for (const event of epochs) assert.equal(event.diagnostics.layers.length, 2, 'each epoch carries its diagnostics, so the page need not fetch the job');
       assert.match(text.split('\n\n').filter(Boolean).at(-1) ?? '', /"state":"completed"/);
     });
   });
