@@ -1,11 +1,12 @@
-import type { GemmExports } from './gemm-module.js';
+import type { KernelExports } from './gemm-module.js';
 
 /**
- * How the calling thread hands one product to its helper threads: through an Int32Array
- * on a SharedArrayBuffer, synchronised with Atomics.
+ * How the calling thread hands one product, or one optimizer step or zeroing over the
+ * parameters, to its helper threads: through an Int32Array on a SharedArrayBuffer,
+ * synchronised with Atomics.
  *
  * The caller writes the operation, its arguments and one range of output rows or columns
- * per thread, sets `pending` to the number of helpers, bumps `sequence` and notifies.
+ * (or of floats) per thread, sets `pending` to the number of helpers, bumps `sequence` and notifies.
  * Every thread, the caller included, runs its own range with runPart(); each helper then
  * decrements `pending`, and the caller waits for it to reach 0.
  */
@@ -15,13 +16,23 @@ export const SLOT = {
   /** 0, or 1 + the index of a helper whose part threw; its message is in the error bytes. */
   failed: 2,
   op: 3,
-  /** Four pointers in the order of the kernel's parameters (the input gradient uses three), then batch, inDim, outDim. */
+  /**
+   * Four pointers in the order of the kernel's parameters (the input gradient uses three, the
+   * elementwise loops one to four), then for a product batch, inDim, outDim, and for an
+   * elementwise loop weightCount and up to 7 float32 scalars, as bits.
+   */
   args: 4,
   /** Per thread: range start, range end, scratch pointer. */
-  parts: 16,
+  parts: 20,
 } as const;
 
-export const OP = { forward: 1, backwardInput: 2, backwardWeight: 3, quit: 4 } as const;
+/** Scalars of an elementwise loop start here: l2, then the rest of the export's parameters in order. */
+const SCALARS = SLOT.args + 5;
+
+export const OP = {
+  forward: 1, backwardInput: 2, backwardWeight: 3, quit: 4,
+  sgdStep: 5, momentumStep: 6, nesterovStep: 7, adamStep: 8, zero: 9,
+} as const;
 export type GemmOp = (typeof OP)[keyof typeof OP];
 
 export const MAX_THREADS = 64;
@@ -62,18 +73,39 @@ export function writePart(control: Int32Array, thread: number, start: number, en
   control[at + 2] = scratch;
 }
 
-/** Runs this thread's range of the product described in `control`. */
-export function runPart(kernels: GemmExports, control: Int32Array, thread: number): void {
+/** Float32 scalars travel as their bits in Int32 slots. */
+const scalarBits = new Int32Array(1);
+const scalarValue = new Float32Array(scalarBits.buffer);
+
+export function writeScalars(control: Int32Array, scalars: readonly number[]): void {
+  for (let i = 0; i < scalars.length; i++) {
+    scalarValue[0] = scalars[i];
+    control[SCALARS + i] = scalarBits[0];
+  }
+}
+
+function scalar(control: Int32Array, i: number): number {
+  scalarBits[0] = control[SCALARS + i];
+  return scalarValue[0];
+}
+
+/** Runs this thread's range of the product or elementwise loop described in `control`. */
+export function runPart(kernels: KernelExports, control: Int32Array, thread: number): void {
   const at = SLOT.parts + SLOTS_PER_PART * thread;
   const start = control[at];
   const end = control[at + 1];
   if (start >= end) return;
+  const op = control[SLOT.op];
+  if (op >= OP.sgdStep) {
+    runElementwise(kernels, control, op, start, end);
+    return;
+  }
   const a = SLOT.args;
   const scratch = control[at + 2];
   const batch = control[a + 4];
   const inDim = control[a + 5];
   const outDim = control[a + 6];
-  switch (control[SLOT.op]) {
+  switch (op) {
     case OP.forward:
       kernels.matmulForward(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, batch, inDim, outDim, start, end);
       return;
@@ -84,7 +116,43 @@ export function runPart(kernels: GemmExports, control: Int32Array, thread: numbe
       kernels.matmulBackwardWeight(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, batch, inDim, outDim, start, end);
       return;
     default:
-      throw new Error(`Unknown GEMM operation ${control[SLOT.op]}`);
+      throw new Error(`Unknown GEMM operation ${op}`);
+  }
+}
+
+/**
+ * The floats [start, end) of an elementwise loop: its arrays from float `start` on, and the
+ * part of them that is weights. Every float gets the same arithmetic wherever a range
+ * starts, so the result does not depend on the split.
+ */
+function runElementwise(kernels: KernelExports, control: Int32Array, op: number, start: number, end: number): void {
+  const a = SLOT.args;
+  const offset = start * Float32Array.BYTES_PER_ELEMENT;
+  const p0 = control[a] + offset;
+  const p1 = control[a + 1] + offset;
+  const p2 = control[a + 2] + offset;
+  const p3 = control[a + 3] + offset;
+  const n = end - start;
+  const weights = Math.min(Math.max(control[a + 4] - start, 0), n);
+  const s = (i: number): number => scalar(control, i);
+  switch (op) {
+    case OP.sgdStep:
+      kernels.sgdStep(p0, p1, n, weights, s(0), s(1));
+      return;
+    case OP.momentumStep:
+      kernels.momentumStep(p0, p1, p2, n, weights, s(0), s(1), s(2));
+      return;
+    case OP.nesterovStep:
+      kernels.nesterovStep(p0, p1, p2, n, weights, s(0), s(1), s(2));
+      return;
+    case OP.adamStep:
+      kernels.adamStep(p0, p1, p2, p3, n, weights, s(0), s(1), s(2), s(3), s(4), s(5), s(6));
+      return;
+    case OP.zero:
+      kernels.zero(p0, n);
+      return;
+    default:
+      throw new Error(`Unknown elementwise operation ${op}`);
   }
 }
 
@@ -107,7 +175,7 @@ function writeError(controlBuffer: SharedArrayBuffer, message: string): void {
  * A part that throws is reported through `failed` and the helper keeps serving, so the
  * caller never waits for a thread that died.
  */
-export function serveParts(kernels: GemmExports, controlBuffer: SharedArrayBuffer, thread: number): void {
+export function serveParts(kernels: KernelExports, controlBuffer: SharedArrayBuffer, thread: number): void {
   const control = controlSlots(controlBuffer);
   let seen = 0;
   for (;;) {

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { GemmExports } from './gemm-module.js';
+import type { KernelExports } from './gemm-module.js';
 import {
   MAX_THREADS, OP, SLOT, controlSlots, createControl, readError, runPart, writePart, type GemmWorkerData,
 } from './gemm-protocol.js';
@@ -26,11 +26,11 @@ export class GemmThreads {
   /** Write SLOT.op and SLOT.args here before run(). */
   readonly control: Int32Array;
   private readonly controlBuffer: SharedArrayBuffer;
-  private readonly kernels: GemmExports;
+  private readonly kernels: KernelExports;
   private readonly workers: Worker[];
   private failure: string | null = null;
 
-  private constructor(kernels: GemmExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
+  private constructor(kernels: KernelExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
     this.kernels = kernels;
     this.controlBuffer = controlBuffer;
     this.control = controlSlots(controlBuffer);
@@ -45,7 +45,7 @@ export class GemmThreads {
 
   /** Starts `threads - 1` helpers and resolves once each has instantiated the kernels. */
   static async start(
-    kernels: GemmExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number,
+    kernels: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number,
   ): Promise<GemmThreads> {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw new RangeError(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);

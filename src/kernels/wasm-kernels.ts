@@ -3,7 +3,7 @@ import type { Kernels } from '../core/gemm.js';
 import { referenceKernels } from '../core/gemm-reference.js';
 import type { FloatArray } from '../core/types.js';
 import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmVariant, type KernelExports } from './gemm-module.js';
-import { OP, SLOT, type GemmOp } from './gemm-protocol.js';
+import { OP, SLOT, writeScalars, type GemmOp } from './gemm-protocol.js';
 import { GemmThreads } from './gemm-threads.js';
 import { LinearMemory } from './linear-memory.js';
 
@@ -27,12 +27,20 @@ export interface WasmKernels extends Kernels {
 /** Register tile sizes of assembly/gemm.ts: threads split outputs at whole tiles. */
 const TILE_ROWS = 4;
 const TILE_COLS = 8;
+/** Threads split an elementwise loop at whole cache lines of 16 floats, so no line is written by two. */
+const LINE_FLOATS = 16;
+/**
+ * A float of an optimizer step takes one thread about as long as 16 flops of a product
+ * (0.36 ns against 45 GFLOP/s), so loops over fewer than about 125,000 floats stay on the calling thread.
+ */
+const FLOP_PER_ELEMENTWISE_FLOAT = 16;
 
 /**
  * The WebAssembly SIMD kernels, with every product split across `threads` threads by
- * output rows or columns. Each output element is summed by one thread in a fixed order,
- * and the elementwise loops run on the calling thread, so results are bit-identical for
- * any thread count.
+ * output rows or columns, and the optimizer steps and zeroing by ranges of floats. Each
+ * output element is summed by one thread in a fixed order, each float of a loop gets the
+ * same arithmetic on any thread, and the sums run on the calling thread, so results are
+ * bit-identical for any thread count.
  */
 export async function createWasmKernels(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
   const threads = options.threads ?? availableParallelism();
@@ -123,7 +131,7 @@ class SharedMemoryKernels implements WasmKernels {
       referenceKernels.zero(values);
       return;
     }
-    this.exports.zero(values.byteOffset, values.length);
+    this.runElementwise(OP.zero, values.length, 0, values, values, values, values);
   }
 
   sumOfSquares(values: FloatArray): number {
@@ -178,7 +186,7 @@ class SharedMemoryKernels implements WasmKernels {
       return;
     }
     checkStep(params, weightCount, { grads });
-    this.exports.sgdStep(params.byteOffset, grads.byteOffset, params.length, weightCount, l2, lr);
+    this.runElementwise(OP.sgdStep, params.length, weightCount, params, grads, grads, grads, l2, lr);
   }
 
   momentumStep(params: FloatArray, grads: FloatArray, velocity: FloatArray, weightCount: number, l2: number, lr: number, mu: number): void {
@@ -187,7 +195,7 @@ class SharedMemoryKernels implements WasmKernels {
       return;
     }
     checkStep(params, weightCount, { grads, velocity });
-    this.exports.momentumStep(params.byteOffset, grads.byteOffset, velocity.byteOffset, params.length, weightCount, l2, lr, mu);
+    this.runElementwise(OP.momentumStep, params.length, weightCount, params, grads, velocity, velocity, l2, lr, mu);
   }
 
   nesterovStep(params: FloatArray, grads: FloatArray, velocity: FloatArray, weightCount: number, l2: number, lr: number, mu: number): void {
@@ -196,7 +204,7 @@ class SharedMemoryKernels implements WasmKernels {
       return;
     }
     checkStep(params, weightCount, { grads, velocity });
-    this.exports.nesterovStep(params.byteOffset, grads.byteOffset, velocity.byteOffset, params.length, weightCount, l2, lr, mu);
+    this.runElementwise(OP.nesterovStep, params.length, weightCount, params, grads, velocity, velocity, l2, lr, mu);
   }
 
   adamStep(
@@ -208,10 +216,7 @@ class SharedMemoryKernels implements WasmKernels {
       return;
     }
     checkStep(params, weightCount, { grads, m, v });
-    this.exports.adamStep(
-      params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, params.length, weightCount, l2, stepSize,
-      beta1, 1 - beta1, beta2, 1 - beta2, epsilon,
-    );
+    this.runElementwise(OP.adamStep, params.length, weightCount, params, grads, m, v, l2, stepSize, beta1, 1 - beta1, beta2, 1 - beta2, epsilon);
   }
 
   /**
@@ -224,6 +229,29 @@ class SharedMemoryKernels implements WasmKernels {
     batch: number, inDim: number, outDim: number, count: number, unit: number,
   ): void {
     this.reserveScratch(batch, inDim);
+    const control = this.writeOperation(op, a, b, c, d);
+    const args = SLOT.args;
+    control[args + 4] = batch;
+    control[args + 5] = inDim;
+    control[args + 6] = outDim;
+    this.team.run(count, unit, 2 * batch * inDim * outDim, this.scratchPointers);
+  }
+
+  /**
+   * Hands an elementwise loop over `n` floats to the threads: its arrays in the order of the
+   * export's parameters (unused ones repeat the last), the weights among the floats, and its scalars.
+   */
+  private runElementwise(
+    op: GemmOp, n: number, weightCount: number, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, ...scalars: number[]
+  ): void {
+    const control = this.writeOperation(op, a, b, c, d);
+    control[SLOT.args + 4] = weightCount;
+    writeScalars(control, scalars);
+    this.team.run(n, LINE_FLOATS, FLOP_PER_ELEMENTWISE_FLOAT * n, this.scratchPointers);
+  }
+
+  /** Writes the operation and its four array pointers into the control slots, and returns them. */
+  private writeOperation(op: GemmOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray): Int32Array {
     const { control } = this.team;
     const args = SLOT.args;
     control[SLOT.op] = op;
@@ -231,10 +259,7 @@ class SharedMemoryKernels implements WasmKernels {
     control[args + 1] = b.byteOffset;
     control[args + 2] = c.byteOffset;
     control[args + 3] = d.byteOffset;
-    control[args + 4] = batch;
-    control[args + 5] = inDim;
-    control[args + 6] = outDim;
-    this.team.run(count, unit, 2 * batch * inDim * outDim, this.scratchPointers);
+    return control;
   }
 
   /**

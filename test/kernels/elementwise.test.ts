@@ -59,12 +59,12 @@ function inputs(n: number, count: number): Float32Array[] {
 
 const VARIANTS: GemmVariant[] = ['relaxed-simd', 'simd'];
 
-for (const variant of VARIANTS) {
+for (const [variant, threads] of VARIANTS.flatMap((v) => [[v, 1], [v, 2]] as const)) {
   const skip = variant === 'relaxed-simd' && !relaxedSimdSupported() ? `Node ${process.versions.node} has no relaxed SIMD` : false;
-  describe(`wasm ${variant} elementwise loops against the TypeScript reference`, { skip }, () => {
+  describe(`wasm ${variant} elementwise loops, ${threads} thread(s), against the TypeScript reference`, { skip }, () => {
     let kernels: WasmKernels;
     before(async () => {
-      kernels = await createWasmKernels({ threads: 1, relaxedSimd: variant === 'relaxed-simd' });
+      kernels = await createWasmKernels({ threads, relaxedSimd: variant === 'relaxed-simd' });
     });
     after(() => kernels.dispose());
 
@@ -134,6 +134,30 @@ for (const variant of VARIANTS) {
     });
   });
 }
+
+describe('wasm elementwise loops across thread counts', () => {
+  it('give bit-identical optimizer steps on 1 and 2 threads, split inside the weights and the biases', async () => {
+    const single = await createWasmKernels({ threads: 1 });
+    const double = await createWasmKernels({ threads: 2 });
+    try {
+      const [n, weightCount] = SIZES[SIZES.length - 1];
+      for (const [name, op] of Object.entries(OPS)) {
+        const [one, two] = [single, double].map((kernels) => {
+          const arrays = inputs(n, op.arrays).map((values) => new Guarded(kernels, values).view);
+          op.run(kernels, arrays, weightCount);
+          return arrays;
+        });
+        one.forEach((array, i) => {
+          const at = array.findIndex((value, j) => !Object.is(value, two[i][j]));
+          assert.equal(at, -1, `${name}: array ${i} differs at float ${at}: ${array[at]} vs ${two[i][at]}`);
+        });
+      }
+    } finally {
+      single.dispose();
+      double.dispose();
+    }
+  });
+});
 
 describe('wasm elementwise loops with arrays they cannot take', () => {
   let kernels: WasmKernels;
