@@ -1,9 +1,9 @@
 /**
- * `npm run bench:core`: accuracy on real digits, training throughput against TensorFlow.js
- * measured in the same run, and predict latency. Prints figures; it is not a test.
- * Sections can be chosen: `node dist/bench/core.js accuracy throughput predict`.
+ * `npm run bench:core`: accuracy on real digits, training throughput of the reference and the
+ * wasm kernels against TensorFlow.js and PyTorch measured in the same run, and predict latency.
+ * Prints figures; it is not a test. Sections can be chosen: `node dist/bench/core.js accuracy throughput predict`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import {
   Predictor, Trainer, evaluate, referenceKernels, resolveTrainingConfig,
   type Dataset, type Kernels, type TrainingConfigInput,
 } from '../src/core/index.js';
+import { chooseKernels } from '../src/kernels/choose-kernels.js';
 import { loadMnistDigits, MNIST_HEIGHT, MNIST_PIXELS, MNIST_WIDTH } from '../test/helpers/mnist.js';
 
 const benchDir = fileURLToPath(new URL('../../bench/', import.meta.url));
@@ -25,10 +26,17 @@ export const BENCH_800_CONFIG: Omit<TrainingConfigInput, 'shape'> = {
 const THROUGHPUT_SAMPLES = 60_000;
 const PEER_BATCHES = { wasm: 200, cpu: 20 } as const;
 const PREDICT_CALLS = 10_000;
+const PYTHON = '/usr/bin/python3';
+/** PyTorch's best setup on this 2-core machine: 2 OpenMP threads on top of 2 OpenBLAS threads oversubscribe it. */
+const TORCH_SETUPS = [
+  { name: '1 OpenMP thread, OpenBLAS 2 threads', env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '2' } },
+  { name: 'defaults', env: {} },
+] as const;
+const MEGABYTE = 2 ** 20;
 
-function machine(kernels: Kernels): void {
+function machine(): void {
   const cpu = cpus();
-  console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, kernel ${kernels.name}`);
+  console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
 }
 
 function digits(): { train: Dataset; test: Dataset } {
@@ -75,36 +83,89 @@ function generated(count: number): Dataset {
 /** Forward, weight gradient and input gradient of both layers, plus the bias and softmax work, per sample. */
 const FLOPS_PER_SAMPLE = 2 * 3 * (784 * 800 + 800 * 10) - 2 * 784 * 800;
 
-function runPeer(backend: keyof typeof PEER_BATCHES): { samplesPerSecond: number } | null {
-  if (!existsSync(`${benchDir}node_modules/@tensorflow/tfjs`)) {
-    console.log('installing the TensorFlow.js peers into bench/node_modules');
-    spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: benchDir, stdio: 'inherit' });
-  }
-  const result = spawnSync(process.execPath, [`${benchDir}tfjs-peer.mjs`, backend, String(PEER_BATCHES[backend]), '64'], { encoding: 'utf8' });
-  const line = result.stdout.split('\n').find((l) => l.startsWith('{'));
+/** The JSON line a peer prints, or null after saying why it failed. */
+function peerResult(name: string, result: SpawnSyncReturns<string>): { samplesPerSecond: number } | null {
+  const line = result.stdout?.split('\n').find((l) => l.startsWith('{'));
   if (!line) {
-    console.log(`  tfjs-${backend}: failed (${result.stderr.trim().split('\n').pop()})`);
+    console.log(`  ${name}: failed (${(result.stderr ?? String(result.error)).trim().split('\n').pop()})`);
     return null;
   }
   return JSON.parse(line) as { samplesPerSecond: number };
 }
 
-function throughput(kernels: Kernels, threads: number): void {
-  const data = generated(THROUGHPUT_SAMPLES);
+function runTfjs(backend: keyof typeof PEER_BATCHES): { samplesPerSecond: number } | null {
+  if (!existsSync(`${benchDir}node_modules/@tensorflow/tfjs`)) {
+    console.log('installing the TensorFlow.js peers into bench/node_modules');
+    spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: benchDir, stdio: 'inherit' });
+  }
+  const args = [`${benchDir}tfjs-peer.mjs`, backend, String(PEER_BATCHES[backend]), '64'];
+  return peerResult(`tfjs-${backend}`, spawnSync(process.execPath, args, { encoding: 'utf8' }));
+}
+
+/** PyTorch's version, or null where Debian's python3-torch is not installed. */
+function torchVersion(): string | null {
+  const result = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : null;
+}
+
+interface EpochRun {
+  kernels: string;
+  samplesPerSecond: number;
+  seconds: number;
+}
+
+/** One epoch of 784-800-10 relu, batch 64, SGD momentum over `data`: the issue's throughput configuration. */
+function trainEpoch(kernels: Kernels, data: Dataset): EpochRun {
   const config = resolveTrainingConfig({
     shape: [784, 800, 10], optimizer: 'momentum', learningRate: 0.01, batchSize: 64, epochs: 1, l2: 0, schedule: { kind: 'constant' },
   });
   const trainer = new Trainer(config, data, null, { kernels, stepReportEvery: 1_000_000 });
   let seconds = 0;
   trainer.run({ onEpoch: (report) => (seconds = report.seconds) });
-  const ours = THROUGHPUT_SAMPLES / seconds;
+  const run = { kernels: kernels.name, samplesPerSecond: data.count / seconds, seconds };
   console.log(
-    `throughput 784-800-10 relu, batch 64, sgd momentum, 60,000 generated samples, ${kernels.name}, ${threads} thread(s): ` +
-      `${ours.toFixed(0)} samples/s, ${((ours * FLOPS_PER_SAMPLE) / 1e9).toFixed(2)} GFLOP/s, epoch ${seconds.toFixed(1)} s`,
+    `throughput 784-800-10 relu, batch 64, sgd momentum, ${data.count.toLocaleString('en')} generated samples, ${run.kernels}: ` +
+      `${run.samplesPerSecond.toFixed(0)} samples/s, ${((run.samplesPerSecond * FLOPS_PER_SAMPLE) / 1e9).toFixed(2)} GFLOP/s, epoch ${seconds.toFixed(2)} s`,
   );
+  return run;
+}
+
+/** `ours` against a peer's samples/s, for each of our runs. */
+function ratios(peer: string, samplesPerSecond: number, ours: readonly EpochRun[]): string {
+  return ours.map((run) => `${run.kernels} / ${peer} = ${(run.samplesPerSecond / samplesPerSecond).toFixed(2)}x`).join(', ');
+}
+
+async function throughput(): Promise<void> {
+  const data = generated(THROUGHPUT_SAMPLES);
+  const reference = trainEpoch(referenceKernels, data);
+  const fast: EpochRun[] = [];
+  let rss = 0;
+  for (const threads of [1, 2]) {
+    const chosen = await chooseKernels({ threads });
+    fast.push(trainEpoch(chosen.kernels, data));
+    rss = process.memoryUsage().rss;
+    chosen.dispose();
+  }
+  const [one, two] = fast;
+  console.log(`  scaling: ${two.kernels} / ${one.kernels} = ${(two.samplesPerSecond / one.samplesPerSecond).toFixed(2)}x (target ≥ 1.7x)`);
+  console.log(
+    `  RSS after the ${data.count.toLocaleString('en')}-sample run: ${(rss / MEGABYTE).toFixed(0)} MB, ` +
+      `peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (target ≤ 300 MB)`,
+  );
+  const ours = [reference, ...fast];
   for (const backend of ['wasm', 'cpu'] as const) {
-    const peer = runPeer(backend);
-    if (peer) console.log(`  tfjs-${backend}: ${peer.samplesPerSecond.toFixed(0)} samples/s; ours / tfjs-${backend} = ${(ours / peer.samplesPerSecond).toFixed(2)}x`);
+    const peer = runTfjs(backend);
+    if (peer) console.log(`  tfjs-${backend}: ${peer.samplesPerSecond.toFixed(0)} samples/s; ${ratios(`tfjs-${backend}`, peer.samplesPerSecond, ours)}`);
+  }
+  const version = torchVersion();
+  if (!version) {
+    console.log(`  pytorch: not measured (${PYTHON} cannot import torch; Debian's python3-torch provides it)`);
+    return;
+  }
+  for (const setup of TORCH_SETUPS) {
+    const args = [`${benchDir}torch-peer.py`, String(THROUGHPUT_SAMPLES), '64'];
+    const peer = peerResult(`pytorch ${setup.name}`, spawnSync(PYTHON, args, { encoding: 'utf8', env: { ...process.env, ...setup.env } }));
+    if (peer) console.log(`  pytorch ${version}, ${setup.name}: ${peer.samplesPerSecond.toFixed(0)} samples/s; ${ratios('pytorch', peer.samplesPerSecond, fast)}`);
   }
 }
 
@@ -137,8 +198,18 @@ function predictLatency(kernels: Kernels): void {
   );
 }
 
-const kernels = referenceKernels;
-machine(kernels);
-if (wanted('accuracy')) accuracy(kernels);
-if (wanted('throughput')) throughput(kernels, 1);
-if (wanted('predict')) predictLatency(kernels);
+machine();
+if (wanted('accuracy')) {
+  console.log(`accuracy on the ${referenceKernels.name} kernels`);
+  accuracy(referenceKernels);
+}
+if (wanted('throughput')) await throughput();
+if (wanted('predict')) {
+  predictLatency(referenceKernels);
+  // One thread per model is how the service predicts; a batch of 256 is large enough to split across two.
+  for (const threads of [1, 2]) {
+    const chosen = await chooseKernels({ threads });
+    predictLatency(chosen.kernels);
+    chosen.dispose();
+  }
+}
