@@ -4,6 +4,7 @@ import { installApiKeyCheck } from './api/auth.js';
 import { installErrorHandler } from './api/error-handler.js';
 import { installRequestMetrics } from './api/metrics.js';
 import { registerThirdPartyPlugins } from './api/plugins.js';
+import { OneLineRequestLog } from './api/request-log.js';
 import { datasetRoutes } from './api/routes/datasets.js';
 import { healthRoutes } from './api/routes/health.js';
 import { jobRoutes } from './api/routes/jobs.js';
@@ -18,6 +19,7 @@ import type { AppConfig } from './config.js';
 export async function buildApp(config: AppConfig, services: Services = createServices(config)): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
+    logController: new OneLineRequestLog(),
     bodyLimit: config.MAX_JSON_BODY_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -30,7 +32,7 @@ export async function buildApp(config: AppConfig, services: Services = createSer
   installRequestMetrics(app, services.metrics);
 
   await app.register(healthRoutes, { services });
-  await app.register(datasetRoutes, { datasets: services.datasets });
+  await app.register(datasetRoutes, { datasets: services.datasets, maxUploadBytes: config.MAX_UPLOAD_BYTES });
   await app.register(jobRoutes, { jobs: services.jobs, events: services.events, config });
   await app.register(modelRoutes, { models: services.models });
   await app.register(predictRoutes, { models: services.models });

@@ -59,15 +59,37 @@ export const MAX_PREDICT_BATCH = 1024;
 export const PIXEL_SCALES = ['0-255', '0-1'] as const;
 
 /**
+ * `z.array(z.number()).min(1).max(MAX_INPUT_VALUES)`, checked in one loop when the array is
+ * valid: zod's element-by-element parse allocates a result per value and a copy of the array,
+ * about 9 µs and 60 kB of garbage for 784 pixels, more than the rest of a prediction's handling.
+ * An invalid array goes through that parse after all, so its issues (and messages) are zod's own.
+ */
+function inputValues() {
+  const elementwise = z.array(z.number()).min(1).max(MAX_INPUT_VALUES);
+  return z
+    .custom<number[]>()
+    .check((ctx) => {
+      const values = ctx.value;
+      if (Array.isArray(values) && values.length >= 1 && values.length <= MAX_INPUT_VALUES) {
+        let checked = 0;
+        while (checked < values.length && typeof values[checked] === 'number' && Number.isFinite(values[checked])) checked++;
+        if (checked === values.length) return;
+      }
+      for (const { message, path } of elementwise.safeParse(values).error?.issues ?? []) ctx.issues.push({ code: 'custom', message, path, input: values });
+    })
+    .meta({ type: 'array', items: { type: 'number' }, minItems: 1, maxItems: MAX_INPUT_VALUES });
+}
+
+/**
  * One sample in `pixels`, or several in `inputs`. Value ranges are checked by the service, which
  * knows the model: a per-element min/max here makes validation six times slower than the prediction.
  */
 export const predictRequestSchema = z
   .strictObject({
     modelId: idSchema('model'),
-    pixels: z.array(z.number()).min(1).max(MAX_INPUT_VALUES).optional()
+    pixels: inputValues().optional()
       .describe('One sample: 0..255 integers or 0..1 floats (the range is checked against the model)'),
-    inputs: z.array(z.array(z.number()).min(1).max(MAX_INPUT_VALUES)).min(1).max(MAX_PREDICT_BATCH).optional()
+    inputs: z.array(inputValues()).min(1).max(MAX_PREDICT_BATCH).optional()
       .describe('Several samples, read like pixels'),
     scale: z.enum(PIXEL_SCALES).optional().describe('How to read the values; detected when omitted (any value above 1 means 0-255)'),
   })

@@ -42,12 +42,15 @@ export interface ModelServiceDeps {
   cacheSize: number;
 }
 
+/** The most probable class, or for one sigmoid output whether it is above one half. */
 function prediction(outputs: FloatArray, offset: number, size: number): Prediction {
-  const probabilities = Array.from(outputs.subarray(offset, offset + size));
-  if (size === 1) return { label: probabilities[0] > 0.5 ? 1 : 0, probabilities };
+  const probabilities = new Array<number>(size);
   let label = 0;
-  for (let j = 1; j < size; j++) if (probabilities[j] > probabilities[label]) label = j;
-  return { label, probabilities };
+  for (let j = 0; j < size; j++) {
+    probabilities[j] = outputs[offset + j];
+    if (probabilities[j] > probabilities[label]) label = j;
+  }
+  return { label: size === 1 ? Number(probabilities[0] > 0.5) : label, probabilities };
 }
 
 /**

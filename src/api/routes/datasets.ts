@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DatasetService } from '../../data/dataset-service.js';
 import { datasetListSchema, datasetParamsSchema, datasetSchema, sampleParamsSchema, sampleSchema } from '../../data/dataset-schema.js';
-import { multipartParts } from '../multipart.js';
+import { multipartParts, registerMultipart } from '../multipart.js';
 import { errorResponses } from '../schemas/errors.js';
 
 const UPLOAD_DESCRIPTION = `Multipart upload of one dataset, validated completely before it is stored:
@@ -11,7 +11,14 @@ const UPLOAD_DESCRIPTION = `Multipart upload of one dataset, validated completel
 
 Optional text fields: \`name\`, \`numClasses\`. Uploading the same content again answers 200 with the existing dataset.`;
 
-export const datasetRoutes: FastifyPluginAsyncZod<{ datasets: DatasetService }> = async (app, { datasets }) => {
+export interface DatasetRoutesOptions {
+  datasets: DatasetService;
+  maxUploadBytes: number;
+}
+
+export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async (app, { datasets, maxUploadBytes }) => {
+  await registerMultipart(app, maxUploadBytes);
+
   app.post('/datasets', {
     schema: {
       tags: ['datasets'],

@@ -2,9 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { predictRequestSchema, predictResponseSchema } from '../../models/model-schema.js';
 import type { ModelService } from '../../models/model-service.js';
 import { errorResponses } from '../schemas/errors.js';
+import { typedJsonSerializer } from '../typed-json.js';
 
 export const predictRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = async (app, { models }) => {
   app.post('/predict', {
+    serializerCompiler: typedJsonSerializer,
     schema: {
       tags: ['predict'],
       summary: 'Classify one sample (pixels) or several (inputs)',
