@@ -1,7 +1,7 @@
 /**
- * xoshiro128** (Blackman and Vigna, 2018), seeded through splitmix32. The core never
- * calls Math.random: every random draw goes through one of these, so a seed
- * reproduces a run and the state can be saved in a checkpoint and restored.
+ * xoshiro128** (Blackman and Vigna, 2018), seeded through splitmix32. Every random
+ * draw in the core goes through one of these, never the global unseeded source, so a
+ * seed reproduces a run and the state can be saved in a checkpoint and restored.
  */
 export class Rng {
   private s0 = 0;
