@@ -9,9 +9,10 @@ const row = z.array(z.number()).min(1);
 /** `{ inputs, labels }` for classes, or `{ inputs, targets }` for regression, such as XOR. */
 const jsonDatasetSchema = z
   .strictObject({
-    inputs: z.array(row).min(1),
+    // abort: the row checks below read inputs[0] and targets[0], so an empty list stops here.
+    inputs: z.array(row).min(1, { abort: true }),
     labels: z.array(z.int().min(0).max(MAX_LABEL)).optional(),
-    targets: z.array(row).optional(),
+    targets: z.array(row).min(1, { abort: true }).optional(),
   })
   .superRefine((data, context) => {
     if ((data.labels === undefined) === (data.targets === undefined)) {

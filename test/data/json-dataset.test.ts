@@ -32,3 +32,9 @@ test('wrong shapes are named by their path', async () => {
   await assert.rejects(parseJsonDataset(json({ inputs: [[0, 'a']], labels: [0] }), 'file'), appError('INVALID_DATASET_JSON', /inputs\[0\]\[1\]/));
   await assert.rejects(parseJsonDataset(json({ inputs: XOR_INPUTS, labels: [0, 1, 1, 0], extra: 1 }), 'file'), appError('INVALID_DATASET_JSON', /extra/));
 });
+
+test('empty inputs or targets are a 400 naming the list, not a crash in the row checks', async () => {
+  await assert.rejects(parseJsonDataset(json({ inputs: [], labels: [] }), 'file'), appError('INVALID_DATASET_JSON', /file: inputs: Too small: expected array to have >=1 items/));
+  await assert.rejects(parseJsonDataset(json({ inputs: [], targets: [] }), 'file'), appError('INVALID_DATASET_JSON', /file: inputs: Too small/));
+  await assert.rejects(parseJsonDataset(json({ inputs: XOR_INPUTS, targets: [] }), 'file'), appError('INVALID_DATASET_JSON', /file: targets: Too small: expected array to have >=1 items/));
+});
