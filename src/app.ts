@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installApiKeyCheck } from './api/auth.js';
-import { installErrorHandler } from './api/error-handler.js';
+import { installErrorHandler, replyWithError } from './api/error-handler.js';
 import { installRequestMetrics } from './api/metrics.js';
 import { registerThirdPartyPlugins } from './api/plugins.js';
 import { OneLineRequestLog } from './api/request-log.js';
@@ -23,6 +23,7 @@ export async function buildApp(config: AppConfig, services: Services = createSer
     bodyLimit: config.MAX_JSON_BODY_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    frameworkErrors: replyWithError,
   });
   await registerThirdPartyPlugins(app, config);
 

@@ -5,6 +5,7 @@
 export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, message: 'The request does not match the schema' },
   INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
+  INVALID_URL: { status: 400, message: 'The URL has a malformed percent-encoding' },
   UNKNOWN_FIELD: { status: 400, message: 'The upload has a field this endpoint does not accept' },
   DUPLICATE_FIELD: { status: 400, message: 'The upload sends the same field twice' },
   MISSING_PART: { status: 400, message: 'The upload is missing a part' },
@@ -36,6 +37,7 @@ export const ERROR_CATALOGUE = {
   DATASET_IN_USE: { status: 409, message: 'A queued or running job uses this dataset' },
   JOB_FINISHED: { status: 409, message: 'The job has already finished' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'This Idempotency-Key was used with a different body' },
+  URL_TOO_LONG: { status: 414, message: 'A path segment of the URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This endpoint does not accept this content type' },
   UPLOAD_TOO_LARGE: { status: 413, message: 'The upload is over the size limit' },
   DECOMPRESSED_TOO_LARGE: { status: 413, message: 'The decompressed upload is over the size limit' },

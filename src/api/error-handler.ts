@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import type { ErrorResponse } from './schemas/errors.js';
@@ -14,6 +14,8 @@ const FRAMEWORK_ERROR_CODES: Record<string, ErrorCode> = {
   FST_PARTS_LIMIT: 'UPLOAD_TOO_LARGE',
   FST_FILES_LIMIT: 'UPLOAD_TOO_LARGE',
   FST_FIELDS_LIMIT: 'UPLOAD_TOO_LARGE',
+  FST_ERR_BAD_URL: 'INVALID_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URL_TOO_LONG',
 };
 
 /** A body with a wrong value in each of 784 pixels names the first few, not all of them. */
@@ -48,17 +50,21 @@ function toAppError(error: FastifyError): AppError | null {
 /**
  * One place turns every error into `{ error: { code, message, details? } }`. Errors we
  * raised on purpose keep their message; anything unexpected becomes a 500 that says only
- * the request id, and its cause goes to the log under that id.
+ * the request id, and its cause goes to the log under that id. It is also Fastify's
+ * `frameworkErrors` option: the router rejects a malformed or over-long URL before any
+ * route or error handler runs.
  */
+export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const known = toAppError(error);
+  if (!known || known.status >= 500) request.log.error({ err: error }, 'request failed');
+  const body: ErrorResponse = known
+    ? { error: { code: known.code, message: known.message, ...(known.details && { details: known.details }) } }
+    : { error: { code: 'INTERNAL', message: `${ERROR_CATALOGUE.INTERNAL.message} (request id ${request.id})` } };
+  return reply.code(known?.status ?? ERROR_CATALOGUE.INTERNAL.status).send(body);
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler<FastifyError>((error, request, reply) => {
-    const known = toAppError(error);
-    if (!known || known.status >= 500) request.log.error({ err: error }, 'request failed');
-    const body: ErrorResponse = known
-      ? { error: { code: known.code, message: known.message, ...(known.details && { details: known.details }) } }
-      : { error: { code: 'INTERNAL', message: `${ERROR_CATALOGUE.INTERNAL.message} (request id ${request.id})` } };
-    return reply.code(known?.status ?? ERROR_CATALOGUE.INTERNAL.status).send(body);
-  });
+  app.setErrorHandler<FastifyError>(replyWithError);
 
   app.setNotFoundHandler((request, reply) => {
     const body: ErrorResponse = {

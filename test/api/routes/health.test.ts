@@ -37,6 +37,20 @@ describe('operations routes', () => {
     assert.equal(response.json().error.code, 'ROUTE_NOT_FOUND');
     assert.match(response.json().error.message, /GET \/nope/);
   });
+
+  test('a malformed percent-encoding in the URL answers the error shape with 400', async () => {
+    const response = await service.app.inject({ method: 'GET', url: '/jobs/%E0%A4%A' });
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, 'INVALID_URL');
+    assert.match(response.json().error.message, /malformed percent-encoding: '\/jobs\/%E0%A4%A'/);
+  });
+
+  test('an id longer than the router accepts answers the error shape with 414', async () => {
+    const response = await service.app.inject({ method: 'GET', url: `/datasets/${'a'.repeat(500)}` });
+    assert.equal(response.statusCode, 414);
+    assert.equal(response.json().error.code, 'URL_TOO_LONG');
+    assert.match(response.json().error.message, /path segment of the URL is too long/);
+  });
 });
 
 test('GET /ready is 503 naming Redis when Redis is unreachable', async () => {
