@@ -9,6 +9,7 @@ export const ERROR_CATALOGUE = {
   UNKNOWN_FIELD: { status: 400, message: 'The upload has a field this endpoint does not accept' },
   DUPLICATE_FIELD: { status: 400, message: 'The upload sends the same field twice' },
   MISSING_PART: { status: 400, message: 'The upload is missing a part' },
+  MALFORMED_MULTIPART: { status: 400, message: 'The body is not well-formed multipart/form-data' },
   EMPTY_FILE: { status: 400, message: 'An uploaded file is empty' },
   CORRUPT_GZIP: { status: 400, message: 'A gzip file could not be decompressed' },
   IDX_BAD_MAGIC: { status: 400, message: 'An IDX file has the wrong magic number' },

@@ -1,6 +1,8 @@
+import { Readable } from 'node:stream';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { UploadPart } from '../data/dataset-service.js';
+import { AppError, ERROR_CATALOGUE } from '../errors.js';
 
 /** An IDX pair or one file, plus one spare so a stray part is named as unknown rather than cut off. */
 const MAX_UPLOAD_FILES = 3;
@@ -24,11 +26,32 @@ export async function registerMultipart(app: FastifyInstance, maxFileBytes: numb
   });
 }
 
+/**
+ * busboy reports a body it cannot parse (no boundary, cut off mid-part) with plain Errors;
+ * the plugin's own errors carry a code that the error handler maps.
+ */
+function asUploadError(error: unknown): unknown {
+  if (!(error instanceof Error) || 'code' in error) return error;
+  return new AppError('MALFORMED_MULTIPART', `${ERROR_CATALOGUE.MALFORMED_MULTIPART.message}: ${error.message}`);
+}
+
+async function* fileChunks(file: Readable): AsyncGenerator<Buffer> {
+  try {
+    yield* file;
+  } catch (error) {
+    throw asUploadError(error);
+  }
+}
+
 /** The parts of a multipart request, in arrival order, without the multipart plugin's types. */
 export async function* multipartParts(request: FastifyRequest): AsyncGenerator<UploadPart> {
-  for await (const part of request.parts()) {
-    yield part.type === 'file'
-      ? { kind: 'file', field: part.fieldname, filename: part.filename, stream: part.file }
-      : { kind: 'field', field: part.fieldname, value: String(part.value) };
+  try {
+    for await (const part of request.parts()) {
+      yield part.type === 'file'
+        ? { kind: 'file', field: part.fieldname, filename: part.filename, stream: Readable.from(fileChunks(part.file), { objectMode: false }) }
+        : { kind: 'field', field: part.fieldname, value: String(part.value) };
+    }
+  } catch (error) {
+    throw asUploadError(error);
   }
 }

@@ -219,6 +219,25 @@ describe('datasets routes', () => {
       });
     }
 
+    const rawUploads = [
+      { name: 'a multipart body without a boundary', contentType: 'multipart/form-data', payload: 'garbage', message: /Boundary not found/ },
+      {
+        name: 'a multipart body cut off inside a file',
+        contentType: 'multipart/form-data; boundary=cut',
+        payload: '--cut\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n1,0,0,0\n2,0,0,0\n',
+        message: /unexpected end of multipart data/i,
+      },
+    ];
+    for (const { name, contentType, payload, message } of rawUploads) {
+      test(`${name}: 400 MALFORMED_MULTIPART`, async () => {
+        const response = await service.app.inject({ method: 'POST', url: '/datasets', payload, headers: { 'content-type': contentType } });
+        assert.equal(response.statusCode, 400, response.body);
+        assert.equal(response.json().error.code, 'MALFORMED_MULTIPART');
+        assert.match(response.json().error.message, message);
+        assert.deepEqual(await storedFiles(), []);
+      });
+    }
+
     test('a JSON body instead of multipart is 415', async () => {
       const response = await service.app.inject({ method: 'POST', url: '/datasets', payload: { inputs: [[0]], labels: [0] } });
       assert.equal(response.statusCode, 415);
