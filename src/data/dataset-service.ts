@@ -67,7 +67,7 @@ export class DatasetService {
     for await (const part of parts) {
       const known: readonly string[] = part.kind === 'file' ? FILE_FIELDS : TEXT_FIELDS;
       if (!known.includes(part.field)) {
-        throw new AppError('UNKNOWN_FIELD', `unknown ${part.kind} field "${part.field}"; send ${ACCEPTED}`, { field: part.field });
+        throw new AppError('UNKNOWN_FIELD', `unknown ${part.kind === 'file' ? 'file' : 'text'} field "${part.field}"; send ${ACCEPTED}`, { field: part.field });
       }
       if (received.files.has(part.field) || part.field in received.fields) {
         throw new AppError('DUPLICATE_FIELD', `the field "${part.field}" is sent twice`, { field: part.field });

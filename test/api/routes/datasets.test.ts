@@ -197,6 +197,11 @@ describe('datasets routes', () => {
         status: 400, code: 'UNKNOWN_FIELD', message: /unknown file field "extra"; send files "images" \+ "labels"/,
       },
       {
+        name: 'an unknown text field',
+        parts: () => [...idxParts(idx.images, idx.labels), { field: 'extra', value: 'x' }],
+        status: 400, code: 'UNKNOWN_FIELD', message: /unknown text field "extra"; send files/,
+      },
+      {
         name: 'a bad numClasses field',
         parts: () => [...idxParts(idx.images, idx.labels), { field: 'numClasses', value: 'ten' }],
         status: 400, code: 'VALIDATION_FAILED', message: /numClasses/,
