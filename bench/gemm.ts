@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import type { GemmKernels } from '../src/core/gemm.js';
+import type { GemmKernels } from '../src/core/kernels.js';
 import { referenceKernels } from '../src/core/gemm-reference.js';
 import type { FloatArray } from '../src/core/types.js';
 import { relaxedSimdSupported } from '../src/kernels/gemm-module.js';

@@ -1,5 +1,5 @@
 import { referenceRectifierKernels } from './activations.js';
-import type { Kernels } from './gemm.js';
+import type { Kernels } from './kernels.js';
 import { referenceOptimizerKernels } from './optimizers.js';
 import type { FloatArray } from './types.js';
 

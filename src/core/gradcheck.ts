@@ -1,4 +1,4 @@
-import type { Kernels } from './gemm.js';
+import type { Kernels } from './kernels.js';
 import { initializeParameters } from './init.js';
 import { Network } from './network.js';
 import { Rng } from './rng.js';

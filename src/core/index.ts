@@ -1,5 +1,5 @@
 export * from './types.js';
-export type { ElementwiseKernels, GemmKernels, Kernels } from './gemm.js';
+export type { ElementwiseKernels, GemmKernels, Kernels } from './kernels.js';
 export type { RectifierKernels } from './activations.js';
 export type { OptimizerKernels } from './optimizers.js';
 export { referenceKernels } from './gemm-reference.js';

@@ -1,5 +1,5 @@
 import { hiddenActivation, type HiddenActivation } from './activations.js';
-import type { Kernels } from './gemm.js';
+import type { Kernels } from './kernels.js';
 import { referenceKernels } from './gemm-reference.js';
 import { createOutputHead, type OutputHead } from './heads.js';
 import type { Rng } from './rng.js';

@@ -4,7 +4,7 @@ import {
 } from './diagnostics.js';
 import { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
 import { classCount, datasetMismatch, evaluate, predictedClass } from './evaluate.js';
-import type { Kernels } from './gemm.js';
+import type { Kernels } from './kernels.js';
 import { initializeParameters } from './init.js';
 import { DEFAULT_MAX_BATCH, Network } from './network.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';

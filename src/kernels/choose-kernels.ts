@@ -1,4 +1,4 @@
-import type { Kernels } from '../core/gemm.js';
+import type { Kernels } from '../core/kernels.js';
 import { referenceKernels } from '../core/gemm-reference.js';
 import { GEMM_VARIANTS, relaxedSimdSupported } from './gemm-module.js';
 import { createWasmKernels } from './wasm-kernels.js';

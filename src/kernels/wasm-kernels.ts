@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Kernels } from '../core/gemm.js';
+import type { Kernels } from '../core/kernels.js';
 import { referenceKernels } from '../core/gemm-reference.js';
 import type { FloatArray } from '../core/types.js';
 import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmVariant, type KernelExports } from './gemm-module.js';
