@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Dataset } from '../core/types.js';
 import { AppError } from '../errors.js';
-import { readBlob, type BlobStore } from '../storage/blob-store.js';
+import { BlobNotFoundError, readBlob, type BlobStore } from '../storage/blob-store.js';
 import { newId } from '../storage/ids.js';
 import { parseCsv } from './csv.js';
 import { datasetLayout, DATASET_HEADER_BYTES, encodeDataset, readDatasetHeader } from './dataset-file.js';
@@ -115,7 +115,12 @@ export class DatasetService {
     const bytes = encodeDataset(dataset);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.existingWithSha(sha256);
-    if (existing) return { dataset: existing, created: false };
+    if (existing) {
+      // Redis can outlive the data dir (a wiped or new DATA_DIR on the same Redis): the record then
+      // points at nothing, and these bytes are exactly what it describes, so put them back.
+      if (!(await this.hasBlob(datasetBlobKey(existing.id)))) await this.blobs.put(datasetBlobKey(existing.id), bytes);
+      return { dataset: existing, created: false };
+    }
 
     const id = newId('dataset');
     await this.blobs.put(datasetBlobKey(id), bytes);
@@ -124,6 +129,16 @@ export class DatasetService {
     if (owner === id) return { dataset: record, created: true };
     await this.blobs.delete(datasetBlobKey(id));
     return { dataset: await this.get(owner), created: false };
+  }
+
+  private async hasBlob(key: string): Promise<boolean> {
+    try {
+      (await this.blobs.get(key, { start: 0, end: 1 })).destroy();
+      return true;
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) return false;
+      throw error;
+    }
   }
 
   private async existingWithSha(sha256: string): Promise<DatasetRecord | null> {

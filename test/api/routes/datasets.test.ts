@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { datasetBlobKey } from '../../../src/data/dataset-service.js';
 import { loadMnistDigits, toIdx } from '../../helpers/mnist.js';
 import { multipartBody, type TestPart } from '../../helpers/multipart.js';
 import { startTestApp } from '../../helpers/service.js';
@@ -60,6 +61,16 @@ describe('datasets routes', () => {
       const response = await upload(idxParts(gzipSync(idx.images), gzipSync(idx.labels)));
       assert.equal(response.statusCode, 200);
       assert.equal(response.json().id, idxId);
+    });
+
+    test('the same content again restores a stored file lost with an old data dir, so jobs can still read it', async () => {
+      await service.services.blobs.delete(datasetBlobKey(idxId));
+      const response = await upload(idxParts(idx.images, idx.labels));
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.json().id, idxId);
+      const sample = await service.app.inject({ method: 'GET', url: `/datasets/${idxId}/samples/0` });
+      assert.equal(sample.statusCode, 200);
+      assert.equal(sample.json().label, digits.labels[0]);
     });
 
     test('the same digits as a CSV are the same content, so also 200', async () => {
