@@ -54,36 +54,32 @@ function shuffleInPlace(values: number[], random: () => number): void {
 }
 
 /**
- * `count` digits (default all 10,000) in a seeded order that deals the classes round by
- * round: each round takes the next shuffled digit of every class that has one left, in a
- * shuffled class order. Any prefix of ten or more digits therefore holds every class.
+ * `count` digits (default all 10,000) in a seeded, stratified order: the k-th shuffled digit of a
+ * class with n digits gets the key (k + u) / n, u uniform in [0, 1), and the digits are sorted by
+ * key. Every class is then spread evenly over the whole order, so any prefix or suffix holds each
+ * class in proportion to its share (give or take one digit): a split into the first n and the rest
+ * is stratified.
  */
 export function loadMnistDigits(count = 10_000, seed = 1): MnistDigits {
   const byClass = readDigitsByClass();
   const random = seededRandom(seed);
-  const orders = byClass.map((pixels) => {
+  const keyed: { digit: number; source: number; key: number }[] = [];
+  byClass.forEach((pixels, digit) => {
     const order = Array.from({ length: pixels.length / MNIST_PIXELS }, (_, i) => i);
     shuffleInPlace(order, random);
-    return order;
+    order.forEach((source, k) => keyed.push({ digit, source, key: (k + random()) / order.length }));
   });
-  const available = orders.reduce((sum, order) => sum + order.length, 0);
-  if (!Number.isInteger(count) || count < 1 || count > available) {
-    throw new RangeError(`count must be an integer from 1 to ${available}, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > keyed.length) {
+    throw new RangeError(`count must be an integer from 1 to ${keyed.length}, got ${count}`);
   }
+  keyed.sort((a, b) => a.key - b.key);
 
   const pixels = new Uint8Array(count * MNIST_PIXELS);
   const labels = new Uint8Array(count);
-  let written = 0;
-  for (let round = 0; written < count; round++) {
-    const classes = orders.flatMap((order, digit) => (round < order.length ? [digit] : []));
-    shuffleInPlace(classes, random);
-    for (const digit of classes) {
-      if (written === count) break;
-      const source = orders[digit][round] * MNIST_PIXELS;
-      pixels.set(byClass[digit].subarray(source, source + MNIST_PIXELS), written * MNIST_PIXELS);
-      labels[written] = digit;
-      written++;
-    }
+  for (let written = 0; written < count; written++) {
+    const { digit, source } = keyed[written];
+    pixels.set(byClass[digit].subarray(source * MNIST_PIXELS, (source + 1) * MNIST_PIXELS), written * MNIST_PIXELS);
+    labels[written] = digit;
   }
   return { pixels, labels, count };
 }

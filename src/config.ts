@@ -28,8 +28,11 @@ const configSchema = z.object({
   MAX_JSON_BODY_BYTES: z.coerce.number().int().positive().default(4 * MEGABYTE),
 
   MAX_PARAMETERS: z.coerce.number().int().positive().default(20_000_000),
-  MAX_EPOCHS: z.coerce.number().int().positive().default(500),
+  /** Work cap per job: epochs x training samples (100,000 XOR epochs are 400,000; 100 epochs of 60,000 digits are 6M). */
+  MAX_TRAINING_SAMPLES: z.coerce.number().int().positive().default(100_000_000),
   MAX_RUNTIME_SECONDS: z.coerce.number().int().positive().default(24 * 60 * 60),
+  /** A job's maxRuntimeSeconds when it gives none (never above MAX_RUNTIME_SECONDS). */
+  DEFAULT_RUNTIME_SECONDS: z.coerce.number().int().positive().default(60 * 60),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Kernel threads per job (default and cap); unset, the cores split evenly between a worker's concurrent jobs. */
@@ -49,6 +52,7 @@ const configSchema = z.object({
 }).transform((config) => ({
   ...config,
   TRAINING_THREADS: config.TRAINING_THREADS ?? Math.max(1, Math.floor(availableParallelism() / config.WORKER_CONCURRENCY)),
+  DEFAULT_RUNTIME_SECONDS: Math.min(config.DEFAULT_RUNTIME_SECONDS, config.MAX_RUNTIME_SECONDS),
 }));
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -1,3 +1,5 @@
+import type { Diagnostics } from './types.js';
+
 /** A training configuration the core cannot run; `field` names the offending option. */
 export class InvalidConfigError extends Error {
   readonly code = 'INVALID_CONFIG';
@@ -7,10 +9,10 @@ export class InvalidConfigError extends Error {
   }
 }
 
-/** Loss or weights became NaN or infinite; `advice` tells a person what to change. */
+/** Loss or weights became NaN, infinite or far above where they started; `advice` tells a person what to change, and `diagnostics` why. */
 export class TrainingDivergedError extends Error {
   readonly code = 'TRAINING_DIVERGED';
-  constructor(message: string, readonly epoch: number, readonly step: number, readonly advice: string) {
+  constructor(message: string, readonly epoch: number, readonly step: number, readonly advice: string, readonly diagnostics: Diagnostics) {
     super(message);
     this.name = 'TrainingDivergedError';
   }

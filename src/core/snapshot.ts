@@ -1,7 +1,7 @@
 import { SnapshotFormatError } from './errors.js';
 import { Network, parameterCount, type NetworkOptions } from './network.js';
 import { checkTrainingConfig } from './training-config.js';
-import type { TrainingConfig } from './types.js';
+import type { EpochMetrics, TrainingConfig } from './types.js';
 
 /**
  * Snapshot layout, all little-endian:
@@ -12,7 +12,7 @@ import type { TrainingConfig } from './types.js';
  *   …  float32 sections      in header order: "params", then for checkpoints "optimizer" and maybe "bestParams"
  */
 export const SNAPSHOT_MAGIC = 'MLPS';
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
 const PREAMBLE_BYTES = 12;
 
 /** Where a run stands between two steps: enough, with the buffers, to continue it bit for bit. */
@@ -30,12 +30,22 @@ export interface TrainingState {
   epochLossSum: number;
   epochCorrect: number;
   epochSeen: number;
-  bestValLoss: number | null;
+  /** Lowest monitored loss (validation, else training) of the current attempt, and its epoch. */
+  bestLoss: number | null;
   bestEpoch: number | null;
+  bestMetrics: EpochMetrics | null;
   epochsWithoutImprovement: number;
-  /** Loss of the run's first step, and an exponential moving average of the loss, to detect divergence. */
+  /** Loss of the attempt's first step, and an exponential moving average of the loss, to detect divergence. */
   initialLoss: number | null;
   smoothedLoss: number | null;
+  /** Fresh starts taken after stalls, and the step the current attempt began at. */
+  restarts: number;
+  /** Plateaus that cut the rate by RATE_DROP in this attempt. */
+  rateDrops: number;
+  attemptStartStep: number;
+  attemptStartEpoch: number;
+  /** Training loss at the last plateau check of this attempt (see Trainer.plateaued). */
+  plateauReferenceLoss: number | null;
 }
 
 export interface SnapshotSection {

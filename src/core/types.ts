@@ -47,11 +47,15 @@ export type ScheduleConfig =
   /** Cosine decay, per step, from the learning rate down to minLearningRate at the last step. */
   | { kind: 'cosine'; minLearningRate: number };
 
+/**
+ * Stops a run whose monitored loss has stopped improving: the validation loss when data is
+ * held out, else the training loss (scikit-learn's `tol` and `n_iter_no_change`).
+ */
 export interface EarlyStoppingConfig {
-  /** Epochs without a validation-loss improvement of at least minDelta before stopping. */
+  /** Epochs without an improvement of at least minDelta before stopping; never fewer than MIN_PATIENCE_STEPS steps. */
   patience: number;
   minDelta: number;
-  /** Put back the weights of the best validation epoch when stopping or finishing. */
+  /** Put back the weights of the best epoch when stopping or finishing. */
   restoreBest: boolean;
 }
 
@@ -65,11 +69,15 @@ export interface AugmentConfig {
 export interface TrainingConfig extends ModelConfig {
   init: InitConfig;
   optimizer: OptimizerName;
-  learningRate: number;
+  /** A rate, or "auto": a learning-rate range test before training picks one (see lr-finder.ts). */
+  learningRate: number | 'auto';
   /** Momentum coefficient for "momentum" and "nesterov"; beta1 for "adam". */
   momentum: number;
   batchSize: number;
+  /** Most epochs the run may take; early stopping may end it sooner. */
   epochs: number;
+  /** Fresh starts allowed to a run that stalls before it fits its training data (a local minimum). */
+  maxRestarts: number;
   /** L2 weight decay coefficient on weights (not biases). */
   l2: number;
   /** Probability of dropping a hidden unit during training (inverted dropout); 0 disables it. */
@@ -105,14 +113,42 @@ export interface LayerDiagnostics {
   updateRatio: number;
   /** Fraction of sigmoid or tanh units with |z| > 4 over the last batch (null for other activations). */
   saturatedFraction: number | null;
-  /** Fraction of relu units that output 0 for every sample of the last batch (null for other activations). */
+  /** Fraction of relu units that output 0 for every sample since the last report (null for other activations). */
   deadFraction: number | null;
+  /** Root mean square of the layer's pre-activations z over the last batch: far above 4 saturates sigmoid, tanh and softmax. */
+  zRms: number;
+}
+
+export const WARNING_CODES = [
+  'TRAINING_DIVERGED', 'INIT_SATURATION', 'UNSCALED_INPUTS', 'EXPLODING_GRADIENTS', 'LEARNING_RATE_TOO_HIGH',
+  'LEARNING_RATE_TOO_LOW', 'SCHEDULE_DECAYED', 'DEAD_RELU', 'SATURATION', 'LOCAL_MINIMUM', 'UNDERFITTING',
+  'OVERFITTING', 'NOT_LEARNING',
+] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
+
+export const WARNING_SEVERITIES = ['info', 'warning', 'error'] as const;
+export type WarningSeverity = (typeof WARNING_SEVERITIES)[number];
+
+/** A JSON value a client can put into its next request. */
+export type SuggestedValue = number | string | boolean | null | number[] | { [key: string]: number | string };
+
+/** One finding about a run, written for a person and shaped so a client can act on it. */
+export interface TrainingWarning {
+  code: WarningCode;
+  severity: WarningSeverity;
+  /** What was measured, in plain words. */
+  message: string;
+  /** What to change, starting from what the job submitted. */
+  advice: string;
+  /** The request field the advice changes, and the value it suggests. */
+  field?: string;
+  suggestion?: SuggestedValue;
 }
 
 export interface Diagnostics {
   layers: LayerDiagnostics[];
-  /** Plain-language warnings, written for a person. */
-  warnings: string[];
+  /** Ranked: the first is the primary cause, and none contradicts another. */
+  warnings: TrainingWarning[];
 }
 
 export interface StepReport {
@@ -125,6 +161,15 @@ export interface StepReport {
   samplesPerSecond: number;
   /** Present on the steps where diagnostics were computed. */
   diagnostics?: Diagnostics;
+}
+
+/** An epoch's losses and accuracies; validation ones when data is held out. */
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
 }
 
 export interface EpochReport {

@@ -19,13 +19,39 @@ function pick(dataset: Dataset, indexes: Uint32Array): Dataset {
 const SPLIT_SEED_OFFSET = 0x5eed;
 
 /**
- * Holds out `fraction` of the samples, drawn by a shuffle seeded from the job's training seed, so a
- * resumed run, and an evaluation of its model, hold out the same ones.
+ * Holds out round(count x fraction) samples, drawn by a shuffle seeded from the job's training
+ * seed, so a resumed run, and an evaluation of its model, hold out the same ones. Labelled data is
+ * split stratified: each class gives its share (largest remainders settle the rounding), so a rare
+ * class is not left out of the validation set by chance.
  */
 export function splitDataset(dataset: Dataset, fraction: number, trainingSeed: number): { train: Dataset; validation: Dataset } {
   const order = new Uint32Array(dataset.count);
   for (let i = 0; i < order.length; i++) order[i] = i;
   new Rng(trainingSeed + SPLIT_SEED_OFFSET).shuffle(order);
   const held = Math.round(dataset.count * fraction);
-  return { train: pick(dataset, order.subarray(held)), validation: pick(dataset, order.subarray(0, held)) };
+  if (!dataset.labels) return { train: pick(dataset, order.subarray(held)), validation: pick(dataset, order.subarray(0, held)) };
+
+  const byClass = new Map<number, number[]>();
+  for (const index of order) {
+    const label = dataset.labels[index];
+    const members = byClass.get(label) ?? [];
+    members.push(index);
+    byClass.set(label, members);
+  }
+  const classes = [...byClass.entries()].sort(([a], [b]) => a - b);
+  const exact = classes.map(([, members]) => members.length * fraction);
+  const quota = exact.map(Math.floor);
+  const byRemainder = exact.map((value, i) => ({ i, remainder: value - quota[i] })).sort((a, b) => b.remainder - a.remainder || a.i - b.i);
+  for (let k = 0; k < held - quota.reduce((sum, q) => sum + q, 0); k++) quota[byRemainder[k].i]++;
+  const validation: number[] = [];
+  const train: number[] = [];
+  classes.forEach(([, members], i) => {
+    validation.push(...members.slice(0, quota[i]));
+    train.push(...members.slice(quota[i]));
+  });
+  // Back to the shuffled order, so neither part is sorted by class.
+  const position = new Uint32Array(dataset.count);
+  order.forEach((index, at) => { position[index] = at; });
+  const inOrder = (indexes: number[]): Uint32Array => Uint32Array.from(indexes.sort((a, b) => position[a] - position[b]));
+  return { train: pick(dataset, inOrder(train)), validation: pick(dataset, inOrder(validation)) };
 }

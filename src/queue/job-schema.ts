@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import {
-  HIDDEN_ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS,
-  type Diagnostics, type TrainingConfig,
+  DEFAULT_EARLY_STOPPING, DEFAULT_IMAGE_AUGMENT, DEFAULT_LEARNING_RATES, MIN_AUGMENTED_IMAGE_SIDE, DEFAULT_STEP_BUDGET, DEFAULT_TRAINING, DEFAULT_VALIDATION_SPLIT, HIDDEN_ACTIVATIONS,
+  INITS, LOSSES, MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, MIN_SAMPLES_FOR_DEFAULT_VALIDATION, NARROW_HIDDEN_WIDTH, OPTIMIZERS,
+  OUTPUT_ACTIVATIONS, RESTART_MAX_SAMPLES, WARNING_CODES, WARNING_SEVERITIES,
+  type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
 import { idSchema } from '../storage/ids.js';
 
@@ -43,10 +45,11 @@ export const trainingConfigSchema = z
     loss: z.enum(LOSSES),
     init: initSchema,
     optimizer: z.enum(OPTIMIZERS),
-    learningRate: z.number(),
+    learningRate: z.union([z.number(), z.literal('auto')]),
     momentum: z.number(),
     batchSize: z.int(),
     epochs: z.int(),
+    maxRestarts: z.int(),
     l2: z.number(),
     dropout: z.number(),
     schedule: scheduleSchema,
@@ -57,10 +60,12 @@ export const trainingConfigSchema = z
   .meta({ id: 'TrainingConfig' }) satisfies z.ZodType<TrainingConfig>;
 
 export interface JobLimits {
-  maxEpochs: number;
   maxRuntimeSeconds: number;
   maxThreads: number;
 }
+
+/** A whole number of epochs no run reaches: the real cap is MAX_TRAINING_SAMPLES, checked against the dataset's size. */
+const EPOCHS_CEILING = 10_000_000;
 
 /** POST /jobs: a dataset, a shape, and any training option; unknown fields are refused. */
 export function jobRequestSchema(limits: JobLimits) {
@@ -68,26 +73,34 @@ export function jobRequestSchema(limits: JobLimits) {
     .strictObject({
       datasetId: idSchema('dataset'),
       validationDatasetId: idSchema('dataset').optional(),
-      validationSplit: z.number().min(0).max(0.5).optional().describe('Fraction of the dataset held out for validation'),
+      validationSplit: z.number().min(0).max(0.5).optional()
+        .describe(`Fraction of the dataset held out, stratified by class, for validation. Default ${DEFAULT_VALIDATION_SPLIT} for datasets of ${MIN_SAMPLES_FOR_DEFAULT_VALIDATION} samples or more; 0 turns it off`),
       shape: z.array(z.int().min(1)).min(2).max(MAX_LAYERS + 1).describe('Layer widths from input to output, e.g. [784, 800, 10]'),
-      learningRate: z.number().positive().optional().describe('Default depends on the optimizer (0.05 for momentum)'),
-      activation: z.enum(HIDDEN_ACTIVATIONS).optional(),
+      learningRate: z.union([z.number().positive(), z.literal('auto')]).optional()
+        .describe(`A rate, or "auto" for a learning-rate range test before training. Default per optimizer: ${Object.entries(DEFAULT_LEARNING_RATES).map(([name, rate]) => `${name} ${rate}`).join(', ')}`),
+      activation: z.enum(HIDDEN_ACTIVATIONS).optional()
+        .describe(`Hidden-layer activation. Default ${DEFAULT_TRAINING.activation}, or tanh when a hidden layer is narrower than ${NARROW_HIDDEN_WIDTH} units`),
       outputActivation: z.enum(OUTPUT_ACTIVATIONS).optional(),
       loss: z.enum(LOSSES).optional(),
       init: z.union([z.enum(INITS).transform((kind) => ({ kind })), initSchema]).optional(),
       optimizer: z.enum(OPTIMIZERS).optional(),
       momentum: z.number().min(0).lt(1).optional(),
-      batchSize: z.int().min(1).max(MAX_BATCH_SIZE).optional(),
-      epochs: z.int().min(1).max(limits.maxEpochs).optional(),
+      batchSize: z.int().min(1).max(MAX_BATCH_SIZE).optional().describe(`Default ${DEFAULT_TRAINING.batchSize}`),
+      epochs: z.int().min(1).max(EPOCHS_CEILING).optional()
+        .describe(`Most epochs to run. Default: a budget of about ${DEFAULT_STEP_BUDGET} steps (at least ${MIN_DEFAULT_EPOCHS} epochs), ended early once the loss stops improving; epochs x training samples may not exceed MAX_TRAINING_SAMPLES`),
+      maxRestarts: z.int().min(0).max(MAX_STALL_RESTARTS).optional()
+        .describe(`Fresh starts from new weights when a run stalls before fitting its training data. Default ${MAX_STALL_RESTARTS} for up to ${RESTART_MAX_SAMPLES} training samples, else 0`),
       l2: z.number().min(0).max(1).optional(),
       dropout: z.number().min(0).max(0.9).optional(),
       schedule: scheduleSchema.optional(),
-      earlyStopping: earlyStoppingSchema.nullable().optional(),
-      augment: augmentSchema.nullable().optional(),
+      earlyStopping: earlyStoppingSchema.nullable().optional()
+        .describe(`On validation loss, or training loss when nothing is held out. Default ${JSON.stringify(DEFAULT_EARLY_STOPPING)}; null turns it off`),
+      augment: augmentSchema.nullable().optional()
+        .describe(`Random shifts and rotations per batch, for byte images. Default ${JSON.stringify(DEFAULT_IMAGE_AUGMENT)} for images at least ${MIN_AUGMENTED_IMAGE_SIDE} pixels on a side; null turns it off`),
       seed: z.int().min(0).max(MAX_SEED).optional(),
       threads: z.int().min(1).max(limits.maxThreads).optional().describe('Threads for the matrix kernels of this job'),
       maxRuntimeSeconds: z.int().min(1).max(limits.maxRuntimeSeconds).optional()
-        .describe('Stop after this long, keeping the model trained so far'),
+        .describe('Stop after this long, keeping the model trained so far. Default DEFAULT_RUNTIME_SECONDS'),
     })
     .refine((body) => body.validationDatasetId === undefined || body.validationSplit === undefined, {
       path: ['validationSplit'],
@@ -101,7 +114,8 @@ export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelle
 export type JobState = (typeof JOB_STATES)[number];
 export const FINISHED_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 
-export const STOP_REASONS = ['completed', 'early_stopped', 'max_runtime', 'cancelled'] as const;
+/** completed: ran every epoch; early_stopped: validation loss stopped improving; converged: training loss stopped improving, with nothing held out. */
+export const STOP_REASONS = ['completed', 'early_stopped', 'converged', 'max_runtime', 'cancelled'] as const;
 
 const transitionSchema = z.object({
   state: z.enum(JOB_STATES),
@@ -141,6 +155,19 @@ export const checkpointRecordSchema = z.object({
   key: z.string(),
 });
 
+const suggestionSchema = z.union([
+  z.number(), z.string(), z.boolean(), z.null(), z.array(z.number()), z.record(z.string(), z.union([z.number(), z.string()])),
+]);
+
+export const trainingWarningSchema = z.object({
+  code: z.enum(WARNING_CODES),
+  severity: z.enum(WARNING_SEVERITIES),
+  message: z.string().describe('What was measured, in plain words'),
+  advice: z.string().describe('What to change, starting from what the job submitted'),
+  field: z.string().optional().describe('The request field the advice changes'),
+  suggestion: suggestionSchema.optional().describe('The value the advice suggests for that field'),
+}).meta({ id: 'TrainingWarning' });
+
 const diagnosticsSchema = z.object({
   layers: z.array(z.object({
     layer: z.int(),
@@ -148,11 +175,23 @@ const diagnosticsSchema = z.object({
     updateRatio: z.number(),
     saturatedFraction: z.number().nullable(),
     deadFraction: z.number().nullable(),
+    zRms: z.number(),
   })),
-  warnings: z.array(z.string()),
+  warnings: z.array(trainingWarningSchema).describe('Ranked: the first is the primary cause'),
 }) satisfies z.ZodType<Diagnostics>;
 
 export const jobErrorSchema = z.object({ code: z.string(), message: z.string(), advice: z.string() });
+
+export const trainingNoteSchema = z.object({
+  code: z.enum(['EPOCHS_FROM_BUDGET', 'TANH_FOR_NARROW_LAYERS', 'AUGMENT_FOR_IMAGES', 'VALIDATION_HELD_OUT', 'NO_VALIDATION', 'LEARNING_RATE_FOUND', 'RESTARTED']),
+  message: z.string(),
+}) satisfies z.ZodType<TrainingNote>;
+
+export const learningRateSearchSchema = z.object({
+  chosen: z.number(),
+  lowestLossAt: z.number(),
+  curve: z.array(z.object({ learningRate: z.number(), loss: z.number() })),
+}).meta({ id: 'LearningRateSearch' }) satisfies z.ZodType<LearningRateSearch>;
 
 /** What is fixed when a job is created. */
 export const jobSpecSchema = z.object({
@@ -162,7 +201,8 @@ export const jobSpecSchema = z.object({
   validationSplit: z.number().nullable(),
   config: trainingConfigSchema,
   threads: z.int(),
-  maxRuntimeSeconds: z.int().nullable(),
+  maxRuntimeSeconds: z.int(),
+  notes: z.array(trainingNoteSchema).describe('Defaults chosen for this job, in words'),
   createdAt: z.iso.datetime(),
 });
 
@@ -175,7 +215,10 @@ export const jobSchema = jobSpecSchema
     history: z.object({ steps: z.array(stepRecordSchema), epochs: z.array(epochRecordSchema) }),
     diagnostics: diagnosticsSchema.nullable(),
     bestAccuracy: z.number().nullable()
-      .describe('Best validation accuracy over the epochs so far, or training accuracy when the job has no validation data; null before the first epoch'),
+      .describe('Validation accuracy of the best epoch (the one the model keeps), or training accuracy when the job holds out nothing (see accuracyKind); null before the first epoch'),
+    accuracyKind: z.enum(['validation', 'training']).describe('What bestAccuracy measures'),
+    notes: z.array(trainingNoteSchema).describe('Defaults chosen for this job and what the run did on its own (a range test, fresh starts), in words'),
+    learningRateSearch: learningRateSearchSchema.nullable().describe('The range test, when learningRate was "auto"'),
     modelId: idSchema('model').nullable(),
     stopReason: z.enum(STOP_REASONS).nullable(),
     checkpoints: z.array(checkpointRecordSchema.omit({ key: true })),

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { InvalidConfigError, parameterCount, resolveTrainingConfig, type TrainingConfig } from '../core/index.js';
+import {
+  InvalidConfigError, defaultValidationSplit, parameterCount, resolveTrainingConfig, trainingCount,
+  type TrainingConfig, type TrainingNote,
+} from '../core/index.js';
 import type { AppConfig } from '../config.js';
 import { shapeMismatch } from '../data/dataset-fit.js';
 import type { DatasetRecord } from '../data/dataset-schema.js';
@@ -78,7 +81,11 @@ export class JobService {
         { field: 'shape', parameters, limit: config.MAX_PARAMETERS },
       );
     }
-    const trainingConfig = this.resolve(training);
+    const split = validation ? 0 : validationSplit ?? defaultValidationSplit(dataset.count);
+    const trainCount = trainingCount(dataset.count, split);
+    const validationNote = this.validationNote(dataset, validation, split, validationSplit);
+    const { config: trainingConfig, notes } = this.resolve(training, trainCount, dataset);
+    this.checkWork(trainingConfig.epochs, trainCount, training.epochs !== undefined);
     const activations = trainingConfig.batchSize * Math.max(...trainingConfig.shape);
     if (activations > MAX_ACTIVATION_VALUES) {
       throw new AppError(
@@ -95,17 +102,45 @@ export class JobService {
       id: newId('job'),
       datasetId,
       validationDatasetId: validationDatasetId ?? null,
-      validationSplit: validationSplit ?? null,
+      validationSplit: split > 0 ? split : null,
       config: trainingConfig,
       threads: threads ?? config.TRAINING_THREADS,
-      maxRuntimeSeconds: maxRuntimeSeconds ?? null,
+      maxRuntimeSeconds: maxRuntimeSeconds ?? config.DEFAULT_RUNTIME_SECONDS,
+      notes: validationNote ? [validationNote, ...notes] : notes,
       createdAt: new Date().toISOString(),
     };
   }
 
-  private resolve(training: Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds'>): TrainingConfig {
+  /** Says what was held out when the request did not choose. */
+  private validationNote(dataset: DatasetRecord, validation: DatasetRecord | null, split: number, requested: number | undefined): TrainingNote | null {
+    if (validation || requested !== undefined) return null;
+    if (split === 0) {
+      return { code: 'NO_VALIDATION', message: `nothing is held out for validation: ${dataset.count} samples are too few to spare any, so accuracy is measured on the training data` };
+    }
+    const held = dataset.count - trainingCount(dataset.count, split);
+    return { code: 'VALIDATION_HELD_OUT', message: `${held} of ${dataset.count} samples (${split * 100}%, stratified by class) are held out for validation; send validationSplit: 0 to train on all of them` };
+  }
+
+  /** Caps work, not epochs: epochs x training samples, whether the epochs were asked for or came from the step budget. */
+  private checkWork(epochs: number, trainCount: number, requested: boolean): void {
+    const limit = this.deps.config.MAX_TRAINING_SAMPLES;
+    if (epochs * trainCount <= limit) return;
+    const most = Math.max(1, Math.floor(limit / trainCount));
+    const reason = requested ? '' : ' (the default budget)';
+    throw new AppError(
+      'INVALID_CONFIG',
+      `body.epochs: ${epochs} epochs${reason} of ${trainCount} training samples is ${epochs * trainCount} samples of work; the limit is ${limit}, so at most ${most} epochs`,
+      { field: 'epochs', limit, most },
+    );
+  }
+
+  private resolve(
+    training: Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds'>, trainCount: number,
+    dataset: DatasetRecord,
+  ): { config: TrainingConfig; notes: TrainingNote[] } {
+    const image = dataset.inputKind === 'bytes' ? { width: dataset.width, height: dataset.height } : {};
     try {
-      return resolveTrainingConfig(training);
+      return resolveTrainingConfig(training, { trainCount, ...image });
     } catch (error) {
       if (!(error instanceof InvalidConfigError)) throw error;
       throw new AppError('INVALID_CONFIG', `body.${error.field}: ${error.message}`, { field: error.field });

@@ -5,7 +5,7 @@ import {
   type CheckpointRecord, type EpochRecord, type Job, type JobError, type JobListQuery, type JobProgress,
   type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord,
 } from './job-schema.js';
-import type { Diagnostics } from '../core/index.js';
+import type { Diagnostics, LearningRateSearch, TrainingNote } from '../core/index.js';
 
 /**
  * Moves a job between states atomically: only from an allowed state, with the transition
@@ -128,17 +128,39 @@ export class JobStore {
     await multi.publish(this.keys.jobEvents(id), JSON.stringify(event)).exec();
   }
 
-  /** The epoch's record and its checkpoint land together, so history never runs ahead of a resumable point. */
-  async recordEpoch(id: string, epoch: EpochRecord, progress: JobProgress, diagnostics: Diagnostics, checkpoint: CheckpointRecord): Promise<void> {
+  /**
+   * The epoch's record and its checkpoint, when it has one, land together, so history never runs
+   * ahead of a resumable point: a resume drops the epochs after the checkpoint it starts from.
+   */
+  async recordEpoch(id: string, epoch: EpochRecord, progress: JobProgress, diagnostics: Diagnostics, checkpoint: CheckpointRecord | null): Promise<void> {
     const event: JobEvent = { type: 'epoch', epoch, progress, diagnostics };
-    await this.redis
-      .multi()
-      .rpush(this.keys.jobEpochs(id), JSON.stringify(epoch))
-      .rpush(this.keys.jobCheckpoints(id), JSON.stringify(checkpoint))
+    const multi = this.redis.multi().rpush(this.keys.jobEpochs(id), JSON.stringify(epoch));
+    if (checkpoint) multi.rpush(this.keys.jobCheckpoints(id), JSON.stringify(checkpoint));
+    await multi
       .hset(this.keys.job(id), { progress: JSON.stringify(progress), diagnostics: JSON.stringify(diagnostics) })
       .eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)))
       .publish(this.keys.jobEvents(id), JSON.stringify(event))
       .exec();
+  }
+
+  /** The accuracy of the epoch whose weights the model keeps, which may be below an earlier peak. */
+  async setBestAccuracy(id: string, accuracy: number): Promise<void> {
+    await this.redis.hset(this.keys.job(id), 'bestAccuracy', String(accuracy));
+  }
+
+  async setDiagnostics(id: string, diagnostics: Diagnostics): Promise<void> {
+    await this.redis.hset(this.keys.job(id), 'diagnostics', JSON.stringify(diagnostics));
+  }
+
+  /** What the run did on its own, such as a fresh start, in words; a note replayed after a resume is kept once. */
+  async addRunNote(id: string, note: TrainingNote): Promise<void> {
+    const notes = parseJson<TrainingNote[]>(await this.redis.hget(this.keys.job(id), 'runNotes')) ?? [];
+    if (notes.some((earlier) => earlier.message === note.message)) return;
+    await this.redis.hset(this.keys.job(id), 'runNotes', JSON.stringify([...notes, note]));
+  }
+
+  async setLearningRateSearch(id: string, search: LearningRateSearch): Promise<void> {
+    await this.redis.hset(this.keys.job(id), 'learningRateSearch', JSON.stringify(search));
   }
 
   async addCheckpoint(id: string, checkpoint: CheckpointRecord): Promise<void> {
@@ -224,8 +246,12 @@ export class JobStore {
   }
 
   private summaryFrom(hash: Record<string, string>): JobSummary {
+    const spec = jobSpecSchema.parse(JSON.parse(hash.spec));
     return {
-      ...jobSpecSchema.parse(JSON.parse(hash.spec)),
+      ...spec,
+      notes: [...spec.notes, ...(parseJson<TrainingNote[]>(hash.runNotes) ?? [])],
+      accuracyKind: spec.validationDatasetId || spec.validationSplit ? 'validation' : 'training',
+      learningRateSearch: parseJson<LearningRateSearch>(hash.learningRateSearch),
       state: hash.state as JobState,
       cancelRequested: hash.cancelRequested === '1',
       progress: parseJson<JobProgress>(hash.progress),

@@ -1,4 +1,4 @@
-import type { EpochReport, StepReport, TrainingConfig, TrainingOutcome } from '../core/index.js';
+import type { Diagnostics, EpochReport, LearningRateSearch, RestartReport, StepReport, TrainingConfig, TrainingOutcome } from '../core/index.js';
 
 /** Values of the shared stop flag, written by the worker's main thread and read by the trainer before every batch. */
 export const STOP_FLAG = { run: 0, cancel: 1, shutdown: 2 } as const;
@@ -31,12 +31,20 @@ export interface ThreadFailure {
   advice: string;
   /** False when the same inputs would fail the same way again. */
   retryable: boolean;
+  /** What the run measured up to the failure, with the ranked diagnosis, when training itself went wrong. */
+  diagnostics?: Diagnostics;
 }
 
 /** Every message the training thread posts, tagged by `type`. */
 export type TrainingThreadMessage =
-  | { type: 'started'; kernels: string; epochsCompleted: number; stepsPerEpoch: number; trainCount: number; validationCount: number }
+  | {
+    type: 'started'; kernels: string; epochsCompleted: number; stepsPerEpoch: number; trainCount: number; validationCount: number;
+    /** The range test's result on a fresh start with learningRate "auto"; null otherwise and on a resume. */
+    learningRateSearch: LearningRateSearch | null;
+  }
   | { type: 'step'; report: StepReport }
-  | { type: 'epoch'; report: EpochReport; checkpoint: Uint8Array }
+  /** Epochs are posted at most every EPOCH_POST_INTERVAL_MS, and carry a checkpoint at most every CHECKPOINT_INTERVAL_MS. */
+  | { type: 'epoch'; report: EpochReport; checkpoint: Uint8Array | null }
+  | { type: 'restarted'; restart: RestartReport }
   | { type: 'finished'; outcome: TrainingOutcome; stopCause: StopCause | null; model: Uint8Array; checkpoint: Uint8Array | null }
   | { type: 'failed'; failure: ThreadFailure };

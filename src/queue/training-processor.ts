@@ -1,14 +1,14 @@
 import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
 import { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { readSnapshotHeader, type EpochReport, type StepReport, type TrainingConfig, type TrainingOutcome } from '../core/index.js';
+import { readSnapshotHeader, type EpochReport, type LearningRateSearch, type StepReport, type TrainingConfig, type TrainingOutcome } from '../core/index.js';
 import type { AppConfig } from '../config.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import type { ModelStore } from '../models/model-store.js';
 import { BlobNotFoundError, readBlob, type BlobStore } from '../storage/blob-store.js';
 import { newId } from '../storage/ids.js';
-import type { CheckpointRecord, JobError, JobProgress, JobSpec } from './job-schema.js';
+import type { CheckpointRecord, JobError, JobProgress, JobSpec, STOP_REASONS } from './job-schema.js';
 import { finishJob } from './job-lifecycle.js';
 import type { JobStore } from './job-store.js';
 import { STOP_FLAG, type ThreadFailure, type TrainingThreadInput, type TrainingThreadMessage } from './thread-messages.js';
@@ -37,6 +37,27 @@ type RunEnd =
 
 const checkpointKey = (jobId: string, epoch: number, step: number): string =>
   `checkpoints/${jobId}/${String(epoch).padStart(EPOCH_DIGITS, '0')}-${String(step).padStart(STEP_DIGITS, '0')}.ckpt`;
+
+type ModelStopReason = Exclude<(typeof STOP_REASONS)[number], 'cancelled'>;
+
+const formatNumber = (value: number): string => String(Number(value.toPrecision(3)));
+const formatPercent = (fraction: number): string => `${Number((fraction * 100).toPrecision(3))}%`;
+
+/** Why a completed run ended, in words for the job's last transition. */
+function stopExplanation(spec: JobSpec, outcome: TrainingOutcome, stopReason: ModelStopReason): string {
+  const kept = spec.config.earlyStopping?.restoreBest && outcome.bestEpoch !== null ? `; the model keeps the weights of epoch ${outcome.bestEpoch}, its best` : '';
+  const restarts = outcome.restarts > 0 ? ` after ${outcome.restarts} fresh start${outcome.restarts === 1 ? '' : 's'}` : '';
+  switch (stopReason) {
+    case 'max_runtime':
+      return `stopped after maxRuntimeSeconds (${spec.maxRuntimeSeconds} s) at epoch ${outcome.epochsCompleted}${restarts}${kept}`;
+    case 'early_stopped':
+      return `stopped at epoch ${outcome.epochsCompleted} of ${spec.config.epochs}${restarts}: the validation loss had stopped improving${kept}`;
+    case 'converged':
+      return `converged at epoch ${outcome.epochsCompleted} of ${spec.config.epochs}${restarts}: the training loss had stopped improving${kept}`;
+    case 'completed':
+      return `ran all ${spec.config.epochs} epochs${restarts}${kept}`;
+  }
+}
 
 function progressOf(config: TrainingConfig, epoch: number, step: number, stepsPerEpoch: number, loss: number | null, samplesPerSecond: number): JobProgress {
   const remainingSamples = Math.max(0, config.epochs * stepsPerEpoch - step) * config.batchSize;
@@ -134,6 +155,13 @@ export class TrainingProcessor {
         case 'started':
           stepsPerEpoch = message.stepsPerEpoch;
           log.info({ kernels: message.kernels, trainCount: message.trainCount, validationCount: message.validationCount }, 'training thread ready');
+          if (message.learningRateSearch) await this.recordLearningRateSearch(spec, message.learningRateSearch);
+          return;
+        case 'restarted':
+          await this.deps.jobs.addRunNote(spec.id, {
+            code: 'RESTARTED',
+            message: `fresh start ${message.restart.restarts} from new initial weights after epoch ${message.restart.epoch}: the run had stalled at ${formatPercent(message.restart.trainAccuracy)} training accuracy (loss ${formatNumber(message.restart.trainLoss)}), short of fitting its training data`,
+          });
           return;
         case 'step':
           await this.recordStep(spec, message.report, stopFlag);
@@ -178,8 +206,16 @@ export class TrainingProcessor {
     }
   }
 
-  private async recordEpoch(spec: JobSpec, report: EpochReport, checkpoint: Uint8Array, stepsPerEpoch: number, job: BullJob<TrainingJobData>): Promise<void> {
-    const record = await this.saveCheckpoint(spec.id, checkpoint);
+  private async recordLearningRateSearch(spec: JobSpec, search: LearningRateSearch): Promise<void> {
+    await this.deps.jobs.setLearningRateSearch(spec.id, search);
+    await this.deps.jobs.addRunNote(spec.id, {
+      code: 'LEARNING_RATE_FOUND',
+      message: `learningRate ${formatNumber(search.chosen)}, from a range test over ${search.curve.length} steps: the loss fell fastest up to about ${formatNumber(search.lowestLossAt)}, and a tenth of that is used`,
+    });
+  }
+
+  private async recordEpoch(spec: JobSpec, report: EpochReport, checkpoint: Uint8Array | null, stepsPerEpoch: number, job: BullJob<TrainingJobData>): Promise<void> {
+    const record = checkpoint && (await this.saveCheckpoint(spec.id, checkpoint));
     const { epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, seconds, samplesPerSecond, learningRate } = report;
     const progress = progressOf(spec.config, epoch, epoch * stepsPerEpoch, stepsPerEpoch, trainLoss, samplesPerSecond);
     await this.deps.jobs.recordEpoch(
@@ -189,7 +225,7 @@ export class TrainingProcessor {
       report.diagnostics,
       record,
     );
-    await this.pruneCheckpoints(spec.id);
+    if (record) await this.pruneCheckpoints(spec.id);
     await job.updateProgress({ epoch, epochs: report.epochs, trainLoss });
   }
 
@@ -237,19 +273,21 @@ export class TrainingProcessor {
       log.info('training cancelled');
       return;
     }
-    const stopReason = stopCause === 'max_runtime' ? 'max_runtime' : outcome.reason === 'early_stopped' ? 'early_stopped' : 'completed';
+    const stopReason = stopCause === 'max_runtime' ? 'max_runtime' : outcome.reason === 'stopped' ? 'completed' : outcome.reason;
     const modelId = await this.saveModel(spec, model, outcome, stopReason);
     await finishJob(jobs, datasets, spec, {
       from: ['running'], to: 'completed',
-      ...(stopReason === 'max_runtime' && { reason: `stopped after maxRuntimeSeconds (${spec.maxRuntimeSeconds} s) with the model trained so far` }),
+      reason: stopExplanation(spec, outcome, stopReason),
       fields: { modelId, stopReason },
     });
     log.info({ modelId, stopReason }, 'training completed');
   }
 
-  private async saveModel(spec: JobSpec, snapshot: Uint8Array, outcome: TrainingOutcome, stopReason: 'completed' | 'early_stopped' | 'max_runtime'): Promise<string> {
+  /** The model's metrics are those of the epoch whose weights it holds: the best one when early stopping put them back. */
+  private async saveModel(spec: JobSpec, snapshot: Uint8Array, outcome: TrainingOutcome, stopReason: ModelStopReason): Promise<string> {
     const job = await this.deps.jobs.get(spec.id);
-    const last = job?.history.epochs.at(-1);
+    const last = spec.config.earlyStopping?.restoreBest && outcome.best ? outcome.best : job?.history.epochs.at(-1);
+    if (last) await this.deps.jobs.setBestAccuracy(spec.id, last.valAccuracy ?? last.trainAccuracy);
     const dataset = await this.deps.datasets.get(spec.datasetId);
     const header = readSnapshotHeader(snapshot);
     const id = newId('model');
@@ -274,8 +312,9 @@ export class TrainingProcessor {
     return id;
   }
 
-  private async failForGood(spec: JobSpec, failure: Pick<ThreadFailure, 'code' | 'message' | 'advice'>): Promise<void> {
+  private async failForGood(spec: JobSpec, failure: Pick<ThreadFailure, 'code' | 'message' | 'advice' | 'diagnostics'>): Promise<void> {
     const error: JobError = { code: failure.code, message: failure.message, advice: failure.advice };
+    if (failure.diagnostics) await this.deps.jobs.setDiagnostics(spec.id, failure.diagnostics);
     await finishJob(this.deps.jobs, this.deps.datasets, spec, { from: ['queued', 'running'], to: 'failed', reason: failure.message, fields: { error: JSON.stringify(error) } });
   }
 }

@@ -1,10 +1,20 @@
-import { InvalidConfigError, SnapshotFormatError, Trainer, TrainingDivergedError, type Dataset } from '../core/index.js';
+import { InvalidConfigError, SnapshotFormatError, Trainer, TrainingDivergedError, type Dataset, type EpochReport } from '../core/index.js';
 import { chooseKernels, type ChosenKernels } from '../kernels/choose-kernels.js';
 import { DatasetFileError, decodeDataset } from '../data/dataset-file.js';
 import { splitDataset } from '../data/split.js';
 import { STOP_FLAG, type StopCause, type ThreadFailure, type TrainingThreadInput, type TrainingThreadMessage } from './thread-messages.js';
 
 export type PostMessage = (message: TrainingThreadMessage, transfer?: ArrayBuffer[]) => void;
+
+/**
+ * A run on 4 samples finishes an epoch every few microseconds: posting each one, with a
+ * checkpoint and its Redis writes, would spend seconds on bookkeeping for milliseconds of
+ * arithmetic. Steps and epochs are posted at most this often, a checkpoint goes with an epoch at
+ * most this often, and the last epoch is always posted before the end.
+ */
+export const STEP_POST_INTERVAL_MS = 100;
+export const EPOCH_POST_INTERVAL_MS = 250;
+export const CHECKPOINT_INTERVAL_MS = 5_000;
 
 function datasetsOf(input: TrainingThreadInput): { train: Dataset; validation: Dataset | null } {
   const train = decodeDataset(input.train);
@@ -16,7 +26,7 @@ function datasetsOf(input: TrainingThreadInput): { train: Dataset; validation: D
 /** Turns whatever training threw into words for a person, and says whether a retry could help. */
 export function describeFailure(error: unknown): ThreadFailure {
   if (error instanceof TrainingDivergedError) {
-    return { code: 'TRAINING_DIVERGED', message: error.message, advice: error.advice, retryable: false };
+    return { code: 'TRAINING_DIVERGED', message: error.message, advice: error.advice, retryable: false, diagnostics: error.diagnostics };
   }
   if (error instanceof InvalidConfigError) {
     return { code: 'INVALID_CONFIG', message: error.message, advice: `Change "${error.field}" and submit a new job.`, retryable: false };
@@ -52,15 +62,36 @@ export async function runTraining(input: TrainingThreadInput, post: PostMessage)
       stepsPerEpoch: trainer.stepsPerEpoch,
       trainCount: train.count,
       validationCount: validation?.count ?? 0,
+      learningRateSearch: trainer.learningRateSearch,
     });
 
     let deadlinePassed = false;
+    let lastStepPost = -Infinity;
+    let lastEpochPost = -Infinity;
+    let lastCheckpoint = -Infinity;
+    let pendingEpoch: EpochReport | null = null;
     const outcome = trainer.run({
-      onStep: (report) => post({ type: 'step', report }),
+      onStep: (report) => {
+        const now = performance.now();
+        if (now - lastStepPost < STEP_POST_INTERVAL_MS && report.step > 1) return;
+        lastStepPost = now;
+        post({ type: 'step', report });
+      },
       onEpoch: (report) => {
+        const now = performance.now();
+        pendingEpoch = report;
+        if (now - lastEpochPost < EPOCH_POST_INTERVAL_MS) return;
+        lastEpochPost = now;
+        pendingEpoch = null;
+        if (now - lastCheckpoint < CHECKPOINT_INTERVAL_MS) {
+          post({ type: 'epoch', report, checkpoint: null });
+          return;
+        }
+        lastCheckpoint = now;
         const checkpoint = trainer.checkpoint();
         post({ type: 'epoch', report, checkpoint }, [checkpoint.buffer as ArrayBuffer]);
       },
+      onRestart: (restart) => post({ type: 'restarted', restart }),
       shouldStop: () => {
         if (Atomics.load(stopFlag, 0) !== STOP_FLAG.run) return true;
         deadlinePassed = input.deadlineMs !== null && Date.now() >= input.deadlineMs;
@@ -68,6 +99,7 @@ export async function runTraining(input: TrainingThreadInput, post: PostMessage)
       },
     });
 
+    if (pendingEpoch) post({ type: 'epoch', report: pendingEpoch, checkpoint: null });
     const flag = Atomics.load(stopFlag, 0);
     const stopCause: StopCause | null = outcome.reason !== 'stopped' ? null
       : deadlinePassed ? 'max_runtime' : flag === STOP_FLAG.cancel ? 'cancel' : 'shutdown';

@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadMnistDigits, MNIST_CLASSES, MNIST_PIXELS, toIdx } from '../../scripts/mnist-digits.js';
 
-test('every prefix of ten digits or more holds all ten classes', () => {
-  const { labels, count, pixels } = loadMnistDigits(200, 7);
-  assert.equal(count, 200);
-  assert.equal(pixels.length, 200 * MNIST_PIXELS);
-  for (const prefix of [10, 37, 200]) {
-    assert.equal(new Set(labels.subarray(0, prefix)).size, MNIST_CLASSES, `prefix ${prefix}`);
+test('a split into the first n digits and the rest is stratified: each class within two digits of its share', () => {
+  const { labels, count, pixels } = loadMnistDigits(10_000, 7);
+  assert.equal(count, 10_000);
+  assert.equal(pixels.length, 10_000 * MNIST_PIXELS);
+  const total = new Array<number>(MNIST_CLASSES).fill(0);
+  for (const label of labels) total[label]++;
+  for (const tail of [1_000, 2_000]) {
+    const held = new Array<number>(MNIST_CLASSES).fill(0);
+    for (const label of labels.subarray(count - tail)) held[label]++;
+    held.forEach((n, digit) => {
+      const share = (total[digit] * tail) / count;
+      assert.ok(Math.abs(n - share) <= 2, `class ${digit}: ${n} of the last ${tail}, share ${share.toFixed(1)}`);
+    });
   }
 });
 

@@ -19,7 +19,7 @@ export interface JobRoutesOptions {
 }
 
 export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { jobs, events, config }) => {
-  const limits = { maxEpochs: config.MAX_EPOCHS, maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS };
+  const limits = { maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS };
 
   app.post('/jobs', {
     schema: {

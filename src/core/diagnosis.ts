@@ -1,0 +1,499 @@
+import { SATURATION_THRESHOLD, formatNumber } from './diagnostics.js';
+import { classCount } from './evaluate.js';
+import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, RESTART_MAX_SAMPLES } from './training-config.js';
+import type { Dataset, EpochMetrics, LayerDiagnostics, TrainingConfig, TrainingWarning, WarningCode } from './types.js';
+
+/** A saturating layer with more than this share of |z| > 4 has mostly stopped learning. */
+const SATURATED_FRACTION = 0.5;
+/** Logits with a root mean square above this put a softmax at 0 or 1 for almost every sample. */
+const SATURATED_LOGIT_RMS = 20;
+const DEAD_FRACTION = 0.5;
+/** Per-step weight change relative to the weights: about 1e-3 is healthy, above this the steps overshoot. */
+const HIGH_UPDATE_RATIO = 0.1;
+/** Below this the weights barely move: a run would need millions of steps to get anywhere. */
+const LOW_UPDATE_RATIO = 1e-4;
+/** Float inputs with a root mean square or a largest value beyond these have not been scaled. */
+const UNSCALED_INPUT_RMS = 10;
+const UNSCALED_INPUT_MAX = 100;
+/** A training accuracy below this, once the loss has stopped falling, is a network that cannot fit its data. */
+const UNDERFIT_ACCURACY = 0.9;
+const POOR_FIT_ACCURACY = 0.75;
+/** Overfitting: validation loss this far above its best, and training accuracy this far above validation's. */
+const OVERFIT_LOSS_RATIO = 1.2;
+const OVERFIT_ACCURACY_GAP = 0.1;
+const OVERFIT_EPOCHS_AFTER_BEST = 3;
+/** A schedule has decayed to nothing when the rate is below this share of the submitted one with this much of the run ahead. */
+const DECAYED_RATE_FRACTION = 0.01;
+const DECAYED_REMAINING_FRACTION = 0.25;
+/** The loss has stopped falling when the last RECENT_EPOCHS improved it by less than this share. */
+const STALLED_IMPROVEMENT = 0.01;
+const RECENT_EPOCHS = 5;
+/** Reports whose layer measurements are weighed together. */
+const WINDOW_REPORTS = 5;
+/** At least this many hidden layers of sigmoid or tanh make a stack deep enough for gradients to compound. */
+const DEEP_SATURATING_LAYERS = 3;
+/** Rows sampled to measure the scale of float inputs. */
+const INPUT_PROFILE_ROWS = 1_000;
+
+/** What the diagnosis needs to know about the training data, measured once. */
+export interface DataProfile {
+  count: number;
+  classes: number;
+  /** Share of the most common class: the accuracy of always guessing it. */
+  majorityFraction: number;
+  /** True for inputs used as they are (CSV or JSON floats), false for 0..255 bytes scaled to 0..1. */
+  floatInputs: boolean;
+  inputRms: number;
+  inputMaxAbs: number;
+  isImage: boolean;
+}
+
+export function profileData(data: Dataset, outputSize: number): DataProfile {
+  const classes = classCount(outputSize);
+  let majorityFraction = 0;
+  if (data.labels) {
+    const counts = new Array<number>(classes).fill(0);
+    for (let i = 0; i < data.count; i++) counts[data.labels[i]]++;
+    majorityFraction = Math.max(...counts) / Math.max(1, data.count);
+  }
+  let sumSquares = 0;
+  let maxAbs = 0;
+  const floatInputs = data.inputs instanceof Float32Array;
+  const rows = Math.min(data.count, INPUT_PROFILE_ROWS);
+  if (floatInputs) {
+    const stride = data.count / rows;
+    for (let r = 0; r < rows; r++) {
+      const start = Math.floor(r * stride) * data.inputSize;
+      for (let i = 0; i < data.inputSize; i++) {
+        const value = data.inputs[start + i];
+        sumSquares += value * value;
+        if (Math.abs(value) > maxAbs) maxAbs = Math.abs(value);
+      }
+    }
+  }
+  return {
+    count: data.count,
+    classes,
+    majorityFraction,
+    floatInputs,
+    inputRms: floatInputs ? Math.sqrt(sumSquares / Math.max(1, rows * data.inputSize)) : 0,
+    inputMaxAbs: maxAbs,
+    isImage: Boolean(data.width && data.height),
+  };
+}
+
+type EpochEvidence = EpochMetrics;
+
+/** How the run ended, when it has: diverged (with what blew up), or stalled in early stopping's sense. */
+export type RunEnding = { kind: 'diverged'; what: string } | { kind: 'stalled' } | null;
+
+/**
+ * Evidence about one run, gathered over windows of reports rather than one step, and a
+ * ranked diagnosis from it. The diagnosis starts from what the job submitted (its learning rate,
+ * not the schedule's current one; its init; its activation) and never advises a value the job
+ * already uses.
+ */
+export class Diagnoser {
+  private firstLayers: LayerDiagnostics[] | null = null;
+  private readonly window: LayerDiagnostics[][] = [];
+  /** Largest update ratio of any layer over the first epoch: later, dead or saturated units hide a rate that was too high. */
+  private earlyPeakUpdateRatio = 0;
+  private readonly recent: EpochEvidence[] = [];
+  private best: EpochEvidence | null = null;
+  private initialLoss: number | null = null;
+  private peakLoss = 0;
+  private restarts = 0;
+
+  constructor(
+    private readonly config: TrainingConfig & { learningRate: number },
+    private readonly data: DataProfile,
+  ) {}
+
+  recordLoss(loss: number): void {
+    this.initialLoss ??= loss;
+    if (loss > this.peakLoss) this.peakLoss = loss;
+  }
+
+  recordLayers(layers: LayerDiagnostics[], epoch: number): void {
+    this.firstLayers ??= layers;
+    this.window.push(layers);
+    if (this.window.length > WINDOW_REPORTS) this.window.shift();
+    if (epoch === 1) for (const layer of layers) this.earlyPeakUpdateRatio = Math.max(this.earlyPeakUpdateRatio, layer.updateRatio);
+  }
+
+  recordEpoch(evidence: EpochEvidence): void {
+    this.recent.push(evidence);
+    if (this.recent.length > RECENT_EPOCHS) this.recent.shift();
+    const score = (e: EpochEvidence): number => e.valLoss ?? e.trainLoss;
+    if (!this.best || score(evidence) < score(this.best)) this.best = evidence;
+  }
+
+  /** A fresh start forgets the last attempt's evidence but counts it. */
+  restarted(): void {
+    this.restarts++;
+    this.firstLayers = null;
+    this.window.length = 0;
+    this.recent.length = 0;
+    this.best = null;
+    this.initialLoss = null;
+    this.peakLoss = 0;
+  }
+
+  /** Ranked warnings; `learningRate` is the schedule's rate now and `progress` the share of planned steps taken. */
+  diagnose(learningRate: number, progress: number, ending: RunEnding = null): TrainingWarning[] {
+    const findings = ending?.kind === 'diverged' ? [this.divergenceCause(ending.what)] : this.runFindings(learningRate, progress, ending);
+    return consistent(findings);
+  }
+
+  /** What a blow-up came from, told apart by what was measured before it: the first step's z and the inputs. */
+  private divergenceCause(what: string): TrainingWarning {
+    const { config } = this;
+    const saturation = this.initSaturation();
+    const lead = `training diverged: ${what}`;
+    if (saturation && config.init.kind === 'uniform') {
+      return { ...this.initSaturationWarning(saturation), severity: 'error', message: `${lead}. ${saturation.message}` };
+    }
+    if (this.unscaledInputs()) return { ...this.unscaledInputsWarning(), severity: 'error', message: `${lead}. ${this.unscaledInputsMessage()}` };
+    const lowerRate = this.lowerRate();
+    if (this.deepSaturating()) {
+      const hidden = config.shape.length - 2;
+      return {
+        code: 'EXPLODING_GRADIENTS',
+        severity: 'error',
+        message: `${lead}, in a stack of ${hidden} ${config.activation} layers, where each layer multiplies the gradient of the one above it, so a step that is safe for the last layer overshoots in the first`,
+        advice: `lower learningRate from ${formatNumber(config.learningRate)} to ${formatNumber(lowerRate)}; a stack this deep also trains faster as relu with he init`,
+        field: 'learningRate',
+        suggestion: lowerRate,
+      };
+    }
+    return {
+      code: 'LEARNING_RATE_TOO_HIGH',
+      severity: 'error',
+      message: `${lead}: with learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) each step overshoots the minimum it aims at, and the loss grows instead of falling`,
+      advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
+      field: 'learningRate',
+      suggestion: lowerRate,
+    };
+  }
+
+  private runFindings(learningRate: number, progress: number, ending: RunEnding): TrainingWarning[] {
+    const last = this.recent.at(-1);
+    if (!last) return [];
+    const { config, data } = this;
+    const findings: TrainingWarning[] = [];
+    const fitted = last.trainAccuracy >= UNDERFIT_ACCURACY;
+    const stalled = ending?.kind === 'stalled' || this.lossStalled();
+    const atChance = last.trainAccuracy <= this.chanceCeiling();
+    const struggling = atChance || (stalled && !fitted);
+
+    const saturation = this.initSaturation();
+    if (saturation && struggling && config.init.kind === 'uniform') findings.push(this.initSaturationWarning(saturation));
+    if (this.unscaledInputs() && (struggling || !fitted)) findings.push(this.unscaledInputsWarning());
+
+    const dead = this.deadLayer();
+    const overshot = this.earlyPeakUpdateRatio > HIGH_UPDATE_RATIO || (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss);
+    if (overshot && !fitted) findings.push(this.rateTooHigh(dead));
+    if (dead && !fitted) findings.push(this.deadReluWarning(dead));
+
+    const updateRatio = this.windowMedianUpdateRatio();
+    const scheduleShare = learningRate / config.learningRate;
+    if (scheduleShare < DECAYED_RATE_FRACTION && 1 - progress > DECAYED_REMAINING_FRACTION && stalled && !fitted) {
+      findings.push(this.decayedSchedule(learningRate));
+    } else if (updateRatio < LOW_UPDATE_RATIO && scheduleShare > 0.1 && !fitted && this.lossBarelyFell()) {
+      findings.push(this.rateTooLow(updateRatio));
+    }
+
+    const saturatedHidden = this.saturatedLayer();
+    if (saturatedHidden && struggling) findings.push(this.saturationWarning(saturatedHidden));
+
+    if (data.count <= RESTART_MAX_SAMPLES && stalled && last.trainAccuracy < 1 && progress > 0) findings.push(this.localMinimum(last, atChance));
+    else if (stalled && !atChance && this.recent.length >= 3 && this.underfit(last)) findings.push(this.underfitting(last));
+
+    const overfit = this.overfitting(last);
+    if (overfit) findings.push(overfit);
+
+    if (findings.length === 0 && atChance && this.recent.length >= 2) findings.push(this.notLearning(last));
+    return findings;
+  }
+
+  /** Accuracy no better than always guessing the commonest class, give or take what a sample this small can tell apart. */
+  private chanceCeiling(): number {
+    const { majorityFraction: p, count } = this.data;
+    const noise = 2 * Math.sqrt((p * (1 - p)) / Math.max(1, count));
+    return p + Math.min(noise, 0.25 * (1 - p));
+  }
+
+  private lossStalled(): boolean {
+    if (this.recent.length < RECENT_EPOCHS) return false;
+    const first = this.recent[0].trainLoss;
+    const last = this.recent[this.recent.length - 1].trainLoss;
+    return first - last < STALLED_IMPROVEMENT * first;
+  }
+
+  private lossBarelyFell(): boolean {
+    const last = this.recent.at(-1);
+    return this.initialLoss !== null && last !== undefined && last.trainLoss > 0.9 * this.initialLoss;
+  }
+
+  private windowMedianUpdateRatio(): number {
+    const ratios = this.window.map((layers) => Math.max(...layers.map((layer) => layer.updateRatio))).sort((a, b) => a - b);
+    return ratios.length > 0 ? ratios[Math.floor(ratios.length / 2)] : Infinity;
+  }
+
+  /** A layer saturated at the first step: large |z| before any learning can only come from the init or the inputs. */
+  private initSaturation(): { layer: number; message: string } | null {
+    const layers = this.firstLayers;
+    if (!layers) return null;
+    const last = layers.length;
+    for (const layer of layers) {
+      const saturated = layer.saturatedFraction !== null ? layer.saturatedFraction > SATURATED_FRACTION : layer.zRms > SATURATED_LOGIT_RMS;
+      if (!saturated) continue;
+      const units = layer.layer === last ? `${this.config.outputActivation} output` : this.config.activation;
+      const share = layer.saturatedFraction !== null ? `${percent(layer.saturatedFraction)} of its ${units} units saturated` : `its ${units} pinned at 0 and 1`;
+      return {
+        layer: layer.layer,
+        message: `at the first step layer ${layer.layer} had |z| ≈ ${formatNumber(layer.zRms)} (root mean square), ${share}, before any learning`,
+      };
+    }
+    return null;
+  }
+
+  private initSaturationWarning(saturation: { layer: number; message: string }): TrainingWarning {
+    const { init, activation, shape } = this.config;
+    const fanIn = shape[saturation.layer - 1];
+    const allPositive = init.kind === 'uniform' && (init.low ?? -0.05) >= 0;
+    const cause = allPositive
+      ? `the ${describeInit(init)} init makes every weight positive, so ${fanIn} inputs add up instead of cancelling out`
+      : `the ${describeInit(init)} init is too wide for ${fanIn} inputs`;
+    const better = activation === 'relu' || activation === 'leaky_relu' ? 'he' : 'xavier';
+    return {
+      code: 'INIT_SATURATION',
+      severity: 'warning',
+      message: `${saturation.message}: ${cause}, and saturated units pass back almost no gradient`,
+      advice: `set init to "${better}", which scales the weights to each layer's ${better === 'he' ? 'fan-in' : 'fan-in and fan-out'} and centres them on 0`,
+      field: 'init',
+      suggestion: better,
+    };
+  }
+
+  private unscaledInputs(): boolean {
+    const { data } = this;
+    return data.floatInputs && (data.inputRms > UNSCALED_INPUT_RMS || data.inputMaxAbs > UNSCALED_INPUT_MAX);
+  }
+
+  private unscaledInputsMessage(): string {
+    return `the inputs are not scaled: their root mean square is ${formatNumber(this.data.inputRms)} and the largest is ${formatNumber(this.data.inputMaxAbs)}, so the first layer's z is that many times larger than its init expects`;
+  }
+
+  private unscaledInputsWarning(): TrainingWarning {
+    return {
+      code: 'UNSCALED_INPUTS',
+      severity: 'warning',
+      message: this.unscaledInputsMessage(),
+      advice: this.data.isImage || this.data.inputMaxAbs <= 255
+        ? 'scale the inputs to 0..1 (divide pixels by 255) and upload the dataset again, or upload the images as IDX bytes, which are scaled for you'
+        : 'standardise each input column (subtract its mean, divide by its standard deviation) and upload the dataset again',
+      field: 'datasetId',
+    };
+  }
+
+  private deadLayer(): LayerDiagnostics | null {
+    if (this.window.length < 2) return null;
+    const recent = this.window.slice(-2);
+    const layers = recent[recent.length - 1];
+    return layers.find((layer, l) => recent.every((report) => (report[l].deadFraction ?? 0) > DEAD_FRACTION)) ?? null;
+  }
+
+  private deadReluWarning(layer: LayerDiagnostics): TrainingWarning {
+    const { init, activation } = this.config;
+    const message = `${percent(layer.deadFraction ?? 0)} of the relu units in layer ${layer.layer} are dead: they output 0 for every sample, so they get no gradient and cannot come back`;
+    if ((init.bias ?? 0) < 0) {
+      return {
+        code: 'DEAD_RELU', severity: 'warning', message: `${message}; the biases start at ${init.bias}, below every unit's threshold`,
+        advice: 'set init.bias to 0 (or leave init out for he init with zero biases)', field: 'init', suggestion: { kind: init.kind, bias: 0 },
+      };
+    }
+    if (activation === 'relu') {
+      return {
+        code: 'DEAD_RELU', severity: 'warning', message,
+        advice: 'set activation to "leaky_relu", whose small negative slope keeps a gradient flowing through silent units', field: 'activation', suggestion: 'leaky_relu',
+      };
+    }
+    const lowerRate = this.lowerRate();
+    return {
+      code: 'DEAD_RELU', severity: 'warning', message,
+      advice: `lower learningRate to ${formatNumber(lowerRate)}`, field: 'learningRate', suggestion: lowerRate,
+    };
+  }
+
+  private rateTooHigh(dead: LayerDiagnostics | null): TrainingWarning {
+    const { config } = this;
+    const lowerRate = this.lowerRate();
+    const effect = dead
+      ? `; the first large steps pushed ${percent(dead.deadFraction ?? 0)} of the relu units in layer ${dead.layer} into dying`
+      : '';
+    return {
+      code: 'LEARNING_RATE_TOO_HIGH',
+      severity: 'warning',
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: in the first epoch the weights changed by up to ${percent(this.earlyPeakUpdateRatio)} in one step (about 0.1% is healthy)${effect}`,
+      advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
+      field: 'learningRate',
+      suggestion: lowerRate,
+    };
+  }
+
+  private rateTooLow(updateRatio: number): TrainingWarning {
+    const { config } = this;
+    const typical = DEFAULT_LEARNING_RATES[config.optimizer];
+    const higher = typical > 3 * config.learningRate ? typical : Number((config.learningRate * 10).toPrecision(1));
+    return {
+      code: 'LEARNING_RATE_TOO_LOW',
+      severity: 'warning',
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too small: the weights change by ${formatNumber(updateRatio * 100)}% per step, and the loss has barely moved from ${formatNumber(this.initialLoss ?? 0)}`,
+      advice: `raise learningRate to ${formatNumber(higher)}, or set it to "auto" to have a range test pick one`,
+      field: 'learningRate',
+      suggestion: higher,
+    };
+  }
+
+  private decayedSchedule(learningRate: number): TrainingWarning {
+    const { config } = this;
+    return {
+      code: 'SCHEDULE_DECAYED',
+      severity: 'warning',
+      message: `the ${describeSchedule(config)} schedule has cut the learning rate from ${formatNumber(config.learningRate)} to ${formatNumber(learningRate)} with most of the run still ahead, so training has stopped making progress`,
+      advice: 'set schedule to { "kind": "cosine", "minLearningRate": 0 }, which decays smoothly over the whole run, or use a step schedule with a larger gamma',
+      field: 'schedule',
+      suggestion: { kind: 'cosine', minLearningRate: 0 },
+    };
+  }
+
+  private saturatedLayer(): LayerDiagnostics | null {
+    const layers = this.window.at(-1);
+    if (!layers) return null;
+    return layers.slice(0, -1).find((layer) => (layer.saturatedFraction ?? 0) > SATURATED_FRACTION) ?? null;
+  }
+
+  private saturationWarning(layer: LayerDiagnostics): TrainingWarning {
+    const { config } = this;
+    const message = `${percent(layer.saturatedFraction ?? 0)} of the ${config.activation} units in layer ${layer.layer} are saturated (|z| > ${SATURATION_THRESHOLD}), so their gradients vanish and the loss has stopped falling`;
+    if (config.init.kind === 'uniform') {
+      return { code: 'SATURATION', severity: 'warning', message, advice: 'set init to "xavier", which keeps z near 0 at the start', field: 'init', suggestion: 'xavier' };
+    }
+    return { code: 'SATURATION', severity: 'warning', message, advice: 'set activation to "relu" (with he init, its default), which does not saturate for large z', field: 'activation', suggestion: 'relu' };
+  }
+
+  private localMinimum(last: EpochEvidence, atChance: boolean): TrainingWarning {
+    const { config, data } = this;
+    const right = Math.round(last.trainAccuracy * data.count);
+    const restarts = this.restarts > 0 ? ` after ${this.restarts} fresh start${this.restarts === 1 ? '' : 's'} from new initial weights` : '';
+    const message = `training is stuck at ${percent(last.trainAccuracy)} (${right} of ${data.count} training samples right${atChance ? ', chance level' : ''})${restarts}: the loss stopped falling in a local minimum that a network this size can escape only from a different start`;
+    const narrowest = Math.min(...config.shape.slice(1, -1));
+    if (config.activation === 'relu' && narrowest < 8) {
+      return { code: 'LOCAL_MINIMUM', severity: 'warning', message, advice: `set activation to "tanh": with ${narrowest} relu units one dead unit is enough to stall the run`, field: 'activation', suggestion: 'tanh' };
+    }
+    if (config.maxRestarts < MAX_STALL_RESTARTS) {
+      return { code: 'LOCAL_MINIMUM', severity: 'warning', message, advice: `set maxRestarts to ${MAX_STALL_RESTARTS} to start again from new weights when a run stalls`, field: 'maxRestarts', suggestion: MAX_STALL_RESTARTS };
+    }
+    return { code: 'LOCAL_MINIMUM', severity: 'warning', message, advice: `widen the hidden layers: set shape to [${widened(config.shape, 2 * narrowest).join(', ')}]`, field: 'shape', suggestion: widened(config.shape, 2 * narrowest) };
+  }
+
+  /**
+   * Too little capacity: training accuracy stopped low behind a hidden layer narrower than the
+   * classes, or very low. Augmented or regularised runs sit a few points below their held-out
+   * accuracy, so a high-80s training accuracy alone is no sign.
+   */
+  private underfit(last: EpochEvidence): boolean {
+    const hidden = this.config.shape.slice(1, -1);
+    const bottleneck = hidden.length === 0 || Math.min(...hidden) < this.data.classes;
+    return last.trainAccuracy < POOR_FIT_ACCURACY || (bottleneck && last.trainAccuracy < UNDERFIT_ACCURACY);
+  }
+
+  private underfitting(last: EpochEvidence): TrainingWarning {
+    const { config, data } = this;
+    const hidden = config.shape.slice(1, -1);
+    const narrowest = hidden.length > 0 ? Math.min(...hidden) : 0;
+    const width = Math.max(64, 4 * data.classes);
+    const shape = hidden.length > 0 ? widened(config.shape, width) : [config.shape[0], width, config.shape[1]];
+    const bottleneck = hidden.length > 0 && narrowest < data.classes
+      ? `: its narrowest hidden layer has ${narrowest} units for ${data.classes} classes`
+      : hidden.length === 0 ? ': it has no hidden layer' : '';
+    return {
+      code: 'UNDERFITTING',
+      severity: 'warning',
+      message: `the network is too small for this data${bottleneck}; training accuracy stopped at ${percent(last.trainAccuracy)}, so it cannot even fit the samples it trains on`,
+      advice: `give it more capacity: set shape to [${shape.join(', ')}]`,
+      field: 'shape',
+      suggestion: shape,
+    };
+  }
+
+  private overfitting(last: EpochEvidence): TrainingWarning | null {
+    const { best, config, data } = this;
+    if (!best || best.valLoss === undefined || last.valLoss === undefined || last.valAccuracy === undefined) return null;
+    if (last.epoch - best.epoch < OVERFIT_EPOCHS_AFTER_BEST || last.valLoss < OVERFIT_LOSS_RATIO * best.valLoss) return null;
+    if (last.trainAccuracy - last.valAccuracy < OVERFIT_ACCURACY_GAP) return null;
+    const kept = config.earlyStopping?.restoreBest ? `; the model keeps the weights of epoch ${best.epoch}` : '';
+    const message = `the network is overfitting its ${data.count} training samples: validation loss was lowest at epoch ${best.epoch} (${formatNumber(best.valLoss)}) and has risen to ${formatNumber(last.valLoss)}, while training accuracy is ${percent(last.trainAccuracy)} against ${percent(last.valAccuracy)} on validation${kept}`;
+    if (data.isImage && !config.augment) {
+      return { code: 'OVERFITTING', severity: 'warning', message, advice: 'set augment to { "maxShift": 2, "maxRotationDegrees": 10 } so each epoch sees shifted and rotated copies, or upload more data', field: 'augment', suggestion: { maxShift: 2, maxRotationDegrees: 10 } };
+    }
+    if (config.dropout < 0.3) {
+      return { code: 'OVERFITTING', severity: 'warning', message, advice: 'set dropout to 0.3, or upload more data', field: 'dropout', suggestion: 0.3 };
+    }
+    const l2 = Number(Math.max(1e-3, config.l2 * 10).toPrecision(1));
+    return { code: 'OVERFITTING', severity: 'warning', message, advice: `set l2 to ${l2}, or upload more data`, field: 'l2', suggestion: l2 };
+  }
+
+  private notLearning(last: EpochEvidence): TrainingWarning {
+    const { config } = this;
+    const message = `training accuracy is ${percent(last.trainAccuracy)} after epoch ${last.epoch}, no better than always guessing the commonest class (${percent(this.data.majorityFraction)})`;
+    return {
+      code: 'NOT_LEARNING',
+      severity: 'warning',
+      message,
+      advice: `set learningRate to "auto" to have a range test find a rate that learns, from the ${formatNumber(config.learningRate)} this job uses`,
+      field: 'learningRate',
+      suggestion: 'auto',
+    };
+  }
+
+  private deepSaturating(): boolean {
+    const { config } = this;
+    return config.shape.length - 2 >= DEEP_SATURATING_LAYERS && (config.activation === 'sigmoid' || config.activation === 'tanh');
+  }
+
+  /** A tenth of the submitted rate, rounded to one significant digit. */
+  private lowerRate(): number {
+    return Number((this.config.learningRate / 10).toPrecision(1));
+  }
+}
+
+/** Keeps the first finding per field and per code, so two pieces of advice never pull one value two ways. */
+function consistent(findings: TrainingWarning[]): TrainingWarning[] {
+  const fields = new Set<string>();
+  const codes = new Set<WarningCode>();
+  const kept: TrainingWarning[] = [];
+  for (const finding of findings) {
+    if (codes.has(finding.code) || (finding.field && fields.has(finding.field))) continue;
+    codes.add(finding.code);
+    if (finding.field) fields.add(finding.field);
+    kept.push(finding);
+  }
+  return kept;
+}
+
+function widened(shape: readonly number[], width: number): number[] {
+  return shape.map((units, l) => (l === 0 || l === shape.length - 1 ? units : Math.max(units, width)));
+}
+
+function describeInit(init: TrainingConfig['init']): string {
+  return init.kind === 'uniform' ? `uniform(${init.low ?? -0.05}, ${init.high ?? 0.05})` : init.kind;
+}
+
+function describeSchedule(config: TrainingConfig): string {
+  const { schedule } = config;
+  return schedule.kind === 'step' ? `step (×${schedule.gamma} every ${schedule.everyEpochs} epoch${schedule.everyEpochs === 1 ? '' : 's'})` : schedule.kind;
+}
+
+const percent = (fraction: number): string => `${Number((fraction * 100).toPrecision(3))}%`;
