@@ -43,6 +43,12 @@ const configSchema = z.object({
   JOB_MAX_STALLED_COUNT: z.coerce.number().int().min(1).default(5),
   /** A loss record is written to the job history every this many steps. */
   STEP_REPORT_EVERY: z.coerce.number().int().min(1).default(20),
+  /**
+   * Epoch records are written at most this often, and a checkpoint at most every
+   * CHECKPOINT_INTERVAL_MS: a run on 4 samples ends an epoch every few microseconds. 0 records every epoch.
+   */
+  PROGRESS_INTERVAL_MS: z.coerce.number().int().min(0).default(250),
+  CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   CHECKPOINTS_KEPT: z.coerce.number().int().min(1).default(2),
   MODEL_CACHE_SIZE: z.coerce.number().int().min(1).default(16),
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 60 * 60),

@@ -22,7 +22,14 @@ export const shapeText = (shape: number[]): string => shape.join('–');
 
 /** A job in a few words, for legends and lists: `lr 0.05 · momentum · 784–128–10`. */
 export function jobLabel(job: JobSummary): string {
-  return `lr ${formatNumber(job.config.learningRate)} · ${job.config.optimizer} · ${shapeText(job.config.shape)}`;
+  return `lr ${learningRateText(job)} · ${job.config.optimizer} · ${shapeText(job.config.shape)}`;
+}
+
+/** The rate as submitted, and the one a range test picked for "auto". */
+export function learningRateText(job: JobSummary): string {
+  const { learningRate } = job.config;
+  if (learningRate !== 'auto') return formatNumber(learningRate);
+  return job.learningRateSearch ? `auto → ${formatNumber(job.learningRateSearch.chosen)}` : 'auto';
 }
 
 export const shortId = (id: string): string => id.slice(0, 10);
@@ -30,7 +37,7 @@ export const shortId = (id: string): string => id.slice(0, 10);
 /** Progress bar plus "epoch 3 of 10 · 1,200 samples/s · 40 s left" for a running job. */
 export function progressView(job: JobSummary): HTMLElement {
   const progress = job.progress;
-  if (job.state === 'completed') return h('span', {}, `${job.config.epochs} of ${job.config.epochs} epochs`);
+  if (job.state === 'completed') return h('span', {}, `${job.progress?.epoch ?? job.config.epochs} of up to ${job.config.epochs} epochs`);
   if (!progress) return h('span', { class: 'progress-text' }, job.state === 'queued' ? 'waiting for a worker' : '–');
   const total = progress.epochs * progress.stepsPerEpoch;
   const words = [
@@ -48,24 +55,14 @@ export interface BestAccuracy {
   kind: 'validation' | 'training';
 }
 
-/** The best validation accuracy of the run, or the best training accuracy when there was no validation set. */
-export function bestAccuracy(epochs: EpochRecord[]): BestAccuracy | null {
-  if (epochs.length === 0) return null;
-  const validated = epochs.filter((epoch) => epoch.valAccuracy !== undefined);
-  if (validated.length > 0) return { value: Math.max(...validated.map((epoch) => epoch.valAccuracy ?? 0)), kind: 'validation' };
-  return { value: Math.max(...epochs.map((epoch) => epoch.trainAccuracy)), kind: 'training' };
-}
-
-/** The same from a job list entry, which carries the service's best value rather than the epochs. */
+/** The service's headline accuracy: validation accuracy of the epoch the model keeps, or training accuracy when nothing was held out. */
 export function listedBestAccuracy(job: JobSummary): BestAccuracy | null {
-  if (job.bestAccuracy === null) return null;
-  const validated = job.validationDatasetId !== null || (job.validationSplit ?? 0) > 0;
-  return { value: job.bestAccuracy, kind: validated ? 'validation' : 'training' };
+  return job.bestAccuracy === null ? null : { value: job.bestAccuracy, kind: job.accuracyKind };
 }
 
 export function bestAccuracyText(best: BestAccuracy | null): string {
   if (!best) return '–';
-  return best.kind === 'validation' ? formatPercent(best.value) : `${formatPercent(best.value)} (training)`;
+  return `${formatPercent(best.value)} (${best.kind})`;
 }
 
 /**

@@ -151,7 +151,8 @@ export class Diagnoser {
     const saturation = this.initSaturation();
     const lead = `training diverged: ${what}`;
     if (saturation && config.init.kind === 'uniform') {
-      return { ...this.initSaturationWarning(saturation), severity: 'error', message: `${lead}. ${saturation.message}` };
+      const warning = this.initSaturationWarning(saturation);
+      return { ...warning, severity: 'error', message: `${lead}. ${warning.message}` };
     }
     if (this.unscaledInputs()) return { ...this.unscaledInputsWarning(), severity: 'error', message: `${lead}. ${this.unscaledInputsMessage()}` };
     const lowerRate = this.lowerRate();

@@ -6,7 +6,7 @@ export { referenceKernels } from './gemm-reference.js';
 export { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
 export * from './training-config.js';
 export { Network, parameterCount, type NetworkOptions } from './network.js';
-export { MIN_PATIENCE_STEPS, Trainer, type RestartReport, type RunConfig, type TrainerCallbacks, type TrainerOptions, type TrainingOutcome } from './trainer.js';
+export { MAX_RATE_DROPS, MIN_PATIENCE_STEPS, Trainer, type RestartReport, type RunConfig, type TrainerCallbacks, type TrainerOptions, type TrainingOutcome } from './trainer.js';
 export { rangeTest, type LearningRatePoint, type LearningRateSearch } from './lr-finder.js';
 export { Predictor } from './predictor.js';
 export { classCount, datasetMismatch, evaluate } from './evaluate.js';

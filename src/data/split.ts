@@ -42,7 +42,8 @@ export function splitDataset(dataset: Dataset, fraction: number, trainingSeed: n
   const exact = classes.map(([, members]) => members.length * fraction);
   const quota = exact.map(Math.floor);
   const byRemainder = exact.map((value, i) => ({ i, remainder: value - quota[i] })).sort((a, b) => b.remainder - a.remainder || a.i - b.i);
-  for (let k = 0; k < held - quota.reduce((sum, q) => sum + q, 0); k++) quota[byRemainder[k].i]++;
+  const short = held - quota.reduce((sum, q) => sum + q, 0);
+  for (let k = 0; k < short; k++) quota[byRemainder[k].i]++;
   const validation: number[] = [];
   const train: number[] = [];
   classes.forEach(([, members], i) => {

@@ -21,6 +21,9 @@ export interface TrainingThreadInput {
   /** Wall-clock time (ms since the epoch) after which the run stops and keeps its model; null for no limit. */
   deadlineMs: number | null;
   stepReportEvery: number;
+  /** Least time between two posted epochs (steps: a fifth of it), and between two checkpoints; 0 posts every one. */
+  progressIntervalMs: number;
+  checkpointIntervalMs: number;
   threads: number;
 }
 
@@ -43,7 +46,7 @@ export type TrainingThreadMessage =
     learningRateSearch: LearningRateSearch | null;
   }
   | { type: 'step'; report: StepReport }
-  /** Epochs are posted at most every EPOCH_POST_INTERVAL_MS, and carry a checkpoint at most every CHECKPOINT_INTERVAL_MS. */
+  /** Epochs are posted at most every progressIntervalMs, and carry a checkpoint at most every checkpointIntervalMs. */
   | { type: 'epoch'; report: EpochReport; checkpoint: Uint8Array | null }
   | { type: 'restarted'; restart: RestartReport }
   | { type: 'finished'; outcome: TrainingOutcome; stopCause: StopCause | null; model: Uint8Array; checkpoint: Uint8Array | null }

@@ -138,6 +138,8 @@ export class TrainingProcessor {
       stopFlag: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
       deadlineMs: spec.maxRuntimeSeconds === null ? null : Date.parse(startedAt) + spec.maxRuntimeSeconds * 1000,
       stepReportEvery: this.deps.config.STEP_REPORT_EVERY,
+      progressIntervalMs: this.deps.config.PROGRESS_INTERVAL_MS,
+      checkpointIntervalMs: this.deps.config.CHECKPOINT_INTERVAL_MS,
       threads: spec.threads,
     };
   }

@@ -6,15 +6,8 @@ import { STOP_FLAG, type StopCause, type ThreadFailure, type TrainingThreadInput
 
 export type PostMessage = (message: TrainingThreadMessage, transfer?: ArrayBuffer[]) => void;
 
-/**
- * A run on 4 samples finishes an epoch every few microseconds: posting each one, with a
- * checkpoint and its Redis writes, would spend seconds on bookkeeping for milliseconds of
- * arithmetic. Steps and epochs are posted at most this often, a checkpoint goes with an epoch at
- * most this often, and the last epoch is always posted before the end.
- */
-export const STEP_POST_INTERVAL_MS = 100;
-export const EPOCH_POST_INTERVAL_MS = 250;
-export const CHECKPOINT_INTERVAL_MS = 5_000;
+/** Steps are posted up to this many times as often as epochs: the loss curve moves between epochs. */
+const STEPS_PER_EPOCH_POST = 5;
 
 function datasetsOf(input: TrainingThreadInput): { train: Dataset; validation: Dataset | null } {
   const train = decodeDataset(input.train);
@@ -70,20 +63,23 @@ export async function runTraining(input: TrainingThreadInput, post: PostMessage)
     let lastEpochPost = -Infinity;
     let lastCheckpoint = -Infinity;
     let pendingEpoch: EpochReport | null = null;
+    // A run on 4 samples ends an epoch every few microseconds: posting each, with a checkpoint and its
+    // Redis writes, would spend seconds on bookkeeping for milliseconds of arithmetic. The last epoch is always posted.
+    const stepInterval = input.progressIntervalMs / STEPS_PER_EPOCH_POST;
     const outcome = trainer.run({
       onStep: (report) => {
         const now = performance.now();
-        if (now - lastStepPost < STEP_POST_INTERVAL_MS && report.step > 1) return;
+        if (now - lastStepPost < stepInterval && report.step > 1) return;
         lastStepPost = now;
         post({ type: 'step', report });
       },
       onEpoch: (report) => {
         const now = performance.now();
         pendingEpoch = report;
-        if (now - lastEpochPost < EPOCH_POST_INTERVAL_MS) return;
+        if (now - lastEpochPost < input.progressIntervalMs) return;
         lastEpochPost = now;
         pendingEpoch = null;
-        if (now - lastCheckpoint < CHECKPOINT_INTERVAL_MS) {
+        if (now - lastCheckpoint < input.checkpointIntervalMs) {
           post({ type: 'epoch', report, checkpoint: null });
           return;
         }

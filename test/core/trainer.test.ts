@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Predictor, Trainer, loadNetwork, resolveTrainingConfig } from '../../src/core/index.js';
-import { digitSplit, xorDataset } from './fixtures.js';
+import { digitSplit, fixedRun, xorDataset } from './fixtures.js';
 
 describe('XOR from a fixed seed', () => {
   const cases = [
@@ -10,7 +10,7 @@ describe('XOR from a fixed seed', () => {
   ];
   for (const { shape, activation, seed } of cases) {
     it(`[${shape.join(', ')}] ${activation} outputs 0, 1, 1, 0`, () => {
-      const config = resolveTrainingConfig({
+      const config = fixedRun({
         shape, activation, optimizer: 'momentum', learningRate: 0.5, batchSize: 4, epochs: 2000, l2: 0, seed,
         schedule: { kind: 'constant' },
       });
@@ -26,7 +26,7 @@ describe('XOR from a fixed seed', () => {
 
 describe('reproducibility', () => {
   const { train } = digitSplit(300, 0);
-  const config = resolveTrainingConfig({ shape: [784, 32, 10], epochs: 2, dropout: 0.2, augment: { maxShift: 2, maxRotationDegrees: 10 } });
+  const config = fixedRun({ shape: [784, 32, 10], epochs: 2, dropout: 0.2, augment: { maxShift: 2, maxRotationDegrees: 10 } });
 
   it('gives bit-identical weights for the same seed, and different ones for another seed', () => {
     const a = new Trainer(config, train, null);

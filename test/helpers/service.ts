@@ -8,7 +8,7 @@ import { createServices, type Services } from '../../src/api/services.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, redisUrl, type AppConfig } from '../../src/config.js';
 
-/** A config of its own for one test file: a fresh key prefix, queue name and data directory. */
+/** A config of its own for one test file: a fresh key prefix, queue name and data directory, and progress recorded every epoch. */
 export async function isolatedConfig(overrides: Record<string, string> = {}): Promise<AppConfig> {
   const unique = `t${randomUUID().slice(0, 8)}`;
   return loadConfig({
@@ -18,6 +18,9 @@ export async function isolatedConfig(overrides: Record<string, string> = {}): Pr
     DATA_DIR: await mkdtemp(join(tmpdir(), 'mlp-test-')),
     LOG_LEVEL: 'silent',
     ENABLE_DASHBOARDS: 'false',
+    // Every epoch recorded and checkpointed, so tests can reason about each one.
+    PROGRESS_INTERVAL_MS: '0',
+    CHECKPOINT_INTERVAL_MS: '0',
     ...overrides,
   });
 }

@@ -2,7 +2,7 @@ import { api } from '../api.js';
 import type { Job, JobList } from '../api-types.js';
 import { LineChart, lineStyle, swatch, type Curve } from '../charts.js';
 import { errorText, formatNumber, h, notice, poll, show } from '../dom.js';
-import { bestAccuracy, bestAccuracyText, isFinished, jobLabel, shortId, stateBadge, stepLossPoints } from '../job-format.js';
+import { bestAccuracyText, listedBestAccuracy, isFinished, jobLabel, shortId, stateBadge, stepLossPoints } from '../job-format.js';
 import { compareHref, jobHref, type Page } from '../route.js';
 
 const REFRESH_MS = 3000;
@@ -94,6 +94,6 @@ function summaryTable(jobs: Job[]): HTMLElement {
         h('td', { 'data-label': 'Settings' }, jobLabel(job)),
         h('td', { 'data-label': 'State' }, stateBadge(job.state)),
         h('td', { 'data-label': 'Last loss' }, lastLoss === undefined ? '–' : formatNumber(lastLoss)),
-        h('td', { 'data-label': 'Best accuracy' }, bestAccuracyText(bestAccuracy(job.history.epochs))));
+        h('td', { 'data-label': 'Best accuracy' }, bestAccuracyText(listedBestAccuracy(job))));
     }))));
 }

@@ -4,20 +4,16 @@ import { LineChart, lineStyle, type Curve } from '../charts.js';
 import { errorText, formatDate, formatDuration, formatNumber, formatPercent, h, notice, show } from '../dom.js';
 import { MNIST_SIDE } from '../digit-centring.js';
 import { confusionHeatmap } from '../heatmap.js';
-import { bestAccuracy, bestAccuracyText, isFinished, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
+import { bestAccuracyText, isFinished, learningRateText, listedBestAccuracy, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
 import { datasetHref, predictHref, type Page } from '../route.js';
 
-/** A training loss that ends above this fraction of where it started has barely moved. */
-const FLAT_LOSS_FRACTION = 0.95;
-/** Overfitting: the validation loss ends this much above its best, at least this many epochs after it. */
-const OVERFIT_RISE_FRACTION = 1.2;
-const OVERFIT_MIN_EPOCHS_SINCE_BEST = 2;
 /** Epoch rows shown before the rest fold away. */
 const EPOCHS_LISTED = 20;
 
 const STOP_REASON_WORDS = {
   completed: 'ran all its epochs',
   early_stopped: 'stopped early: the validation loss stopped improving',
+  converged: 'converged: the training loss stopped improving',
   max_runtime: 'stopped at its time limit; the model trained so far was kept',
   cancelled: 'was cancelled; its last checkpoint was kept',
 } as const;
@@ -150,9 +146,10 @@ function statusFacts(job: Job, datasetName: string): HTMLElement {
     ['Progress', progressView(job)],
     ['Dataset', h('a', { href: datasetHref(job.datasetId) }, datasetName)],
     ['Shape', shapeText(config.shape)],
-    ['Optimizer', `${config.optimizer}, learning rate ${formatNumber(config.learningRate)}, batch ${config.batchSize}`],
-    ['Activation', `${config.activation} hidden, ${config.outputActivation} output, ${config.loss} loss`],
-    ['Best accuracy', bestAccuracyText(bestAccuracy(job.history.epochs))],
+    ['Optimizer', `${config.optimizer} (momentum ${config.momentum}), learning rate ${learningRateText(job)}, batch ${config.batchSize}, L2 ${config.l2}, dropout ${config.dropout}`],
+    ['Activation', `${config.activation} hidden, ${config.outputActivation} output, ${config.loss} loss, ${config.init.kind} init`],
+    ['Schedule', `${config.schedule.kind}, up to ${config.epochs} epochs, seed ${config.seed}${config.augment ? `, augmented (±${config.augment.maxShift} px, ±${config.augment.maxRotationDegrees}°)` : ''}`],
+    [job.accuracyKind === 'validation' ? 'Validation accuracy' : 'Training accuracy', bestAccuracyText(listedBestAccuracy(job))],
     ['Created', formatDate(job.createdAt)],
   ];
   if (job.startedAt) facts.push(['Started', formatDate(job.startedAt)]);
@@ -171,11 +168,22 @@ function diagnosticsView(job: Job): HTMLElement[] {
   if (job.error) {
     views.push(notice('error', h('p', {}, h('strong', {}, 'Training failed: '), job.error.message), h('p', {}, h('strong', {}, 'What to try: '), job.error.advice)));
   }
-  for (const warning of job.diagnostics?.warnings ?? []) views.push(notice('warning', h('p', {}, warning)));
+  (job.diagnostics?.warnings ?? []).forEach((warning, rank) => {
+    views.push(notice(warning.severity === 'info' ? 'info' : warning.severity === 'error' ? 'error' : 'warning',
+      h('p', {}, h('strong', {}, rank === 0 ? 'Main cause: ' : 'Also: '), warning.message),
+      h('p', {}, h('strong', {}, 'What to try: '), warning.advice, warning.field ? h('span', { class: 'mono' }, ` (${warning.field})`) : null)));
+  });
+  for (const note of job.notes) views.push(notice('info', h('p', {}, note.message)));
   const trend = lossTrend(job);
   if (trend) views.push(trend);
-  const overfitting = overfittingWarning(job);
-  if (overfitting) views.push(overfitting);
+  const search = job.learningRateSearch;
+  if (search) {
+    views.push(h('p', {}, `Learning-rate range test: ${search.curve.length} steps; lowest loss at ${formatNumber(search.lowestLossAt)}, chosen ${formatNumber(search.chosen)}.`));
+    views.push(h('div', { class: 'table-scroll' }, h('table', { 'aria-label': 'Learning-rate range test' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'number' }, 'Learning rate'), h('th', { scope: 'col', class: 'number' }, 'Smoothed loss'))),
+      h('tbody', {}, ...search.curve.filter((_, i) => i % 10 === 0).map((point) => h('tr', { class: point.learningRate === search.chosen ? 'chosen' : '' },
+        h('td', { class: 'number' }, formatNumber(point.learningRate)), h('td', { class: 'number' }, formatNumber(point.loss))))))));
+  }
   if (views.length === 0) {
     views.push(job.diagnostics
       ? notice('success', h('p', {}, 'No problems found: gradients flow and the weights change at a healthy rate.'))
@@ -201,37 +209,13 @@ function updateRatioText(ratio: number): string {
   return ratio < 1e-5 ? '< 0.001%' : `${formatNumber(ratio * 100)}%`;
 }
 
+/** Where the loss went, as a fact; what it means is the job's diagnosis above. */
 function lossTrend(job: Job): HTMLElement | null {
-  const lastStep = job.history.steps.at(-1);
-  if (lastStep && !Number.isFinite(lastStep.loss)) {
-    return notice('error', h('p', {}, `The loss is ${lastStep.loss} at step ${lastStep.step}: training has diverged. Lower the learning rate.`));
-  }
   const records = job.history.epochs;
   if (records.length < 2) return null;
   const first = records[0].trainLoss;
-  const last = records[records.length - 1].trainLoss;
-  const words = `The training loss went from ${formatNumber(first)} after epoch 1 to ${formatNumber(last)} after epoch ${records.length}`;
-  if (last > first * FLAT_LOSS_FRACTION) {
-    return notice('warning', h('p', {}, `${words}: it has barely moved, so the network is not learning. Try another learning rate or the default init.`));
-  }
-  return notice('success', h('p', {}, `${words}: it is falling.`));
-}
-
-/**
- * The validation loss has climbed well above its best while training went on: the network
- * is learning its training samples rather than the task.
- */
-function overfittingWarning(job: Job): HTMLElement | null {
-  const validated = job.history.epochs.filter((record) => record.valLoss !== undefined);
-  if (validated.length < OVERFIT_MIN_EPOCHS_SINCE_BEST + 1) return null;
-  const best = validated.reduce((lowest, record) => ((record.valLoss ?? Infinity) < (lowest.valLoss ?? Infinity) ? record : lowest));
-  const last = validated[validated.length - 1];
-  const bestLoss = best.valLoss ?? 0;
-  const lastLoss = last.valLoss ?? 0;
-  if (last.epoch - best.epoch < OVERFIT_MIN_EPOCHS_SINCE_BEST || lastLoss < bestLoss * OVERFIT_RISE_FRACTION) return null;
-  return notice('warning', h('p', {},
-    `The validation loss was lowest after epoch ${best.epoch} (${formatNumber(bestLoss)}) and has risen to ${formatNumber(lastLoss)} since: ` +
-    'the network is overfitting its training samples. Try L2 weight decay, dropout or early stopping.'));
+  const last = records[records.length - 1];
+  return h('p', {}, `The training loss went from ${formatNumber(first)} after epoch ${records[0].epoch} to ${formatNumber(last.trainLoss)} after epoch ${last.epoch}.`);
 }
 
 /** Long runs list their last epochs; the whole table is built only when asked for. */

@@ -3,7 +3,7 @@ import { HIDDEN_ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS } fro
 import { api, ApiError } from '../api.js';
 import type { Dataset, DatasetList, Job, JobList, JobRequestBody, JobSummary } from '../api-types.js';
 import { errorText, field, formatDate, formatNumber, h, notice, poll, show } from '../dom.js';
-import { bestAccuracyText, listedBestAccuracy, progressView, shapeText, shortId, stateBadge } from '../job-format.js';
+import { bestAccuracyText, learningRateText, listedBestAccuracy, progressView, shapeText, shortId, stateBadge } from '../job-format.js';
 import { compareHref, datasetHref, jobHref, type Page } from '../route.js';
 
 const LIST_REFRESH_MS = 2000;
@@ -65,7 +65,7 @@ function jobForm(datasets: Dataset[]): HTMLFormElement {
   const datasetSelect = h('select', { name: 'datasetId', required: true }, ...datasets.map((dataset) => h('option', { value: dataset.id }, datasetOption(dataset))));
   const shapeInput = h('input', { type: 'text', name: 'shape', required: true, autocomplete: 'off', spellcheck: 'false' });
   const optimizerSelect = select('optimizer', OPTIMIZERS, `default (${DEFAULT_TRAINING.optimizer})`);
-  const learningRateInput = numberInput('learningRate', String(DEFAULT_LEARNING_RATES[DEFAULT_TRAINING.optimizer]), { min: 0 });
+  const learningRateInput = h('input', { name: 'learningRate', inputmode: 'decimal', placeholder: String(DEFAULT_LEARNING_RATES[DEFAULT_TRAINING.optimizer]) }) as HTMLInputElement;
   const status = h('div', { 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit' }, 'Start training');
 
@@ -86,13 +86,13 @@ function jobForm(datasets: Dataset[]): HTMLFormElement {
     h('div', { class: 'form-grid' },
       field('Dataset', datasetSelect, undefined, true),
       field('Shape', shapeInput, 'Layer widths, input to output'),
-      field('Learning rate', learningRateInput, 'Empty: the optimizer\'s default'),
+      field('Learning rate', learningRateInput, 'Empty: the optimizer\'s default; "auto": a range test picks it'),
       field('Optimizer', optimizerSelect),
-      field('Epochs', numberInput('epochs', String(DEFAULT_TRAINING.epochs), { min: 1, step: 1 }))),
+      field('Epochs', numberInput('epochs', 'until it converges', { min: 1, step: 1 }), 'Empty: a step budget, ended once the loss stops improving')),
     h('details', {},
       h('summary', {}, 'Advanced'),
       h('div', { class: 'form-grid' },
-        field('Validation split', numberInput('validationSplit', '0', { min: 0, max: 0.5 }), 'Fraction held out, 0–0.5'),
+        field('Validation split', numberInput('validationSplit', '0.1', { min: 0, max: 0.5 }), 'Fraction held out, stratified, 0–0.5; empty: 10% of 100+ samples'),
         field('Batch size', numberInput('batchSize', String(DEFAULT_TRAINING.batchSize), { min: 1, step: 1 })),
         field('Hidden activation', select('activation', HIDDEN_ACTIVATIONS, `default (${DEFAULT_TRAINING.activation})`)),
         field('Output activation', select('outputActivation', OUTPUT_ACTIVATIONS, 'default (from the shape)')),
@@ -152,7 +152,7 @@ function jobRequestFrom(form: FormData): JobRequestBody | string {
   const body: JobRequestBody = {
     datasetId: text('datasetId'),
     shape,
-    learningRate: number('learningRate'),
+    learningRate: text('learningRate') === 'auto' ? 'auto' : number('learningRate'),
     optimizer: choice('optimizer'),
     epochs: number('epochs'),
     validationSplit: number('validationSplit'),
@@ -229,7 +229,7 @@ class JobTable {
       ['State', stateBadge(job.state)],
       ['Dataset', h('a', { href: datasetHref(job.datasetId) }, this.datasetNames.get(job.datasetId) ?? shortId(job.datasetId))],
       ['Shape', shapeText(job.config.shape)],
-      ['Learning rate', `${formatNumber(job.config.learningRate)} (${job.config.optimizer})`],
+      ['Learning rate', `${learningRateText(job)} (${job.config.optimizer})`],
       ['Progress', progressView(job)],
       ['Best accuracy', bestAccuracyText(listedBestAccuracy(job))],
       ['Created', formatDate(job.createdAt)],

@@ -126,21 +126,25 @@ describe('jobs routes', () => {
       assert.ok(job.history.steps.length >= 40);
       assert.deepEqual(job.statusTransitions.map(({ state }) => state), ['queued', 'running', 'completed']);
       assert.equal(job.checkpoints.at(-1)?.epoch, 40);
-      assert.equal(job.bestAccuracy, Math.max(...job.history.epochs.map((epoch) => epoch.trainAccuracy)), 'no validation data: the best training accuracy');
+      assert.equal(job.accuracyKind, 'training', 'no validation data: the headline accuracy is training accuracy');
+      assert.ok(job.history.epochs.some((epoch) => epoch.trainAccuracy === job.bestAccuracy), 'the kept epoch\'s training accuracy');
 
       const prediction = await service.app.inject({ method: 'POST', url: '/predict', payload: { modelId: job.modelId, inputs: XOR_INPUTS } });
       assert.equal(prediction.statusCode, 200, prediction.body);
       assert.deepEqual(prediction.json().predictions.map((p: { label: number }) => p.label), XOR_LABELS);
     });
 
-    test('GET /jobs gives each job its best validation accuracy, so a list needs no job\'s history', async () => {
+    test('GET /jobs gives each job the validation accuracy of the epoch its model keeps, so a list needs no job\'s history', async () => {
       const created = await postJob({ datasetId: xorId, shape: [2, 8, 2], optimizer: 'adam', learningRate: 0.05, epochs: 10, batchSize: 8, activation: 'tanh', validationSplit: 0.25 });
       const job = await waitForJob(service.app, created.json().id, isFinished);
       const validation = job.history.epochs.map((epoch) => epoch.valAccuracy ?? Number.NaN);
       assert.ok(validation.every(Number.isFinite), 'every epoch was validated');
       const listed = (await service.app.inject({ method: 'GET', url: '/jobs?limit=1' })).json().jobs[0];
       assert.equal(listed.id, job.id);
-      assert.equal(listed.bestAccuracy, Math.max(...validation));
+      const model = (await service.app.inject({ method: 'GET', url: `/models/${job.modelId}` })).json();
+      assert.equal(listed.bestAccuracy, model.metrics.valAccuracy, 'the headline accuracy is the model\'s, not an earlier peak');
+      assert.ok(validation.includes(listed.bestAccuracy));
+      assert.equal(listed.accuracyKind, 'validation');
       assert.equal(listed.history, undefined);
     });
 
@@ -149,8 +153,11 @@ describe('jobs routes', () => {
       const job = await waitForJob(service.app, created.json().id, isFinished);
       assert.equal(job.state, 'failed');
       assert.equal(job.error?.code, 'TRAINING_DIVERGED');
-      assert.match(job.error?.message ?? '', /learning rate 100 \(sgd\)/);
-      assert.match(job.error?.advice ?? '', /\S/);
+      assert.match(job.error?.message ?? '', /learningRate 100 \(sgd\)/);
+      assert.match(job.error?.advice ?? '', /lower learningRate to 10/);
+      assert.equal(job.diagnostics?.warnings[0].code, 'LEARNING_RATE_TOO_HIGH');
+      assert.equal(job.diagnostics?.warnings[0].suggestion, 10);
+      assert.ok(job.history.steps.length >= 1, 'the loss curve shows the steps up to the blow-up');
       assert.equal(job.modelId, null);
     });
 

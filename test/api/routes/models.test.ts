@@ -90,7 +90,7 @@ describe('models routes', () => {
 
   test('evaluate on the validation split of a model whose job held out nothing is 400 naming split', async () => {
     const xor = await uploadXor(service.app);
-    const job = await trainModel(service.app, { datasetId: xor.id, shape: [2, 4, 2], epochs: 1 });
+    const job = await trainModel(service.app, { datasetId: xor.id, shape: [2, 4, 2], epochs: 1, validationSplit: 0 });
     const response = await service.app.inject({ method: 'POST', url: `/models/${job.modelId}/evaluate`, payload: { split: 'validation' } });
     assert.equal(response.statusCode, 400);
     assert.equal(response.json().error.code, 'NO_VALIDATION_DATA');

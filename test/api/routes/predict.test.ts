@@ -23,7 +23,7 @@ describe('POST /predict', () => {
     service = await startTestApp();
     worker = await startTestWorker(service.config);
     const train = await uploadDigits(service.app, digits, 0, TRAIN_COUNT);
-    modelId = (await trainModel(service.app, { datasetId: train.id, shape: [784, 64, 10], epochs: 4 })).modelId ?? '';
+    modelId = (await trainModel(service.app, { datasetId: train.id, shape: [784, 64, 10], epochs: 4, augment: null })).modelId ?? '';
   });
   after(async () => {
     await worker.close();
