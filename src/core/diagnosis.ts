@@ -196,12 +196,12 @@ export class Diagnoser {
     if (overshot && !fitted) findings.push(this.rateTooHigh(dead));
     if (dead && !fitted) findings.push(this.deadReluWarning(dead));
 
-    const updateRatio = this.windowMedianUpdateRatio();
     const scheduleShare = learningRate / config.learningRate;
     if (scheduleShare < DECAYED_RATE_FRACTION && 1 - progress > DECAYED_REMAINING_FRACTION && stalled && !fitted) {
       findings.push(this.decayedSchedule(learningRate));
-    } else if (updateRatio < LOW_UPDATE_RATIO && scheduleShare > 0.1 && !fitted && this.lossBarelyFell()) {
-      findings.push(this.rateTooLow(updateRatio));
+    } else if (this.earlyPeakUpdateRatio > 0 && this.earlyPeakUpdateRatio < LOW_UPDATE_RATIO && !fitted && this.lossBarelyFell()) {
+      // Judged on the first epoch, when every schedule still runs at the submitted rate.
+      findings.push(this.rateTooLow(this.earlyPeakUpdateRatio));
     }
 
     const saturatedHidden = this.saturatedLayer();
@@ -234,11 +234,6 @@ export class Diagnoser {
   private lossBarelyFell(): boolean {
     const last = this.recent.at(-1);
     return this.initialLoss !== null && last !== undefined && last.trainLoss > 0.9 * this.initialLoss;
-  }
-
-  private windowMedianUpdateRatio(): number {
-    const ratios = this.window.map((layers) => Math.max(...layers.map((layer) => layer.updateRatio))).sort((a, b) => a - b);
-    return ratios.length > 0 ? ratios[Math.floor(ratios.length / 2)] : Infinity;
   }
 
   /** A layer saturated at the first step: large |z| before any learning can only come from the init or the inputs. */
@@ -350,7 +345,7 @@ export class Diagnoser {
     return {
       code: 'LEARNING_RATE_TOO_LOW',
       severity: 'warning',
-      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too small: the weights change by ${formatNumber(updateRatio * 100)}% per step, and the loss has barely moved from ${formatNumber(this.initialLoss ?? 0)}`,
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too small: in the first epoch the weights changed by at most ${formatNumber(updateRatio * 100)}% per step, and the loss has barely moved from ${formatNumber(this.initialLoss ?? 0)}`,
       advice: `raise learningRate to ${formatNumber(higher)}, or set it to "auto" to have a range test pick one`,
       field: 'learningRate',
       suggestion: higher,

@@ -117,7 +117,7 @@ describe('jobs routes', () => {
     });
 
     test('an XOR job trains to a model that predicts XOR, with its history', async () => {
-      const created = await postJob({ datasetId: xorId, shape: [2, 8, 2], optimizer: 'adam', learningRate: 0.05, epochs: 40, batchSize: 8, activation: 'tanh' });
+      const created = await postJob({ datasetId: xorId, shape: [2, 8, 2], optimizer: 'adam', learningRate: 0.05, epochs: 40, batchSize: 8, activation: 'tanh', validationSplit: 0 });
       const job = await waitForJob(service.app, created.json().id, isFinished);
       assert.equal(job.state, 'completed', JSON.stringify(job.error));
       assert.equal(job.stopReason, 'completed');
