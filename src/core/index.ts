@@ -10,5 +10,5 @@ export { Trainer, type TrainerCallbacks, type TrainerOptions, type TrainingOutco
 export { Predictor } from './predictor.js';
 export { classCount, datasetMismatch, evaluate } from './evaluate.js';
 export { decodeSnapshot, loadNetwork, readSnapshotHeader, type SnapshotHeader, type TrainingState } from './snapshot.js';
-export { gradientCheck, type GradientCheckOptions, type GradientCheckResult } from './gradcheck.js';
+export * from './gradcheck.js';
 export { Rng } from './rng.js';
