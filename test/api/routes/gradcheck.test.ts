@@ -45,8 +45,8 @@ describe('POST /gradcheck', () => {
     assert.doesNotMatch(body.message, /drawn at random/);
   });
 
-  test('with the default relu, the XOR point (0, 0) puts every first-layer bias at a kink: they are left out and the message says why', async () => {
-    const response = await postCheck({ datasetId: xorId, shape: [2, 4, 1] });
+  test('with relu, the XOR point (0, 0) puts every first-layer bias at a kink: they are left out and the message says why', async () => {
+    const response = await postCheck({ datasetId: xorId, shape: [2, 4, 1], activation: 'relu' });
     assert.equal(response.statusCode, 200, response.body);
     const body = answer(response);
     assert.equal(body.ok, true, body.message);
@@ -61,10 +61,12 @@ describe('POST /gradcheck', () => {
   });
 
   test('a saturated init passes, but the message says the gradients vanish and the check says little there', async () => {
-    const response = await postCheck({ datasetId: digitsId, shape: [784, 30, 10], activation: 'sigmoid', init: { kind: 'uniform', low: 0, high: 0.5, bias: 0.5 } });
+    // Even the lightest digit (about 22 of 784 pixels' worth of ink) puts every sigmoid input near 24, where σ' is about 4e-11.
+    const response = await postCheck({ datasetId: digitsId, shape: [784, 30, 10], activation: 'sigmoid', init: { kind: 'uniform', low: 0, high: 2, bias: 2 } });
     assert.equal(response.statusCode, 200, response.body);
     const body = answer(response);
     assert.match(body.message, /The gradients of layer 1 are vanishing: at most \S+, below the \S+ floor of the relative error, as a saturated init makes them/);
+    assert.ok(body.layers[1].largestGradient > 1e-3, `layer 2 gradient ${body.layers[1].largestGradient}`);
   });
 
   test('a network too big for the asked batch is checked on fewer samples, and the message says why', async () => {
