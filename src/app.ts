@@ -6,6 +6,7 @@ import { installRequestMetrics } from './api/metrics.js';
 import { registerThirdPartyPlugins } from './api/plugins.js';
 import { OneLineRequestLog } from './api/request-log.js';
 import { datasetRoutes } from './api/routes/datasets.js';
+import { gradientCheckRoutes } from './api/routes/gradcheck.js';
 import { healthRoutes } from './api/routes/health.js';
 import { jobRoutes } from './api/routes/jobs.js';
 import { modelRoutes } from './api/routes/models.js';
@@ -37,6 +38,7 @@ export async function buildApp(config: AppConfig, services: Services = createSer
   await app.register(jobRoutes, { jobs: services.jobs, events: services.events, config });
   await app.register(modelRoutes, { models: services.models });
   await app.register(predictRoutes, { models: services.models });
+  await app.register(gradientCheckRoutes, { gradientCheck: services.gradientCheck, config });
   if (config.ENABLE_DASHBOARDS) await app.register(queueDashboardRoutes, { queue: services.queue });
   await app.register(webRoutes);
   return app;

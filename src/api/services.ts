@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
 import { DatasetService } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
+import { GradientCheckService } from '../models/gradient-check-service.js';
 import { ModelService } from '../models/model-service.js';
 import { ModelStore } from '../models/model-store.js';
 import { JobEventHub } from '../queue/job-events.js';
@@ -74,6 +75,7 @@ export function createServices(config: AppConfig) {
     datasets: new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES }),
     jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, queue }),
     models,
+    gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),
     events,
     readiness: () => checkReadiness(redis, blobs),
     async close(): Promise<void> {

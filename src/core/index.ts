@@ -11,5 +11,5 @@ export { rangeTest, type LearningRatePoint, type LearningRateSearch } from './lr
 export { Predictor } from './predictor.js';
 export { classCount, datasetMismatch, evaluate } from './evaluate.js';
 export { decodeSnapshot, loadNetwork, readSnapshotHeader, type SnapshotHeader, type TrainingState } from './snapshot.js';
-export { gradientCheck, type GradientCheckOptions, type GradientCheckResult } from './gradcheck.js';
+export * from './gradcheck.js';
 export { Rng } from './rng.js';

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { Worker as Thread } from 'node:worker_threads';
 import { loadNetwork, Predictor, type FloatArray } from '../core/index.js';
 import { chooseKernels } from '../kernels/choose-kernels.js';
 import type { Metrics } from '../api/metrics.js';
@@ -13,6 +12,7 @@ import type { EvaluationThreadInput, EvaluationThreadMessage } from './evaluatio
 import { LruCache } from './model-cache.js';
 import type { EvaluateRequest, EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse } from './model-schema.js';
 import type { ModelStore } from './model-store.js';
+import { runThread } from './run-thread.js';
 
 const EVALUATION_THREAD_URL = new URL('./evaluation-thread.js', import.meta.url);
 const MAX_PIXEL = 255;
@@ -174,12 +174,7 @@ export class ModelService {
       dataset: Uint8Array.from(await readBlob(this.deps.blobs, datasetBlobKey(source.datasetId))),
       heldOut: source.heldOut,
     };
-    const message = await new Promise<EvaluationThreadMessage>((resolve, reject) => {
-      const thread = new Thread(EVALUATION_THREAD_URL, { workerData: input, transferList: [input.model.buffer as ArrayBuffer, input.dataset.buffer as ArrayBuffer] });
-      thread.once('message', resolve);
-      thread.once('error', reject);
-      thread.once('exit', (code) => reject(new Error(`the evaluation thread exited with code ${code} without an answer`)));
-    });
+    const message = await runThread<EvaluationThreadMessage>(EVALUATION_THREAD_URL, input, [input.model.buffer as ArrayBuffer, input.dataset.buffer as ArrayBuffer]);
     if (message.type === 'failed') throw new Error(`evaluation failed: ${message.message}`);
     return message.evaluation;
   }

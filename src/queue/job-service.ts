@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  InvalidConfigError, defaultValidationSplit, parameterCount, resolveTrainingConfig, trainingCount,
-  type TrainingConfig, type TrainingNote,
-} from '../core/index.js';
+import { defaultValidationSplit, resolveTrainingConfig, trainingCount, type TrainingConfig, type TrainingNote } from '../core/index.js';
 import type { AppConfig } from '../config.js';
 import { shapeMismatch } from '../data/dataset-fit.js';
 import type { DatasetRecord } from '../data/dataset-schema.js';
@@ -15,6 +12,7 @@ import type { RedisKeys } from '../storage/redis.js';
 import { FINISHED_STATES, type Job, type JobListQuery, type JobRequest, type JobSpec } from './job-schema.js';
 import { finishJob, heldDatasets } from './job-lifecycle.js';
 import type { JobStore } from './job-store.js';
+import { asRequestError, checkParameterLimit } from './network-request.js';
 import { TRAINING_JOB_NAME, type TrainingJobData } from './training-queue.js';
 
 /** Activations are (batch x widest layer) floats in a few buffers; this many floats is about 256 MB per buffer. */
@@ -73,14 +71,7 @@ export class JobService {
     const dataset = await this.dataset(datasetId, 'datasetId');
     const validation = validationDatasetId ? await this.dataset(validationDatasetId, 'validationDatasetId') : null;
 
-    const parameters = parameterCount(training.shape);
-    if (parameters > config.MAX_PARAMETERS) {
-      throw new AppError(
-        'TOO_MANY_PARAMETERS',
-        `body.shape: [${training.shape.join(', ')}] has ${parameters} parameters; the limit is ${config.MAX_PARAMETERS}`,
-        { field: 'shape', parameters, limit: config.MAX_PARAMETERS },
-      );
-    }
+    checkParameterLimit(training.shape, config.MAX_PARAMETERS);
     const split = validation ? 0 : validationSplit ?? defaultValidationSplit(dataset.count);
     const trainCount = trainingCount(dataset.count, split);
     const validationNote = this.validationNote(dataset, validation, split, validationSplit);
@@ -142,8 +133,7 @@ export class JobService {
     try {
       return resolveTrainingConfig(training, { trainCount, ...image });
     } catch (error) {
-      if (!(error instanceof InvalidConfigError)) throw error;
-      throw new AppError('INVALID_CONFIG', `body.${error.field}: ${error.message}`, { field: error.field });
+      throw asRequestError(error);
     }
   }
 

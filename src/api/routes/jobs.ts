@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppConfig } from '../../config.js';
 import type { JobEventHub } from '../../queue/job-events.js';
-import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema } from '../../queue/job-schema.js';
+import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, type JobLimits } from '../../queue/job-schema.js';
 import type { JobService } from '../../queue/job-service.js';
 import { API_KEY_COOKIE } from '../api-key-cookie.js';
 import { streamJobEvents } from '../job-event-stream.js';
@@ -18,8 +18,13 @@ export interface JobRoutesOptions {
   config: AppConfig;
 }
 
+/** The caps in POST /jobs that come from the deployment's config. */
+export function jobLimits(config: AppConfig): JobLimits {
+  return { maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS };
+}
+
 export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { jobs, events, config }) => {
-  const limits = { maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS };
+  const limits = jobLimits(config);
 
   app.post('/jobs', {
     schema: {
