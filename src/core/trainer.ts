@@ -270,6 +270,11 @@ export class Trainer {
     return scale * scheduledLearningRate(config.schedule, config.learningRate, step - from, this.stepsPerEpoch, totalSteps - from);
   }
 
+  /** The schedule's share of a rate, without the plateau drops: the diagnosis judges the schedule the job chose, not the trainer's own cuts. */
+  private scheduleOnly(learningRate: number): number {
+    return learningRate / Math.pow(RATE_DROP, this.state.rateDrops);
+  }
+
   /**
    * Early stopping's first stalls lower the rate instead of ending the run, as Keras's
    * ReduceLROnPlateau does: a loss that has stopped falling at one rate often falls again at a
@@ -468,7 +473,7 @@ export class Trainer {
     }
     this.diagnoser.recordEpoch({ epoch, trainLoss, trainAccuracy, ...(validation && { valLoss, valAccuracy }) });
     const progress = state.step / (this.stepsPerEpoch * config.epochs);
-    const diagnostics: Diagnostics = { layers: this.latestDiagnostics.layers, warnings: this.diagnoser.diagnose(learningRate, progress, ending) };
+    const diagnostics: Diagnostics = { layers: this.latestDiagnostics.layers, warnings: this.diagnoser.diagnose(this.scheduleOnly(learningRate), progress, ending) };
     this.latestDiagnostics = diagnostics;
     state.epochsCompleted = epoch;
     state.stepInEpoch = 0;
@@ -504,7 +509,7 @@ export class Trainer {
     const step = state.stepInEpoch + 1;
     const where = `${what} at epoch ${epoch}, step ${step} of ${this.stepsPerEpoch}`;
     const progress = state.step / (this.stepsPerEpoch * config.epochs);
-    const warnings = this.diagnoser.diagnose(learningRate, progress, { kind: 'diverged', what: where });
+    const warnings = this.diagnoser.diagnose(this.scheduleOnly(learningRate), progress, { kind: 'diverged', what: where });
     const diagnostics: Diagnostics = { layers: this.latestDiagnostics.layers, warnings };
     this.callbacks.onStep?.({
       epoch, step: state.step + 1, stepsPerEpoch: this.stepsPerEpoch, loss: Number.isFinite(loss) ? loss : Number.MAX_VALUE,
