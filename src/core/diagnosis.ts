@@ -1,6 +1,7 @@
 import { SATURATION_THRESHOLD, formatNumber } from './diagnostics.js';
 import { classCount } from './evaluate.js';
-import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, RESTART_MAX_SAMPLES } from './training-config.js';
+import { scheduledLearningRate } from './schedule.js';
+import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, RESTART_MAX_SAMPLES, stepsPerEpoch } from './training-config.js';
 import type { Dataset, EpochMetrics, LayerDiagnostics, TrainingConfig, TrainingWarning, WarningCode } from './types.js';
 
 /** A saturating layer with more than this share of |z| > 4 has mostly stopped learning. */
@@ -8,10 +9,20 @@ const SATURATED_FRACTION = 0.5;
 /** Logits with a root mean square above this put a softmax at 0 or 1 for almost every sample. */
 const SATURATED_LOGIT_RMS = 20;
 const DEAD_FRACTION = 0.5;
-/** Per-step weight change relative to the weights: about 1e-3 is healthy, above this the steps overshoot. */
+/**
+ * Per-step weight change relative to the weights, at its peak over the first reports: the default
+ * rates give 1-3.5% on MNIST-sized networks (bench:scenarios' healthy runs, and 784-800-10 at batch
+ * 16); above this the steps overshoot.
+ */
 const HIGH_UPDATE_RATIO = 0.1;
 /** Below this the weights barely move: a run would need millions of steps to get anywhere. */
 const LOW_UPDATE_RATIO = 1e-4;
+/**
+ * Reports at the start of each attempt that measure the step size: the rate is still near the
+ * submitted one under any schedule, and momentum has built up (the first step of momentum or Adam
+ * is smaller than the ones after it).
+ */
+const EARLY_REPORTS = 5;
 /** Float inputs with a root mean square or a largest value beyond these have not been scaled. */
 const UNSCALED_INPUT_RMS = 10;
 const UNSCALED_INPUT_MAX = 100;
@@ -96,13 +107,17 @@ export type RunEnding = { kind: 'diverged'; what: string } | { kind: 'stalled' }
 export class Diagnoser {
   private firstLayers: LayerDiagnostics[] | null = null;
   private readonly window: LayerDiagnostics[][] = [];
-  /** Largest update ratio of any layer over the first epoch: later, dead or saturated units hide a rate that was too high. */
-  private earlyPeakUpdateRatio = 0;
+  /** The first EARLY_REPORTS reports of the attempt: later, dead or saturated units and a decayed schedule hide the step size. */
+  private readonly early: LayerDiagnostics[][] = [];
   private readonly recent: EpochEvidence[] = [];
   private best: EpochEvidence | null = null;
   private initialLoss: number | null = null;
   private peakLoss = 0;
   private restarts = 0;
+  /** Epochs before this attempt began: a fresh start starts the schedule again. */
+  private attemptStartEpoch = 0;
+  /** The epoch whose first step the schedule had cut below DECAYED_RATE_FRACTION of the submitted rate. */
+  private decayedEpoch: number | null = null;
 
   constructor(
     private readonly config: TrainingConfig & { learningRate: number },
@@ -114,32 +129,39 @@ export class Diagnoser {
     if (loss > this.peakLoss) this.peakLoss = loss;
   }
 
-  recordLayers(layers: LayerDiagnostics[], epoch: number): void {
+  /** `_epoch` is not needed: the early window counts reports, so it is as long on 4 samples as on 60,000. */
+  recordLayers(layers: LayerDiagnostics[], _epoch: number): void {
     this.firstLayers ??= layers;
     this.window.push(layers);
     if (this.window.length > WINDOW_REPORTS) this.window.shift();
-    if (epoch === 1) for (const layer of layers) this.earlyPeakUpdateRatio = Math.max(this.earlyPeakUpdateRatio, layer.updateRatio);
+    if (this.early.length < EARLY_REPORTS) this.early.push(layers);
   }
 
   recordEpoch(evidence: EpochEvidence): void {
     this.recent.push(evidence);
     if (this.recent.length > RECENT_EPOCHS) this.recent.shift();
-    const score = (e: EpochEvidence): number => e.valLoss ?? e.trainLoss;
-    if (!this.best || score(evidence) < score(this.best)) this.best = evidence;
+    if (!this.best || monitoredLoss(evidence) < monitoredLoss(this.best)) this.best = evidence;
+    if (this.decayedEpoch === null && this.scheduleShare(evidence.epoch + 1) < DECAYED_RATE_FRACTION) this.decayedEpoch = evidence.epoch + 1;
   }
 
   /** A fresh start forgets the last attempt's evidence but counts it. */
   restarted(): void {
     this.restarts++;
+    this.attemptStartEpoch = this.recent.at(-1)?.epoch ?? this.attemptStartEpoch;
     this.firstLayers = null;
     this.window.length = 0;
+    this.early.length = 0;
     this.recent.length = 0;
     this.best = null;
     this.initialLoss = null;
     this.peakLoss = 0;
+    this.decayedEpoch = null;
   }
 
-  /** Ranked warnings; `learningRate` is the schedule's rate now and `progress` the share of planned steps taken. */
+  /**
+   * Ranked warnings; `learningRate` is the rate now (the schedule's, times any drops on a plateau)
+   * and `progress` the share of planned steps taken.
+   */
   diagnose(learningRate: number, progress: number, ending: RunEnding = null): TrainingWarning[] {
     const findings = ending?.kind === 'diverged' ? [this.divergenceCause(ending.what)] : this.runFindings(learningRate, progress, ending);
     return consistent(findings);
@@ -187,20 +209,23 @@ export class Diagnoser {
     const struggling = atChance || (stalled && !fitted);
 
     const saturation = this.initSaturation();
-    if (saturation && struggling && config.init.kind === 'uniform') findings.push(this.initSaturationWarning(saturation));
+    const initSaturated = saturation !== null && config.init.kind === 'uniform';
+    if (initSaturated && struggling) findings.push(this.initSaturationWarning(saturation));
     if (this.unscaledInputs() && (struggling || !fitted)) findings.push(this.unscaledInputsWarning());
 
     const dead = this.deadLayer();
-    const overshot = this.earlyPeakUpdateRatio > HIGH_UPDATE_RATIO || (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss);
+    const overshot = this.earlyPeakUpdateRatio() > HIGH_UPDATE_RATIO || (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss);
     if (overshot && !fitted) findings.push(this.rateTooHigh(dead));
     if (dead && !fitted) findings.push(this.deadReluWarning(dead));
 
-    const updateRatio = this.windowMedianUpdateRatio();
-    const scheduleShare = learningRate / config.learningRate;
-    if (scheduleShare < DECAYED_RATE_FRACTION && 1 - progress > DECAYED_REMAINING_FRACTION && stalled && !fitted) {
-      findings.push(this.decayedSchedule(learningRate));
-    } else if (updateRatio < LOW_UPDATE_RATIO && scheduleShare > 0.1 && !fitted && this.lossBarelyFell()) {
-      findings.push(this.rateTooLow(updateRatio));
+    const { decayedEpoch } = this;
+    const decayed = decayedEpoch !== null && 1 - (decayedEpoch - 1) / config.epochs > DECAYED_REMAINING_FRACTION;
+    const earlyUpdate = this.earlyMedianUpdateRatio();
+    if (decayed && stalled && !fitted) {
+      findings.push(this.decayedSchedule(decayedEpoch, learningRate));
+    } else if (earlyUpdate < LOW_UPDATE_RATIO && !dead && !initSaturated && !fitted && this.lossBarelyFell()) {
+      // Dead units and saturated inits also make tiny steps, whatever the rate.
+      findings.push(this.rateTooLow(earlyUpdate));
     }
 
     const saturatedHidden = this.saturatedLayer();
@@ -235,8 +260,25 @@ export class Diagnoser {
     return this.initialLoss !== null && last !== undefined && last.trainLoss > 0.9 * this.initialLoss;
   }
 
-  private windowMedianUpdateRatio(): number {
-    const ratios = this.window.map((layers) => Math.max(...layers.map((layer) => layer.updateRatio))).sort((a, b) => a - b);
+  /**
+   * The schedule's own share of the submitted rate at the first step of `epoch` (counted from 1),
+   * without the trainer's drops on a plateau: those answer a stall, they do not cause one.
+   */
+  private scheduleShare(epoch: number): number {
+    const { config, data } = this;
+    const steps = stepsPerEpoch(data.count, config.batchSize);
+    const from = this.attemptStartEpoch * steps;
+    const rate = scheduledLearningRate(config.schedule, config.learningRate, (epoch - 1) * steps - from, steps, config.epochs * steps - from);
+    return rate / config.learningRate;
+  }
+
+  /** Largest update ratio of any layer over the attempt's first reports. */
+  private earlyPeakUpdateRatio(): number {
+    return Math.max(0, ...this.early.map(largestUpdateRatio));
+  }
+
+  private earlyMedianUpdateRatio(): number {
+    const ratios = this.early.map(largestUpdateRatio).sort((a, b) => a - b);
     return ratios.length > 0 ? ratios[Math.floor(ratios.length / 2)] : Infinity;
   }
 
@@ -335,7 +377,7 @@ export class Diagnoser {
     return {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'warning',
-      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: in the first epoch the weights changed by up to ${percent(this.earlyPeakUpdateRatio)} in one step (about 0.1% is healthy)${effect}`,
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: early in training a layer's weights changed by up to ${percent(this.earlyPeakUpdateRatio())} in one step, where the default rates stay within about 3%${effect}`,
       advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
       field: 'learningRate',
       suggestion: lowerRate,
@@ -349,19 +391,21 @@ export class Diagnoser {
     return {
       code: 'LEARNING_RATE_TOO_LOW',
       severity: 'warning',
-      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too small: the weights change by ${formatNumber(updateRatio * 100)}% per step, and the loss has barely moved from ${formatNumber(this.initialLoss ?? 0)}`,
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too small: early in training the weights changed by ${formatNumber(updateRatio * 100)}% per step, where the default rates move them 1-3%, and the loss has barely moved from ${formatNumber(this.initialLoss ?? 0)}`,
       advice: `raise learningRate to ${formatNumber(higher)}, or set it to "auto" to have a range test pick one`,
       field: 'learningRate',
       suggestion: higher,
     };
   }
 
-  private decayedSchedule(learningRate: number): TrainingWarning {
+  private decayedSchedule(epoch: number, learningRate: number): TrainingWarning {
     const { config } = this;
+    const share = this.scheduleShare(epoch);
+    const ahead = percent(1 - (epoch - 1) / config.epochs);
     return {
       code: 'SCHEDULE_DECAYED',
       severity: 'warning',
-      message: `the ${describeSchedule(config)} schedule has cut the learning rate from ${formatNumber(config.learningRate)} to ${formatNumber(learningRate)} with most of the run still ahead, so training has stopped making progress`,
+      message: `the ${describeSchedule(config)} schedule cut the learning rate from ${formatNumber(config.learningRate)} to ${formatNumber(share * config.learningRate)} by epoch ${epoch}, with ${ahead} of the run still ahead (it is ${formatNumber(learningRate)} now), so training stopped making progress`,
       advice: 'set schedule to { "kind": "cosine", "minLearningRate": 0 }, which decays smoothly over the whole run, or use a step schedule with a larger gamma',
       field: 'schedule',
       suggestion: { kind: 'cosine', minLearningRate: 0 },
@@ -482,6 +526,11 @@ function consistent(findings: TrainingWarning[]): TrainingWarning[] {
   }
   return kept;
 }
+
+/** The loss early stopping watches: validation's when data is held out, else the training loss. */
+const monitoredLoss = (e: EpochEvidence): number => e.valLoss ?? e.trainLoss;
+
+const largestUpdateRatio = (layers: LayerDiagnostics[]): number => Math.max(...layers.map((layer) => layer.updateRatio));
 
 function widened(shape: readonly number[], width: number): number[] {
   return shape.map((units, l) => (l === 0 || l === shape.length - 1 ? units : Math.max(units, width)));
