@@ -1,7 +1,7 @@
 import { SATURATION_THRESHOLD, formatNumber } from './diagnostics.js';
 import { classCount } from './evaluate.js';
 import { scheduledLearningRate } from './schedule.js';
-import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, RESTART_MAX_SAMPLES, stepsPerEpoch } from './training-config.js';
+import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, NARROW_HIDDEN_WIDTH, RESTART_MAX_SAMPLES, stepsPerEpoch } from './training-config.js';
 import type { Dataset, EpochMetrics, LayerDiagnostics, TrainingConfig, TrainingWarning, WarningCode } from './types.js';
 
 /** A saturating layer with more than this share of |z| > 4 has mostly stopped learning. */
@@ -12,9 +12,17 @@ const DEAD_FRACTION = 0.5;
 /**
  * Per-step weight change relative to the weights, at its peak over the first reports: the default
  * rates give 1-3.5% on MNIST-sized networks (bench:scenarios' healthy runs, and 784-800-10 at batch
- * 16); above this the steps overshoot.
+ * 16), a rate 10x too high 6-10%. Above HIGH_UPDATE_RATIO the steps overshoot on that evidence alone;
+ * above ELEVATED_UPDATE_RATIO they do when relu units also died during training.
  */
 const HIGH_UPDATE_RATIO = 0.1;
+const ELEVATED_UPDATE_RATIO = 0.05;
+/**
+ * Relu units silent over a whole report that were alive at the first step: healthy runs end with
+ * 4-9% of them, while a rate 10x too high kills 45-65%. Large steps push a unit's bias and
+ * weights to where no sample lifts z above 0, and it never comes back (CS231n, "dying relu").
+ */
+const DYING_FRACTION = 0.25;
 /** Below this the weights barely move: a run would need millions of steps to get anywhere. */
 const LOW_UPDATE_RATIO = 1e-4;
 /**
@@ -43,6 +51,8 @@ const RECENT_EPOCHS = 5;
 const WINDOW_REPORTS = 5;
 /** At least this many hidden layers of sigmoid or tanh make a stack deep enough for gradients to compound. */
 const DEEP_SATURATING_LAYERS = 3;
+/** Gradient norms of two layers this many times apart at the first step cannot both be served by one learning rate. */
+const GRADIENT_SPREAD = 10;
 /** Rows sampled to measure the scale of float inputs. */
 const INPUT_PROFILE_ROWS = 1_000;
 
@@ -102,7 +112,8 @@ export type RunEnding = { kind: 'diverged'; what: string } | { kind: 'stalled' }
  * Evidence about one run, gathered over windows of reports rather than one step, and a
  * ranked diagnosis from it. The diagnosis starts from what the job submitted (its learning rate,
  * not the schedule's current one; its init; its activation) and never advises a value the job
- * already uses.
+ * already uses. A finding that another one explains is left out rather than listed beside its
+ * cause: units that large steps killed or saturated are part of the learning-rate finding.
  */
 export class Diagnoser {
   private firstLayers: LayerDiagnostics[] | null = null;
@@ -113,6 +124,13 @@ export class Diagnoser {
   private best: EpochEvidence | null = null;
   private initialLoss: number | null = null;
   private peakLoss = 0;
+  private previousLoss: number | null = null;
+  /**
+   * Whether the loss ever rose from one step to the next while the early reports were gathered.
+   * A ratio of update to weights is large for weights that start near 0 (a two-weight output
+   * layer) however gently the run learns; a loss that fell at every step did not overshoot.
+   */
+  private earlyLossRose = false;
   private restarts = 0;
   /** Epochs before this attempt began: a fresh start starts the schedule again. */
   private attemptStartEpoch = 0;
@@ -127,6 +145,8 @@ export class Diagnoser {
   recordLoss(loss: number): void {
     this.initialLoss ??= loss;
     if (loss > this.peakLoss) this.peakLoss = loss;
+    if (this.early.length < EARLY_REPORTS && this.previousLoss !== null && loss > this.previousLoss) this.earlyLossRose = true;
+    this.previousLoss = loss;
   }
 
   /** `_epoch` is not needed: the early window counts reports, so it is as long on 4 samples as on 60,000. */
@@ -155,6 +175,8 @@ export class Diagnoser {
     this.best = null;
     this.initialLoss = null;
     this.peakLoss = 0;
+    this.previousLoss = null;
+    this.earlyLossRose = false;
     this.decayedEpoch = null;
   }
 
@@ -176,18 +198,8 @@ export class Diagnoser {
       return { ...this.initSaturationWarning(saturation), severity: 'error', message: `${lead}. ${saturation.message}` };
     }
     if (this.unscaledInputs()) return { ...this.unscaledInputsWarning(), severity: 'error', message: `${lead}. ${this.unscaledInputsMessage()}` };
+    if (this.deepSaturating()) return { ...this.explodingGradients(null), severity: 'error', message: `${lead}. ${this.explodingGradientsMessage()}` };
     const lowerRate = this.lowerRate();
-    if (this.deepSaturating()) {
-      const hidden = config.shape.length - 2;
-      return {
-        code: 'EXPLODING_GRADIENTS',
-        severity: 'error',
-        message: `${lead}, in a stack of ${hidden} ${config.activation} layers, where each layer multiplies the gradient of the one above it, so a step that is safe for the last layer overshoots in the first`,
-        advice: `lower learningRate from ${formatNumber(config.learningRate)} to ${formatNumber(lowerRate)}; a stack this deep also trains faster as relu with he init`,
-        field: 'learningRate',
-        suggestion: lowerRate,
-      };
-    }
     return {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'error',
@@ -208,15 +220,28 @@ export class Diagnoser {
     const atChance = last.trainAccuracy <= this.chanceCeiling();
     const struggling = atChance || (stalled && !fitted);
 
+    // A saturating init makes outsized gradients at any rate, so the steps it causes do not count against the rate.
     const saturation = this.initSaturation();
     const initSaturated = saturation !== null && config.init.kind === 'uniform';
     if (initSaturated && struggling) findings.push(this.initSaturationWarning(saturation));
     if (this.unscaledInputs() && (struggling || !fitted)) findings.push(this.unscaledInputsWarning());
 
     const dead = this.deadLayer();
-    const overshot = this.earlyPeakUpdateRatio() > HIGH_UPDATE_RATIO || (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss);
-    if (overshot && !fitted) findings.push(this.rateTooHigh(dead));
-    if (dead && !fitted) findings.push(this.deadReluWarning(dead));
+    const dying = this.dyingLayer();
+    const peakUpdate = this.earlyPeakUpdateRatio();
+    const overshot = !initSaturated && (
+      (this.earlyLossRose && (peakUpdate > HIGH_UPDATE_RATIO || (peakUpdate > ELEVATED_UPDATE_RATIO && dying !== null))) ||
+      (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss)
+    );
+    const saturatedHidden = this.saturatedLayer();
+    if (overshot && !fitted) {
+      findings.push(this.deepSaturating() && this.gradientSpread() ? this.explodingGradients(saturatedHidden) : this.rateTooHigh(dying, saturatedHidden));
+    }
+    // Units that large steps killed belong to the rate finding, and the few units of a narrow layer
+    // that died in a small stalled run are the local minimum it names; the rest are their own finding.
+    const smallStall = data.count <= RESTART_MAX_SAMPLES && stalled && last.trainAccuracy < 1 && progress > 0;
+    const narrowDeath = dead !== null && smallStall && config.shape[dead.layer] < NARROW_HIDDEN_WIDTH && (config.init.bias ?? 0) >= 0;
+    if (dead && !fitted && !(overshot && dying) && !narrowDeath) findings.push(this.deadReluWarning(dead));
 
     const { decayedEpoch } = this;
     const decayed = decayedEpoch !== null && 1 - (decayedEpoch - 1) / config.epochs > DECAYED_REMAINING_FRACTION;
@@ -228,10 +253,9 @@ export class Diagnoser {
       findings.push(this.rateTooLow(earlyUpdate));
     }
 
-    const saturatedHidden = this.saturatedLayer();
-    if (saturatedHidden && struggling) findings.push(this.saturationWarning(saturatedHidden));
+    if (saturatedHidden && struggling && !overshot) findings.push(this.saturationWarning(saturatedHidden));
 
-    if (data.count <= RESTART_MAX_SAMPLES && stalled && last.trainAccuracy < 1 && progress > 0) findings.push(this.localMinimum(last, atChance));
+    if (smallStall) findings.push(this.localMinimum(last, atChance, dead));
     else if (stalled && !atChance && this.recent.length >= 3 && this.underfit(last)) findings.push(this.underfitting(last));
 
     const overfit = this.overfitting(last);
@@ -346,6 +370,16 @@ export class Diagnoser {
     return layers.find((layer, l) => recent.every((report) => (report[l].deadFraction ?? 0) > DEAD_FRACTION)) ?? null;
   }
 
+  /** A relu layer alive at the first step and more than DYING_FRACTION silent over each of the last two reports. */
+  private dyingLayer(): LayerDiagnostics | null {
+    const first = this.firstLayers;
+    if (!first || this.window.length < 2) return null;
+    const recent = this.window.slice(-2);
+    const layers = recent[recent.length - 1];
+    return layers.find((layer, l) => (first[l].deadFraction ?? 1) < DYING_FRACTION
+      && recent.every((report) => (report[l].deadFraction ?? 0) > DYING_FRACTION)) ?? null;
+  }
+
   private deadReluWarning(layer: LayerDiagnostics): TrainingWarning {
     const { init, activation } = this.config;
     const message = `${percent(layer.deadFraction ?? 0)} of the relu units in layer ${layer.layer} are dead: they output 0 for every sample, so they get no gradient and cannot come back`;
@@ -368,17 +402,59 @@ export class Diagnoser {
     };
   }
 
-  private rateTooHigh(dead: LayerDiagnostics | null): TrainingWarning {
+  private rateTooHigh(dying: LayerDiagnostics | null, saturated: LayerDiagnostics | null): TrainingWarning {
     const { config } = this;
     const lowerRate = this.lowerRate();
-    const effect = dead
-      ? `; the first large steps pushed ${percent(dead.deadFraction ?? 0)} of the relu units in layer ${dead.layer} into dying`
-      : '';
     return {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'warning',
-      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: early in training a layer's weights changed by up to ${percent(this.earlyPeakUpdateRatio())} in one step, where the default rates stay within about 3%${effect}`,
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: early in training a layer's weights changed by up to ${percent(this.earlyPeakUpdateRatio())} in one step, where the default rates stay within about 3%${this.largeStepEffects(dying, saturated)}`,
       advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
+      field: 'learningRate',
+      suggestion: lowerRate,
+    };
+  }
+
+  /** What oversized steps did to the units: killed relus, or drove sigmoid and tanh units into saturation. */
+  private largeStepEffects(dying: LayerDiagnostics | null, saturated: LayerDiagnostics | null): string {
+    if (dying) return `; the large steps killed ${percent(dying.deadFraction ?? 0)} of the relu units in layer ${dying.layer}, which now output 0 for every sample`;
+    if (saturated) return `; the large steps drove ${percent(saturated.saturatedFraction ?? 0)} of the ${this.config.activation} units in layer ${saturated.layer} into saturation, where they pass back almost no gradient`;
+    return '';
+  }
+
+  /**
+   * The layers with the smallest and largest gradient norms at the first step, when they are at
+   * least GRADIENT_SPREAD apart: each layer of a sigmoid or tanh stack scales the gradient it
+   * passes down by its weights times σ'(z) (at most 0.25 for sigmoid), so across a deep stack
+   * one layer's gradient can be hundreds of times another's.
+   */
+  private gradientSpread(): { low: LayerDiagnostics; high: LayerDiagnostics } | null {
+    const layers = this.firstLayers?.filter((layer) => layer.gradientNorm > 0);
+    if (!layers || layers.length < 2) return null;
+    const low = layers.reduce((a, b) => (b.gradientNorm < a.gradientNorm ? b : a));
+    const high = layers.reduce((a, b) => (b.gradientNorm > a.gradientNorm ? b : a));
+    return high.gradientNorm >= GRADIENT_SPREAD * low.gradientNorm ? { low, high } : null;
+  }
+
+  private explodingGradientsMessage(): string {
+    const { config } = this;
+    const hidden = config.shape.length - 2;
+    const spread = this.gradientSpread();
+    const measured = spread
+      ? `; at the first step layer ${spread.high.layer}'s gradient was ${formatNumber(spread.high.gradientNorm / spread.low.gradientNorm)} times layer ${spread.low.layer}'s`
+      : '';
+    return `in a stack of ${hidden} ${config.activation} layers each layer scales the gradient it passes down${measured}, so no one learning rate suits every layer: at ${formatNumber(config.learningRate)} (${config.optimizer}) the layers with the largest gradients overshoot`;
+  }
+
+  private explodingGradients(saturated: LayerDiagnostics | null): TrainingWarning {
+    const { config } = this;
+    const lowerRate = this.lowerRate();
+    const peak = this.early.length > 0 ? `, their weights changing by up to ${percent(this.earlyPeakUpdateRatio())} in one step` : '';
+    return {
+      code: 'EXPLODING_GRADIENTS',
+      severity: 'warning',
+      message: `${this.explodingGradientsMessage()}${peak}${this.largeStepEffects(null, saturated)}`,
+      advice: `lower learningRate from ${formatNumber(config.learningRate)} to ${formatNumber(lowerRate)}; a stack this deep also trains faster as relu with he init, whose gradients keep their scale from layer to layer`,
       field: 'learningRate',
       suggestion: lowerRate,
     };
@@ -427,13 +503,14 @@ export class Diagnoser {
     return { code: 'SATURATION', severity: 'warning', message, advice: 'set activation to "relu" (with he init, its default), which does not saturate for large z', field: 'activation', suggestion: 'relu' };
   }
 
-  private localMinimum(last: EpochEvidence, atChance: boolean): TrainingWarning {
+  private localMinimum(last: EpochEvidence, atChance: boolean, dead: LayerDiagnostics | null): TrainingWarning {
     const { config, data } = this;
     const right = Math.round(last.trainAccuracy * data.count);
     const restarts = this.restarts > 0 ? ` after ${this.restarts} fresh start${this.restarts === 1 ? '' : 's'} from new initial weights` : '';
-    const message = `training is stuck at ${percent(last.trainAccuracy)} (${right} of ${data.count} training samples right${atChance ? ', chance level' : ''})${restarts}: the loss stopped falling in a local minimum that a network this size can escape only from a different start`;
+    const deadUnits = dead ? `; ${Math.round((dead.deadFraction ?? 0) * config.shape[dead.layer])} of the ${config.shape[dead.layer]} relu units in layer ${dead.layer} are dead` : '';
+    const message = `training is stuck at ${percent(last.trainAccuracy)} (${right} of ${data.count} training samples right${atChance ? ', chance level' : ''})${restarts}${deadUnits}: the loss stopped falling in a local minimum that a network this size can escape only from a different start`;
     const narrowest = Math.min(...config.shape.slice(1, -1));
-    if (config.activation === 'relu' && narrowest < 8) {
+    if (config.activation === 'relu' && narrowest < NARROW_HIDDEN_WIDTH) {
       return { code: 'LOCAL_MINIMUM', severity: 'warning', message, advice: `set activation to "tanh": with ${narrowest} relu units one dead unit is enough to stall the run`, field: 'activation', suggestion: 'tanh' };
     }
     if (config.maxRestarts < MAX_STALL_RESTARTS) {
