@@ -41,10 +41,21 @@ const POOR_FIT_ACCURACY = 0.75;
 const OVERFIT_LOSS_RATIO = 1.2;
 const OVERFIT_ACCURACY_GAP = 0.1;
 const OVERFIT_EPOCHS_AFTER_BEST = 3;
+/**
+ * A network has memorised its training set when its training loss is this many times below the
+ * validation loss: a weight decay or a falling rate can hold the validation loss flat at its best
+ * instead of letting it rise, while the gap between the two (Goodfellow et al., Deep Learning,
+ * 5.2) is what overfitting is. Healthy runs keep the two within 2x.
+ */
+const OVERFIT_MEMORISED_RATIO = 5;
 /** A schedule has decayed to nothing when the rate is below this share of the submitted one with this much of the run ahead. */
 const DECAYED_RATE_FRACTION = 0.01;
 const DECAYED_REMAINING_FRACTION = 0.25;
-/** The loss has stopped falling when the last RECENT_EPOCHS improved it by less than this share. */
+/**
+ * The loss has stopped falling when the last RECENT_EPOCHS improved the training loss by less than
+ * this share, or did not beat the best monitored loss (validation, when data is held out) of the
+ * epochs before them by this share: augmented batches make the training loss wander by about that much.
+ */
 const STALLED_IMPROVEMENT = 0.01;
 const RECENT_EPOCHS = 5;
 /** Reports whose layer measurements are weighed together. */
@@ -122,6 +133,8 @@ export class Diagnoser {
   private readonly early: LayerDiagnostics[][] = [];
   private readonly recent: EpochEvidence[] = [];
   private best: EpochEvidence | null = null;
+  /** The best monitored loss of the epochs that have left the `recent` window. */
+  private bestBeforeRecent: number | null = null;
   private initialLoss: number | null = null;
   private peakLoss = 0;
   private previousLoss: number | null = null;
@@ -159,7 +172,10 @@ export class Diagnoser {
 
   recordEpoch(evidence: EpochEvidence): void {
     this.recent.push(evidence);
-    if (this.recent.length > RECENT_EPOCHS) this.recent.shift();
+    if (this.recent.length > RECENT_EPOCHS) {
+      const left = monitoredLoss(this.recent.shift()!);
+      this.bestBeforeRecent = Math.min(this.bestBeforeRecent ?? left, left);
+    }
     if (!this.best || monitoredLoss(evidence) < monitoredLoss(this.best)) this.best = evidence;
     if (this.decayedEpoch === null && this.scheduleShare(evidence.epoch + 1) < DECAYED_RATE_FRACTION) this.decayedEpoch = evidence.epoch + 1;
   }
@@ -173,6 +189,7 @@ export class Diagnoser {
     this.early.length = 0;
     this.recent.length = 0;
     this.best = null;
+    this.bestBeforeRecent = null;
     this.initialLoss = null;
     this.peakLoss = 0;
     this.previousLoss = null;
@@ -215,7 +232,8 @@ export class Diagnoser {
     if (!last) return [];
     const { config, data } = this;
     const findings: TrainingWarning[] = [];
-    const fitted = last.trainAccuracy >= UNDERFIT_ACCURACY;
+    const fit = fitAccuracy(last);
+    const fitted = fit >= UNDERFIT_ACCURACY;
     const stalled = ending?.kind === 'stalled' || this.lossStalled();
     const atChance = last.trainAccuracy <= this.chanceCeiling();
     const struggling = atChance || (stalled && !fitted);
@@ -255,8 +273,10 @@ export class Diagnoser {
 
     if (saturatedHidden && struggling && !overshot) findings.push(this.saturationWarning(saturatedHidden));
 
+    // Capacity is blamed only when nothing above explains a poor fit: a network held back by its rate, init or inputs says nothing about its size.
+    const explained = findings.length > 0;
     if (smallStall) findings.push(this.localMinimum(last, atChance, dead));
-    else if (stalled && !atChance && this.recent.length >= 3 && this.underfit(last)) findings.push(this.underfitting(last));
+    else if (!explained && stalled && !atChance && this.recent.length >= 3 && this.underfit(last)) findings.push(this.underfitting(last));
 
     const overfit = this.overfitting(last);
     if (overfit) findings.push(overfit);
@@ -276,7 +296,10 @@ export class Diagnoser {
     if (this.recent.length < RECENT_EPOCHS) return false;
     const first = this.recent[0].trainLoss;
     const last = this.recent[this.recent.length - 1].trainLoss;
-    return first - last < STALLED_IMPROVEMENT * first;
+    if (first - last < STALLED_IMPROVEMENT * first) return true;
+    if (this.bestBeforeRecent === null) return false;
+    const recentBest = Math.min(...this.recent.map(monitoredLoss));
+    return recentBest > (1 - STALLED_IMPROVEMENT) * this.bestBeforeRecent;
   }
 
   private lossBarelyFell(): boolean {
@@ -527,35 +550,49 @@ export class Diagnoser {
   private underfit(last: EpochEvidence): boolean {
     const hidden = this.config.shape.slice(1, -1);
     const bottleneck = hidden.length === 0 || Math.min(...hidden) < this.data.classes;
-    return last.trainAccuracy < POOR_FIT_ACCURACY || (bottleneck && last.trainAccuracy < UNDERFIT_ACCURACY);
+    const fit = fitAccuracy(last);
+    return fit < POOR_FIT_ACCURACY || (bottleneck && fit < UNDERFIT_ACCURACY);
   }
 
   private underfitting(last: EpochEvidence): TrainingWarning {
     const { config, data } = this;
     const hidden = config.shape.slice(1, -1);
     const narrowest = hidden.length > 0 ? Math.min(...hidden) : 0;
-    const width = Math.max(64, 4 * data.classes);
+    // At least twice the narrowest layer, so the advice never repeats the shape the job has.
+    const width = Math.max(64, 4 * data.classes, 2 * narrowest);
     const shape = hidden.length > 0 ? widened(config.shape, width) : [config.shape[0], width, config.shape[1]];
     const bottleneck = hidden.length > 0 && narrowest < data.classes
       ? `: its narrowest hidden layer has ${narrowest} units for ${data.classes} classes`
       : hidden.length === 0 ? ': it has no hidden layer' : '';
+    const validation = last.valAccuracy !== undefined ? ` (${percent(last.valAccuracy)} on validation)` : '';
     return {
       code: 'UNDERFITTING',
       severity: 'warning',
-      message: `the network is too small for this data${bottleneck}; training accuracy stopped at ${percent(last.trainAccuracy)}, so it cannot even fit the samples it trains on`,
+      message: `the network is too small for this data${bottleneck}; training accuracy stopped at ${percent(last.trainAccuracy)}${validation}, so it cannot even fit the samples it trains on`,
       advice: `give it more capacity: set shape to [${shape.join(', ')}]`,
       field: 'shape',
       suggestion: shape,
     };
   }
 
+  /**
+   * The validation loss has stopped improving for OVERFIT_EPOCHS_AFTER_BEST epochs and training
+   * accuracy is well above validation's, and either the validation loss has risen from its best
+   * or the training loss has fallen far below it: both are a network learning its training
+   * samples rather than the task.
+   */
   private overfitting(last: EpochEvidence): TrainingWarning | null {
     const { best, config, data } = this;
     if (!best || best.valLoss === undefined || last.valLoss === undefined || last.valAccuracy === undefined) return null;
-    if (last.epoch - best.epoch < OVERFIT_EPOCHS_AFTER_BEST || last.valLoss < OVERFIT_LOSS_RATIO * best.valLoss) return null;
-    if (last.trainAccuracy - last.valAccuracy < OVERFIT_ACCURACY_GAP) return null;
+    if (last.epoch - best.epoch < OVERFIT_EPOCHS_AFTER_BEST || last.trainAccuracy - last.valAccuracy < OVERFIT_ACCURACY_GAP) return null;
+    const risen = last.valLoss >= OVERFIT_LOSS_RATIO * best.valLoss;
+    const memorised = last.valLoss >= OVERFIT_MEMORISED_RATIO * last.trainLoss;
+    if (!risen && !memorised) return null;
     const kept = config.earlyStopping?.restoreBest ? `; the model keeps the weights of epoch ${best.epoch}` : '';
-    const message = `the network is overfitting its ${data.count} training samples: validation loss was lowest at epoch ${best.epoch} (${formatNumber(best.valLoss)}) and has risen to ${formatNumber(last.valLoss)}, while training accuracy is ${percent(last.trainAccuracy)} against ${percent(last.valAccuracy)} on validation${kept}`;
+    const loss = risen
+      ? `validation loss was lowest at epoch ${best.epoch} (${formatNumber(best.valLoss)}) and has risen to ${formatNumber(last.valLoss)}`
+      : `validation loss has not improved since epoch ${best.epoch} and is ${formatNumber(last.valLoss)}, ${formatNumber(last.valLoss / last.trainLoss)} times the training loss of ${formatNumber(last.trainLoss)}`;
+    const message = `the network is overfitting its ${data.count} training samples: ${loss}, while training accuracy is ${percent(last.trainAccuracy)} against ${percent(last.valAccuracy)} on validation${kept}`;
     if (data.isImage && !config.augment) {
       return { code: 'OVERFITTING', severity: 'warning', message, advice: 'set augment to { "maxShift": 2, "maxRotationDegrees": 10 } so each epoch sees shifted and rotated copies, or upload more data', field: 'augment', suggestion: { maxShift: 2, maxRotationDegrees: 10 } };
     }
@@ -606,6 +643,12 @@ function consistent(findings: TrainingWarning[]): TrainingWarning[] {
 
 /** The loss early stopping watches: validation's when data is held out, else the training loss. */
 const monitoredLoss = (e: EpochEvidence): number => e.valLoss ?? e.trainLoss;
+
+/**
+ * How well the network fits clean data: training accuracy is measured on augmented batches with
+ * dropout on, so it sits below what the network does on unaltered samples, which validation shows.
+ */
+const fitAccuracy = (e: EpochEvidence): number => Math.max(e.trainAccuracy, e.valAccuracy ?? 0);
 
 const largestUpdateRatio = (layers: LayerDiagnostics[]): number => Math.max(...layers.map((layer) => layer.updateRatio));
 
