@@ -1,6 +1,7 @@
 import { SATURATION_THRESHOLD, formatNumber } from './diagnostics.js';
 import { classCount } from './evaluate.js';
-import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, RESTART_MAX_SAMPLES } from './training-config.js';
+import { scheduledLearningRate } from './schedule.js';
+import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, NARROW_HIDDEN_WIDTH, RESTART_MAX_SAMPLES, stepsPerEpoch } from './training-config.js';
 import type { Dataset, EpochMetrics, LayerDiagnostics, TrainingConfig, TrainingWarning, WarningCode } from './types.js';
 
 /** A saturating layer with more than this share of |z| > 4 has mostly stopped learning. */
@@ -8,10 +9,28 @@ const SATURATED_FRACTION = 0.5;
 /** Logits with a root mean square above this put a softmax at 0 or 1 for almost every sample. */
 const SATURATED_LOGIT_RMS = 20;
 const DEAD_FRACTION = 0.5;
-/** Per-step weight change relative to the weights: about 1e-3 is healthy, above this the steps overshoot. */
+/**
+ * Per-step weight change relative to the weights, at its peak over the first reports: the default
+ * rates give 1-3.5% on MNIST-sized networks (bench:scenarios' healthy runs, and 784-800-10 at batch
+ * 16), a rate 10x too high 6-10%. Above HIGH_UPDATE_RATIO the steps overshoot on that evidence alone;
+ * above ELEVATED_UPDATE_RATIO they do when relu units also died during training.
+ */
 const HIGH_UPDATE_RATIO = 0.1;
+const ELEVATED_UPDATE_RATIO = 0.05;
+/**
+ * Relu units silent over a whole report that were alive at the first step: healthy runs end with
+ * 4-9% of them, while a rate 10x too high kills 45-65%. Large steps push a unit's bias and
+ * weights to where no sample lifts z above 0, and it never comes back (CS231n, "dying relu").
+ */
+const DYING_FRACTION = 0.25;
 /** Below this the weights barely move: a run would need millions of steps to get anywhere. */
 const LOW_UPDATE_RATIO = 1e-4;
+/**
+ * Reports at the start of each attempt that measure the step size: the rate is still near the
+ * submitted one under any schedule, and momentum has built up (the first step of momentum or Adam
+ * is smaller than the ones after it).
+ */
+const EARLY_REPORTS = 5;
 /** Float inputs with a root mean square or a largest value beyond these have not been scaled. */
 const UNSCALED_INPUT_RMS = 10;
 const UNSCALED_INPUT_MAX = 100;
@@ -22,16 +41,29 @@ const POOR_FIT_ACCURACY = 0.75;
 const OVERFIT_LOSS_RATIO = 1.2;
 const OVERFIT_ACCURACY_GAP = 0.1;
 const OVERFIT_EPOCHS_AFTER_BEST = 3;
+/**
+ * A network has memorised its training set when its training loss is this many times below the
+ * validation loss: a weight decay or a falling rate can hold the validation loss flat at its best
+ * instead of letting it rise, while the gap between the two (Goodfellow et al., Deep Learning,
+ * 5.2) is what overfitting is. Healthy runs keep the two within 2x.
+ */
+const OVERFIT_MEMORISED_RATIO = 5;
 /** A schedule has decayed to nothing when the rate is below this share of the submitted one with this much of the run ahead. */
 const DECAYED_RATE_FRACTION = 0.01;
 const DECAYED_REMAINING_FRACTION = 0.25;
-/** The loss has stopped falling when the last RECENT_EPOCHS improved it by less than this share. */
+/**
+ * The loss has stopped falling when the last RECENT_EPOCHS improved the training loss by less than
+ * this share, or did not beat the best monitored loss (validation, when data is held out) of the
+ * epochs before them by this share: augmented batches make the training loss wander by about that much.
+ */
 const STALLED_IMPROVEMENT = 0.01;
 const RECENT_EPOCHS = 5;
 /** Reports whose layer measurements are weighed together. */
 const WINDOW_REPORTS = 5;
 /** At least this many hidden layers of sigmoid or tanh make a stack deep enough for gradients to compound. */
 const DEEP_SATURATING_LAYERS = 3;
+/** Gradient norms of two layers this many times apart at the first step cannot both be served by one learning rate. */
+const GRADIENT_SPREAD = 10;
 /** Rows sampled to measure the scale of float inputs. */
 const INPUT_PROFILE_ROWS = 1_000;
 
@@ -91,18 +123,32 @@ export type RunEnding = { kind: 'diverged'; what: string } | { kind: 'stalled' }
  * Evidence about one run, gathered over windows of reports rather than one step, and a
  * ranked diagnosis from it. The diagnosis starts from what the job submitted (its learning rate,
  * not the schedule's current one; its init; its activation) and never advises a value the job
- * already uses.
+ * already uses. A finding that another one explains is left out rather than listed beside its
+ * cause: units that large steps killed or saturated are part of the learning-rate finding.
  */
 export class Diagnoser {
   private firstLayers: LayerDiagnostics[] | null = null;
   private readonly window: LayerDiagnostics[][] = [];
-  /** Largest update ratio of any layer over the first epoch: later, dead or saturated units hide a rate that was too high. */
-  private earlyPeakUpdateRatio = 0;
+  /** The first EARLY_REPORTS reports of the attempt: later, dead or saturated units and a decayed schedule hide the step size. */
+  private readonly early: LayerDiagnostics[][] = [];
   private readonly recent: EpochEvidence[] = [];
   private best: EpochEvidence | null = null;
+  /** The best monitored loss of the epochs that have left the `recent` window. */
+  private bestBeforeRecent: number | null = null;
   private initialLoss: number | null = null;
   private peakLoss = 0;
+  private previousLoss: number | null = null;
+  /**
+   * Whether the loss ever rose from one step to the next while the early reports were gathered.
+   * A ratio of update to weights is large for weights that start near 0 (a two-weight output
+   * layer) however gently the run learns; a loss that fell at every step did not overshoot.
+   */
+  private earlyLossRose = false;
   private restarts = 0;
+  /** Epochs before this attempt began: a fresh start starts the schedule again. */
+  private attemptStartEpoch = 0;
+  /** The epoch whose first step the schedule had cut below DECAYED_RATE_FRACTION of the submitted rate. */
+  private decayedEpoch: number | null = null;
 
   constructor(
     private readonly config: TrainingConfig & { learningRate: number },
@@ -112,34 +158,49 @@ export class Diagnoser {
   recordLoss(loss: number): void {
     this.initialLoss ??= loss;
     if (loss > this.peakLoss) this.peakLoss = loss;
+    if (this.early.length < EARLY_REPORTS && this.previousLoss !== null && loss > this.previousLoss) this.earlyLossRose = true;
+    this.previousLoss = loss;
   }
 
-  recordLayers(layers: LayerDiagnostics[], epoch: number): void {
+  /** The early window counts reports, not epochs, so it is as long on 4 samples as on 60,000. */
+  recordLayers(layers: LayerDiagnostics[]): void {
     this.firstLayers ??= layers;
     this.window.push(layers);
     if (this.window.length > WINDOW_REPORTS) this.window.shift();
-    if (epoch === 1) for (const layer of layers) this.earlyPeakUpdateRatio = Math.max(this.earlyPeakUpdateRatio, layer.updateRatio);
+    if (this.early.length < EARLY_REPORTS) this.early.push(layers);
   }
 
   recordEpoch(evidence: EpochEvidence): void {
     this.recent.push(evidence);
-    if (this.recent.length > RECENT_EPOCHS) this.recent.shift();
-    const score = (e: EpochEvidence): number => e.valLoss ?? e.trainLoss;
-    if (!this.best || score(evidence) < score(this.best)) this.best = evidence;
+    if (this.recent.length > RECENT_EPOCHS) {
+      const left = monitoredLoss(this.recent.shift()!);
+      this.bestBeforeRecent = Math.min(this.bestBeforeRecent ?? left, left);
+    }
+    if (!this.best || monitoredLoss(evidence) < monitoredLoss(this.best)) this.best = evidence;
+    if (this.decayedEpoch === null && this.scheduleShare(evidence.epoch + 1) < DECAYED_RATE_FRACTION) this.decayedEpoch = evidence.epoch + 1;
   }
 
   /** A fresh start forgets the last attempt's evidence but counts it. */
   restarted(): void {
     this.restarts++;
+    this.attemptStartEpoch = this.recent.at(-1)?.epoch ?? this.attemptStartEpoch;
     this.firstLayers = null;
     this.window.length = 0;
+    this.early.length = 0;
     this.recent.length = 0;
     this.best = null;
+    this.bestBeforeRecent = null;
     this.initialLoss = null;
     this.peakLoss = 0;
+    this.previousLoss = null;
+    this.earlyLossRose = false;
+    this.decayedEpoch = null;
   }
 
-  /** Ranked warnings; `learningRate` is the schedule's rate now and `progress` the share of planned steps taken. */
+  /**
+   * Ranked warnings; `learningRate` is the rate now (the schedule's, times any drops on a plateau)
+   * and `progress` the share of planned steps taken.
+   */
   diagnose(learningRate: number, progress: number, ending: RunEnding = null): TrainingWarning[] {
     const findings = ending?.kind === 'diverged' ? [this.divergenceCause(ending.what)] : this.runFindings(learningRate, progress, ending);
     return consistent(findings);
@@ -155,18 +216,8 @@ export class Diagnoser {
       return { ...warning, severity: 'error', message: `${lead}. ${warning.message}` };
     }
     if (this.unscaledInputs()) return { ...this.unscaledInputsWarning(), severity: 'error', message: `${lead}. ${this.unscaledInputsMessage()}` };
+    if (this.deepSaturating()) return { ...this.explodingGradients(null), severity: 'error', message: `${lead}. ${this.explodingGradientsMessage()}` };
     const lowerRate = this.lowerRate();
-    if (this.deepSaturating()) {
-      const hidden = config.shape.length - 2;
-      return {
-        code: 'EXPLODING_GRADIENTS',
-        severity: 'error',
-        message: `${lead}, in a stack of ${hidden} ${config.activation} layers, where each layer multiplies the gradient of the one above it, so a step that is safe for the last layer overshoots in the first`,
-        advice: `lower learningRate from ${formatNumber(config.learningRate)} to ${formatNumber(lowerRate)}; a stack this deep also trains faster as relu with he init`,
-        field: 'learningRate',
-        suggestion: lowerRate,
-      };
-    }
     return {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'error',
@@ -182,33 +233,51 @@ export class Diagnoser {
     if (!last) return [];
     const { config, data } = this;
     const findings: TrainingWarning[] = [];
-    const fitted = last.trainAccuracy >= UNDERFIT_ACCURACY;
+    const fit = fitAccuracy(last);
+    const fitted = fit >= UNDERFIT_ACCURACY;
     const stalled = ending?.kind === 'stalled' || this.lossStalled();
     const atChance = last.trainAccuracy <= this.chanceCeiling();
     const struggling = atChance || (stalled && !fitted);
 
+    // A saturating init makes outsized gradients at any rate, so the steps it causes do not count against the rate.
     const saturation = this.initSaturation();
-    if (saturation && struggling && config.init.kind === 'uniform') findings.push(this.initSaturationWarning(saturation));
+    const initSaturated = saturation !== null && config.init.kind === 'uniform';
+    if (initSaturated && struggling) findings.push(this.initSaturationWarning(saturation));
     if (this.unscaledInputs() && (struggling || !fitted)) findings.push(this.unscaledInputsWarning());
 
     const dead = this.deadLayer();
-    const overshot = this.earlyPeakUpdateRatio > HIGH_UPDATE_RATIO || (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss);
-    if (overshot && !fitted) findings.push(this.rateTooHigh(dead));
-    if (dead && !fitted) findings.push(this.deadReluWarning(dead));
+    const dying = this.dyingLayer();
+    const peakUpdate = this.earlyPeakUpdateRatio();
+    const overshot = !initSaturated && (
+      (this.earlyLossRose && (peakUpdate > HIGH_UPDATE_RATIO || (peakUpdate > ELEVATED_UPDATE_RATIO && dying !== null))) ||
+      (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss)
+    );
+    const saturatedHidden = this.saturatedLayer();
+    if (overshot && !fitted) {
+      findings.push(this.deepSaturating() && this.gradientSpread() ? this.explodingGradients(saturatedHidden) : this.rateTooHigh(dying, saturatedHidden));
+    }
+    // Units that large steps killed belong to the rate finding, and the few units of a narrow layer
+    // that died in a small stalled run are the local minimum it names; the rest are their own finding.
+    const smallStall = data.count <= RESTART_MAX_SAMPLES && stalled && last.trainAccuracy < 1 && progress > 0;
+    const narrowDeath = dead !== null && smallStall && config.shape[dead.layer] < NARROW_HIDDEN_WIDTH && (config.init.bias ?? 0) >= 0;
+    if (dead && !fitted && !(overshot && dying) && !narrowDeath) findings.push(this.deadReluWarning(dead));
 
-    const scheduleShare = learningRate / config.learningRate;
-    if (scheduleShare < DECAYED_RATE_FRACTION && 1 - progress > DECAYED_REMAINING_FRACTION && stalled && !fitted) {
-      findings.push(this.decayedSchedule(learningRate));
-    } else if (this.earlyPeakUpdateRatio > 0 && this.earlyPeakUpdateRatio < LOW_UPDATE_RATIO && !fitted && this.lossBarelyFell()) {
-      // Judged on the first epoch, when every schedule still runs at the submitted rate.
-      findings.push(this.rateTooLow(this.earlyPeakUpdateRatio));
+    const { decayedEpoch } = this;
+    const decayed = decayedEpoch !== null && 1 - (decayedEpoch - 1) / config.epochs > DECAYED_REMAINING_FRACTION;
+    const earlyUpdate = this.earlyMedianUpdateRatio();
+    if (decayed && stalled && !fitted) {
+      findings.push(this.decayedSchedule(decayedEpoch, learningRate));
+    } else if (earlyUpdate < LOW_UPDATE_RATIO && !dead && !initSaturated && !fitted && this.lossBarelyFell()) {
+      // Dead units and saturated inits also make tiny steps, whatever the rate.
+      findings.push(this.rateTooLow(earlyUpdate));
     }
 
-    const saturatedHidden = this.saturatedLayer();
-    if (saturatedHidden && struggling) findings.push(this.saturationWarning(saturatedHidden));
+    if (saturatedHidden && struggling && !overshot) findings.push(this.saturationWarning(saturatedHidden));
 
-    if (data.count <= RESTART_MAX_SAMPLES && stalled && last.trainAccuracy < 1 && progress > 0) findings.push(this.localMinimum(last, atChance));
-    else if (stalled && !atChance && this.recent.length >= 3 && this.underfit(last)) findings.push(this.underfitting(last));
+    // Capacity is blamed only when nothing above explains a poor fit: a network held back by its rate, init or inputs says nothing about its size.
+    const explained = findings.length > 0;
+    if (smallStall) findings.push(this.localMinimum(last, atChance, dead));
+    else if (!explained && stalled && !atChance && this.recent.length >= 3 && this.underfit(last)) findings.push(this.underfitting(last));
 
     const overfit = this.overfitting(last);
     if (overfit) findings.push(overfit);
@@ -228,12 +297,37 @@ export class Diagnoser {
     if (this.recent.length < RECENT_EPOCHS) return false;
     const first = this.recent[0].trainLoss;
     const last = this.recent[this.recent.length - 1].trainLoss;
-    return first - last < STALLED_IMPROVEMENT * first;
+    if (first - last < STALLED_IMPROVEMENT * first) return true;
+    if (this.bestBeforeRecent === null) return false;
+    const recentBest = Math.min(...this.recent.map(monitoredLoss));
+    return recentBest > (1 - STALLED_IMPROVEMENT) * this.bestBeforeRecent;
   }
 
   private lossBarelyFell(): boolean {
     const last = this.recent.at(-1);
     return this.initialLoss !== null && last !== undefined && last.trainLoss > 0.9 * this.initialLoss;
+  }
+
+  /**
+   * The schedule's own share of the submitted rate at the first step of `epoch` (counted from 1),
+   * without the trainer's drops on a plateau: those answer a stall, they do not cause one.
+   */
+  private scheduleShare(epoch: number): number {
+    const { config, data } = this;
+    const steps = stepsPerEpoch(data.count, config.batchSize);
+    const from = this.attemptStartEpoch * steps;
+    const rate = scheduledLearningRate(config.schedule, config.learningRate, (epoch - 1) * steps - from, steps, config.epochs * steps - from);
+    return rate / config.learningRate;
+  }
+
+  /** Largest update ratio of any layer over the attempt's first reports. */
+  private earlyPeakUpdateRatio(): number {
+    return Math.max(0, ...this.early.map(largestUpdateRatio));
+  }
+
+  private earlyMedianUpdateRatio(): number {
+    const ratios = this.early.map(largestUpdateRatio).sort((a, b) => a - b);
+    return ratios.length > 0 ? ratios[Math.floor(ratios.length / 2)] : Infinity;
   }
 
   /** A layer saturated at the first step: large |z| before any learning can only come from the init or the inputs. */
@@ -300,6 +394,16 @@ export class Diagnoser {
     return layers.find((layer, l) => recent.every((report) => (report[l].deadFraction ?? 0) > DEAD_FRACTION)) ?? null;
   }
 
+  /** A relu layer alive at the first step and more than DYING_FRACTION silent over each of the last two reports. */
+  private dyingLayer(): LayerDiagnostics | null {
+    const first = this.firstLayers;
+    if (!first || this.window.length < 2) return null;
+    const recent = this.window.slice(-2);
+    const layers = recent[recent.length - 1];
+    return layers.find((layer, l) => (first[l].deadFraction ?? 1) < DYING_FRACTION
+      && recent.every((report) => (report[l].deadFraction ?? 0) > DYING_FRACTION)) ?? null;
+  }
+
   private deadReluWarning(layer: LayerDiagnostics): TrainingWarning {
     const { init, activation } = this.config;
     const message = `${percent(layer.deadFraction ?? 0)} of the relu units in layer ${layer.layer} are dead: they output 0 for every sample, so they get no gradient and cannot come back`;
@@ -322,17 +426,59 @@ export class Diagnoser {
     };
   }
 
-  private rateTooHigh(dead: LayerDiagnostics | null): TrainingWarning {
+  private rateTooHigh(dying: LayerDiagnostics | null, saturated: LayerDiagnostics | null): TrainingWarning {
     const { config } = this;
     const lowerRate = this.lowerRate();
-    const effect = dead
-      ? `; the first large steps pushed ${percent(dead.deadFraction ?? 0)} of the relu units in layer ${dead.layer} into dying`
-      : '';
     return {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'warning',
-      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: in the first epoch the weights changed by up to ${percent(this.earlyPeakUpdateRatio)} in one step (about 0.1% is healthy)${effect}`,
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: early in training a layer's weights changed by up to ${percent(this.earlyPeakUpdateRatio())} in one step, where the default rates stay within about 3%${this.largeStepEffects(dying, saturated)}`,
       advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
+      field: 'learningRate',
+      suggestion: lowerRate,
+    };
+  }
+
+  /** What oversized steps did to the units: killed relus, or drove sigmoid and tanh units into saturation. */
+  private largeStepEffects(dying: LayerDiagnostics | null, saturated: LayerDiagnostics | null): string {
+    if (dying) return `; the large steps killed ${percent(dying.deadFraction ?? 0)} of the relu units in layer ${dying.layer}, which now output 0 for every sample`;
+    if (saturated) return `; the large steps drove ${percent(saturated.saturatedFraction ?? 0)} of the ${this.config.activation} units in layer ${saturated.layer} into saturation, where they pass back almost no gradient`;
+    return '';
+  }
+
+  /**
+   * The layers with the smallest and largest gradient norms at the first step, when they are at
+   * least GRADIENT_SPREAD apart: each layer of a sigmoid or tanh stack scales the gradient it
+   * passes down by its weights times σ'(z) (at most 0.25 for sigmoid), so across a deep stack
+   * one layer's gradient can be hundreds of times another's.
+   */
+  private gradientSpread(): { low: LayerDiagnostics; high: LayerDiagnostics } | null {
+    const layers = this.firstLayers?.filter((layer) => layer.gradientNorm > 0);
+    if (!layers || layers.length < 2) return null;
+    const low = layers.reduce((a, b) => (b.gradientNorm < a.gradientNorm ? b : a));
+    const high = layers.reduce((a, b) => (b.gradientNorm > a.gradientNorm ? b : a));
+    return high.gradientNorm >= GRADIENT_SPREAD * low.gradientNorm ? { low, high } : null;
+  }
+
+  private explodingGradientsMessage(): string {
+    const { config } = this;
+    const hidden = config.shape.length - 2;
+    const spread = this.gradientSpread();
+    const measured = spread
+      ? `; at the first step layer ${spread.high.layer}'s gradient was ${formatNumber(spread.high.gradientNorm / spread.low.gradientNorm)} times layer ${spread.low.layer}'s`
+      : '';
+    return `in a stack of ${hidden} ${config.activation} layers each layer scales the gradient it passes down${measured}, so no one learning rate suits every layer: at ${formatNumber(config.learningRate)} (${config.optimizer}) the layers with the largest gradients overshoot`;
+  }
+
+  private explodingGradients(saturated: LayerDiagnostics | null): TrainingWarning {
+    const { config } = this;
+    const lowerRate = this.lowerRate();
+    const peak = this.early.length > 0 ? `, their weights changing by up to ${percent(this.earlyPeakUpdateRatio())} in one step` : '';
+    return {
+      code: 'EXPLODING_GRADIENTS',
+      severity: 'warning',
+      message: `${this.explodingGradientsMessage()}${peak}${this.largeStepEffects(null, saturated)}`,
+      advice: `lower learningRate from ${formatNumber(config.learningRate)} to ${formatNumber(lowerRate)}; a stack this deep also trains faster as relu with he init, whose gradients keep their scale from layer to layer`,
       field: 'learningRate',
       suggestion: lowerRate,
     };
@@ -345,19 +491,21 @@ export class Diagnoser {
     return {
       code: 'LEARNING_RATE_TOO_LOW',
       severity: 'warning',
-      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too small: in the first epoch the weights changed by at most ${formatNumber(updateRatio * 100)}% per step, and the loss has barely moved from ${formatNumber(this.initialLoss ?? 0)}`,
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too small: early in training the weights changed by ${formatNumber(updateRatio * 100)}% per step, where the default rates move them 1-3%, and the loss has barely moved from ${formatNumber(this.initialLoss ?? 0)}`,
       advice: `raise learningRate to ${formatNumber(higher)}, or set it to "auto" to have a range test pick one`,
       field: 'learningRate',
       suggestion: higher,
     };
   }
 
-  private decayedSchedule(learningRate: number): TrainingWarning {
+  private decayedSchedule(epoch: number, learningRate: number): TrainingWarning {
     const { config } = this;
+    const share = this.scheduleShare(epoch);
+    const ahead = percent(1 - (epoch - 1) / config.epochs);
     return {
       code: 'SCHEDULE_DECAYED',
       severity: 'warning',
-      message: `the ${describeSchedule(config)} schedule has cut the learning rate from ${formatNumber(config.learningRate)} to ${formatNumber(learningRate)} with most of the run still ahead, so training has stopped making progress`,
+      message: `the ${describeSchedule(config)} schedule cut the learning rate from ${formatNumber(config.learningRate)} to ${formatNumber(share * config.learningRate)} by epoch ${epoch}, with ${ahead} of the run still ahead (it is ${formatNumber(learningRate)} now), so training stopped making progress`,
       advice: 'set schedule to { "kind": "cosine", "minLearningRate": 0 }, which decays smoothly over the whole run, or use a step schedule with a larger gamma',
       field: 'schedule',
       suggestion: { kind: 'cosine', minLearningRate: 0 },
@@ -379,13 +527,14 @@ export class Diagnoser {
     return { code: 'SATURATION', severity: 'warning', message, advice: 'set activation to "relu" (with he init, its default), which does not saturate for large z', field: 'activation', suggestion: 'relu' };
   }
 
-  private localMinimum(last: EpochEvidence, atChance: boolean): TrainingWarning {
+  private localMinimum(last: EpochEvidence, atChance: boolean, dead: LayerDiagnostics | null): TrainingWarning {
     const { config, data } = this;
     const right = Math.round(last.trainAccuracy * data.count);
     const restarts = this.restarts > 0 ? ` after ${this.restarts} fresh start${this.restarts === 1 ? '' : 's'} from new initial weights` : '';
-    const message = `training is stuck at ${percent(last.trainAccuracy)} (${right} of ${data.count} training samples right${atChance ? ', chance level' : ''})${restarts}: the loss stopped falling in a local minimum that a network this size can escape only from a different start`;
+    const deadUnits = dead ? `; ${Math.round((dead.deadFraction ?? 0) * config.shape[dead.layer])} of the ${config.shape[dead.layer]} relu units in layer ${dead.layer} are dead` : '';
+    const message = `training is stuck at ${percent(last.trainAccuracy)} (${right} of ${data.count} training samples right${atChance ? ', chance level' : ''})${restarts}${deadUnits}: the loss stopped falling in a local minimum that a network this size can escape only from a different start`;
     const narrowest = Math.min(...config.shape.slice(1, -1));
-    if (config.activation === 'relu' && narrowest < 8) {
+    if (config.activation === 'relu' && narrowest < NARROW_HIDDEN_WIDTH) {
       return { code: 'LOCAL_MINIMUM', severity: 'warning', message, advice: `set activation to "tanh": with ${narrowest} relu units one dead unit is enough to stall the run`, field: 'activation', suggestion: 'tanh' };
     }
     if (config.maxRestarts < MAX_STALL_RESTARTS) {
@@ -402,35 +551,49 @@ export class Diagnoser {
   private underfit(last: EpochEvidence): boolean {
     const hidden = this.config.shape.slice(1, -1);
     const bottleneck = hidden.length === 0 || Math.min(...hidden) < this.data.classes;
-    return last.trainAccuracy < POOR_FIT_ACCURACY || (bottleneck && last.trainAccuracy < UNDERFIT_ACCURACY);
+    const fit = fitAccuracy(last);
+    return fit < POOR_FIT_ACCURACY || (bottleneck && fit < UNDERFIT_ACCURACY);
   }
 
   private underfitting(last: EpochEvidence): TrainingWarning {
     const { config, data } = this;
     const hidden = config.shape.slice(1, -1);
     const narrowest = hidden.length > 0 ? Math.min(...hidden) : 0;
-    const width = Math.max(64, 4 * data.classes);
+    // At least twice the narrowest layer, so the advice never repeats the shape the job has.
+    const width = Math.max(64, 4 * data.classes, 2 * narrowest);
     const shape = hidden.length > 0 ? widened(config.shape, width) : [config.shape[0], width, config.shape[1]];
     const bottleneck = hidden.length > 0 && narrowest < data.classes
       ? `: its narrowest hidden layer has ${narrowest} units for ${data.classes} classes`
       : hidden.length === 0 ? ': it has no hidden layer' : '';
+    const validation = last.valAccuracy !== undefined ? ` (${percent(last.valAccuracy)} on validation)` : '';
     return {
       code: 'UNDERFITTING',
       severity: 'warning',
-      message: `the network is too small for this data${bottleneck}; training accuracy stopped at ${percent(last.trainAccuracy)}, so it cannot even fit the samples it trains on`,
+      message: `the network is too small for this data${bottleneck}; training accuracy stopped at ${percent(last.trainAccuracy)}${validation}, so it cannot even fit the samples it trains on`,
       advice: `give it more capacity: set shape to [${shape.join(', ')}]`,
       field: 'shape',
       suggestion: shape,
     };
   }
 
+  /**
+   * The validation loss has stopped improving for OVERFIT_EPOCHS_AFTER_BEST epochs and training
+   * accuracy is well above validation's, and either the validation loss has risen from its best
+   * or the training loss has fallen far below it: both are a network learning its training
+   * samples rather than the task.
+   */
   private overfitting(last: EpochEvidence): TrainingWarning | null {
     const { best, config, data } = this;
     if (!best || best.valLoss === undefined || last.valLoss === undefined || last.valAccuracy === undefined) return null;
-    if (last.epoch - best.epoch < OVERFIT_EPOCHS_AFTER_BEST || last.valLoss < OVERFIT_LOSS_RATIO * best.valLoss) return null;
-    if (last.trainAccuracy - last.valAccuracy < OVERFIT_ACCURACY_GAP) return null;
+    if (last.epoch - best.epoch < OVERFIT_EPOCHS_AFTER_BEST || last.trainAccuracy - last.valAccuracy < OVERFIT_ACCURACY_GAP) return null;
+    const risen = last.valLoss >= OVERFIT_LOSS_RATIO * best.valLoss;
+    const memorised = last.valLoss >= OVERFIT_MEMORISED_RATIO * last.trainLoss;
+    if (!risen && !memorised) return null;
     const kept = config.earlyStopping?.restoreBest ? `; the model keeps the weights of epoch ${best.epoch}` : '';
-    const message = `the network is overfitting its ${data.count} training samples: validation loss was lowest at epoch ${best.epoch} (${formatNumber(best.valLoss)}) and has risen to ${formatNumber(last.valLoss)}, while training accuracy is ${percent(last.trainAccuracy)} against ${percent(last.valAccuracy)} on validation${kept}`;
+    const loss = risen
+      ? `validation loss was lowest at epoch ${best.epoch} (${formatNumber(best.valLoss)}) and has risen to ${formatNumber(last.valLoss)}`
+      : `validation loss has not improved since epoch ${best.epoch} and is ${formatNumber(last.valLoss)}, ${formatNumber(last.valLoss / last.trainLoss)} times the training loss of ${formatNumber(last.trainLoss)}`;
+    const message = `the network is overfitting its ${data.count} training samples: ${loss}, while training accuracy is ${percent(last.trainAccuracy)} against ${percent(last.valAccuracy)} on validation${kept}`;
     if (data.isImage && !config.augment) {
       return { code: 'OVERFITTING', severity: 'warning', message, advice: 'set augment to { "maxShift": 2, "maxRotationDegrees": 10 } so each epoch sees shifted and rotated copies, or upload more data', field: 'augment', suggestion: { maxShift: 2, maxRotationDegrees: 10 } };
     }
@@ -478,6 +641,17 @@ function consistent(findings: TrainingWarning[]): TrainingWarning[] {
   }
   return kept;
 }
+
+/** The loss early stopping watches: validation's when data is held out, else the training loss. */
+const monitoredLoss = (e: EpochEvidence): number => e.valLoss ?? e.trainLoss;
+
+/**
+ * How well the network fits clean data: training accuracy is measured on augmented batches with
+ * dropout on, so it sits below what the network does on unaltered samples, which validation shows.
+ */
+const fitAccuracy = (e: EpochEvidence): number => Math.max(e.trainAccuracy, e.valAccuracy ?? 0);
+
+const largestUpdateRatio = (layers: LayerDiagnostics[]): number => Math.max(...layers.map((layer) => layer.updateRatio));
 
 function widened(shape: readonly number[], width: number): number[] {
   return shape.map((units, l) => (l === 0 || l === shape.length - 1 ? units : Math.max(units, width)));

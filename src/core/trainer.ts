@@ -417,7 +417,7 @@ export class Trainer {
     if (diagnose) {
       const layers = measureLayers(network, batch, norms, this.weightsBefore, this.activity);
       this.activity.reset();
-      this.diagnoser.recordLayers(layers, state.epochsCompleted + 1);
+      this.diagnoser.recordLayers(layers);
       this.latestDiagnostics = { layers, warnings: this.latestDiagnostics.warnings };
       if (!Number.isFinite(network.kernels.sumOfSquares(network.params))) this.diverged('the weights became NaN or infinite', loss, learningRate);
     }

@@ -191,7 +191,7 @@ function diagnosticsView(job: Job): HTMLElement[] {
   }
   const layers = job.diagnostics?.layers ?? [];
   if (layers.length > 0) {
-    views.push(h('p', { class: 'hint' }, 'Per layer, over the last batch. Update ratio: weight change per step relative to the weights (about 0.1% is healthy).'));
+    views.push(h('p', { class: 'hint' }, 'Per layer, over the last batch. Update ratio: weight change per step relative to the weights (the default rates move them about 1–3% per step early on).'));
     views.push(h('div', { class: 'table-scroll' }, h('table', { 'aria-label': 'Diagnostics per layer' },
       h('thead', {}, h('tr', {}, ...['Layer', 'Gradient norm', 'Update ratio', 'Saturated units', 'Dead units'].map((title) => h('th', { scope: 'col', class: title === 'Layer' ? '' : 'number' }, title)))),
       h('tbody', {}, ...layers.map((layer) => h('tr', {},
