@@ -12,8 +12,9 @@ const DEAD_FRACTION = 0.5;
 /**
  * Per-step weight change relative to the weights, at its peak over the first reports: the default
  * rates give 1-3.5% on MNIST-sized networks (bench:scenarios' healthy runs, and 784-800-10 at batch
- * 16), a rate 10x too high 6-10%. Above HIGH_UPDATE_RATIO the steps overshoot on that evidence alone;
- * above ELEVATED_UPDATE_RATIO they do when relu units also died during training.
+ * 16), a rate 10x too high 6-10%. With the early reports' median above HIGH_UPDATE_RATIO the steps
+ * overshoot on that evidence alone (one large step is common with plain sgd at Nielsen's 0.5 on
+ * sigmoid); with the peak above ELEVATED_UPDATE_RATIO they do when relu units also died during training.
  */
 const HIGH_UPDATE_RATIO = 0.1;
 const ELEVATED_UPDATE_RATIO = 0.05;
@@ -249,7 +250,11 @@ export class Diagnoser {
     const dying = this.dyingLayer();
     const peakUpdate = this.earlyPeakUpdateRatio();
     const overshot = !initSaturated && (
-      (this.earlyLossRose && (peakUpdate > HIGH_UPDATE_RATIO || (peakUpdate > ELEVATED_UPDATE_RATIO && dying !== null))) ||
+      (this.earlyLossRose && (
+        this.earlyMedianUpdateRatio() > HIGH_UPDATE_RATIO ||
+        // In a deep saturating stack whose layer gradients differ 10x, one large step is the compounding itself.
+        (peakUpdate > HIGH_UPDATE_RATIO && this.deepSaturating() && this.gradientSpread()) ||
+        (peakUpdate > ELEVATED_UPDATE_RATIO && dying !== null))) ||
       (this.initialLoss !== null && this.peakLoss > 3 * this.initialLoss)
     );
     const saturatedHidden = this.saturatedLayer();
