@@ -5,6 +5,7 @@ import type { GradientCheckResponse } from '../../../src/models/gradient-check-s
 import { loadMnistDigits } from '../../helpers/mnist.js';
 import { startTestApp } from '../../helpers/service.js';
 import { uploadDigits, uploadXor } from '../../helpers/uploads.js';
+import { testBadRequests, type BadRequestCase } from '../../helpers/errors.js';
 
 describe('POST /gradcheck', () => {
   let service: Awaited<ReturnType<typeof startTestApp>>;
@@ -88,7 +89,7 @@ describe('POST /gradcheck', () => {
   });
 
   describe('bad input is a 400 naming the field', () => {
-    const cases: { name: string; body: () => Record<string, unknown>; code: string; message: RegExp }[] = [
+    const cases: BadRequestCase[] = [
       { name: 'an unknown dataset', body: () => ({ datasetId: `ds_${'0'.repeat(20)}`, shape: [784, 10] }), code: 'UNKNOWN_DATASET', message: /^body\.datasetId: no dataset has the id ds_0+; upload one with POST \/datasets$/ },
       { name: 'a shape that does not fit the dataset', body: () => ({ datasetId: xorId, shape: [784, 32, 10] }), code: 'SHAPE_MISMATCH', message: /^body\.shape: shape\[0\] is 784 but dataset ds_\w+ has 2 values per sample; start the shape with 2$/ },
       { name: 'an unknown activation', body: () => ({ datasetId: digitsId, shape: [784, 10], activation: 'swish' }), code: 'VALIDATION_FAILED', message: /body\.activation: .*"relu"/ },
@@ -97,14 +98,7 @@ describe('POST /gradcheck', () => {
       { name: 'a combination the core refuses', body: () => ({ datasetId: digitsId, shape: [784, 10], outputActivation: 'linear' }), code: 'INVALID_CONFIG', message: /^body\.loss: cross_entropy needs probabilities/ },
       { name: 'too many parameters', body: () => ({ datasetId: digitsId, shape: [784, 30_000, 10] }), code: 'TOO_MANY_PARAMETERS', message: /^body\.shape: \[784, 30000, 10\] has 23850010 parameters; the limit is 20000000$/ },
     ];
-    for (const { name, body, code, message } of cases) {
-      test(name, async () => {
-        const response = await postCheck(body());
-        assert.equal(response.statusCode, 400, response.body);
-        assert.equal(response.json().error.code, code);
-        assert.match(response.json().error.message, message);
-      });
-    }
+    testBadRequests(cases, postCheck);
   });
 
   test('the route is documented in the OpenAPI document from its zod schemas', () => {

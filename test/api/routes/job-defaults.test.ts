@@ -4,6 +4,7 @@ import type { TrainingWorker } from '../../../src/queue/training-worker.js';
 import { isFinished, startTestWorker, waitForJob } from '../../helpers/jobs.js';
 import { startTestApp } from '../../helpers/service.js';
 import { uploadXor, XOR_INPUTS, XOR_LABELS } from '../../helpers/uploads.js';
+import { testBadRequests, type BadRequestCase } from '../../helpers/errors.js';
 
 /** A job given only a dataset and a shape, through the API, with progress recorded as in production. */
 describe('jobs with only a shape', () => {
@@ -76,19 +77,12 @@ describe('jobs with only a shape', () => {
   });
 
   describe('bad options give 400 naming the field', () => {
-    const cases: { name: string; body: () => Record<string, unknown>; code: string; message: RegExp }[] = [
+    const cases: BadRequestCase[] = [
       { name: 'a learning rate that is neither a number nor "auto"', body: () => ({ datasetId: xorId, shape: [2, 2, 1], learningRate: 'fast' }), code: 'VALIDATION_FAILED', message: /body\.learningRate/ },
       { name: 'more work than MAX_TRAINING_SAMPLES', body: () => ({ datasetId: xorRepeatedId, shape: [2, 2, 1], epochs: 100_000 }), code: 'INVALID_CONFIG', message: /body\.epochs: 100000 epochs of 115 training samples is 11500000 samples of work; the limit is 1000000, so at most 8695 epochs/ },
       { name: 'more fresh starts than allowed', body: () => ({ datasetId: xorId, shape: [2, 2, 1], maxRestarts: 10 }), code: 'VALIDATION_FAILED', message: /body\.maxRestarts/ },
       { name: 'a negative validation split', body: () => ({ datasetId: xorId, shape: [2, 2, 1], validationSplit: -0.1 }), code: 'VALIDATION_FAILED', message: /body\.validationSplit/ },
     ];
-    for (const { name, body, code, message } of cases) {
-      test(name, async () => {
-        const response = await postJob(body());
-        assert.equal(response.statusCode, 400, response.body);
-        assert.equal(response.json().error.code, code);
-        assert.match(response.json().error.message, message);
-      });
-    }
+    testBadRequests(cases, postJob);
   });
 });

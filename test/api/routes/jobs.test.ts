@@ -7,6 +7,7 @@ import { isFinished, startTestWorker, waitForJob } from '../../helpers/jobs.js';
 import { loadMnistDigits } from '../../helpers/mnist.js';
 import { startTestApp } from '../../helpers/service.js';
 import { uploadDigits, uploadXor, XOR_INPUTS, XOR_LABELS } from '../../helpers/uploads.js';
+import { testBadRequests, type BadRequestCase } from '../../helpers/errors.js';
 
 describe('jobs routes', () => {
   let service: Awaited<ReturnType<typeof startTestApp>>;
@@ -31,7 +32,7 @@ describe('jobs routes', () => {
   });
 
   describe('invalid bodies give 400 naming the field (no worker needed)', () => {
-    const cases: { name: string; body: () => Record<string, unknown>; code: string; message: RegExp }[] = [
+    const cases: BadRequestCase[] = [
       { name: 'a shape that does not fit the dataset', body: () => ({ datasetId: digitsId, shape: [100, 10] }), code: 'SHAPE_MISMATCH', message: /body\.shape: shape\[0\] is 100 but dataset ds_\w+ has 784 values per sample/ },
       { name: 'too few outputs for the classes', body: () => ({ datasetId: digitsId, shape: [784, 32, 5] }), code: 'SHAPE_MISMATCH', message: /ends with 5 outputs but dataset ds_\w+ has 10 classes/ },
       { name: 'a negative learning rate', body: () => ({ datasetId: digitsId, shape: [784, 10], learningRate: -0.1 }), code: 'VALIDATION_FAILED', message: /body\.learningRate: .*>0/ },
@@ -42,14 +43,7 @@ describe('jobs routes', () => {
       { name: 'a combination the core refuses', body: () => ({ datasetId: digitsId, shape: [784, 10], outputActivation: 'linear' }), code: 'INVALID_CONFIG', message: /body\.loss: cross_entropy needs probabilities/ },
       { name: 'a validation split above one half', body: () => ({ datasetId: digitsId, shape: [784, 10], validationSplit: 0.8 }), code: 'VALIDATION_FAILED', message: /body\.validationSplit/ },
     ];
-    for (const { name, body, code, message } of cases) {
-      test(name, async () => {
-        const response = await postJob(body());
-        assert.equal(response.statusCode, 400, response.body);
-        assert.equal(response.json().error.code, code);
-        assert.match(response.json().error.message, message);
-      });
-    }
+    testBadRequests(cases, postJob);
   });
 
   describe('while no worker runs', () => {
