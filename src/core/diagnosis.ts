@@ -1,4 +1,4 @@
-import { SATURATION_THRESHOLD, formatNumber } from './diagnostics.js';
+import { SATURATION_THRESHOLD, formatNumber, formatPercent } from './diagnostics.js';
 import { classCount } from './evaluate.js';
 import { scheduledLearningRate } from './schedule.js';
 import { DEFAULT_LEARNING_RATES, MAX_STALL_RESTARTS, NARROW_HIDDEN_WIDTH, RESTART_MAX_SAMPLES, stepsPerEpoch } from './training-config.js';
@@ -344,7 +344,7 @@ export class Diagnoser {
       const saturated = layer.saturatedFraction !== null ? layer.saturatedFraction > SATURATED_FRACTION : layer.zRms > SATURATED_LOGIT_RMS;
       if (!saturated) continue;
       const units = layer.layer === last ? `${this.config.outputActivation} output` : this.config.activation;
-      const share = layer.saturatedFraction !== null ? `${percent(layer.saturatedFraction)} of its ${units} units saturated` : `its ${units} pinned at 0 and 1`;
+      const share = layer.saturatedFraction !== null ? `${formatPercent(layer.saturatedFraction)} of its ${units} units saturated` : `its ${units} pinned at 0 and 1`;
       return {
         layer: layer.layer,
         message: `at the first step layer ${layer.layer} had |z| ≈ ${formatNumber(layer.zRms)} (root mean square), ${share}, before any learning`,
@@ -411,7 +411,7 @@ export class Diagnoser {
 
   private deadReluWarning(layer: LayerDiagnostics): TrainingWarning {
     const { init, activation } = this.config;
-    const message = `${percent(layer.deadFraction ?? 0)} of the relu units in layer ${layer.layer} are dead: they output 0 for every sample, so they get no gradient and cannot come back`;
+    const message = `${formatPercent(layer.deadFraction ?? 0)} of the relu units in layer ${layer.layer} are dead: they output 0 for every sample, so they get no gradient and cannot come back`;
     if ((init.bias ?? 0) < 0) {
       return {
         code: 'DEAD_RELU', severity: 'warning', message: `${message}; the biases start at ${init.bias}, below every unit's threshold`,
@@ -437,7 +437,7 @@ export class Diagnoser {
     return {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'warning',
-      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: early in training a layer's weights changed by up to ${percent(this.earlyPeakUpdateRatio())} in one step, where the default rates stay within about 3%${this.largeStepEffects(dying, saturated)}`,
+      message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: early in training a layer's weights changed by up to ${formatPercent(this.earlyPeakUpdateRatio())} in one step, where the default rates stay within about 3%${this.largeStepEffects(dying, saturated)}`,
       advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
       field: 'learningRate',
       suggestion: lowerRate,
@@ -446,8 +446,8 @@ export class Diagnoser {
 
   /** What oversized steps did to the units: killed relus, or drove sigmoid and tanh units into saturation. */
   private largeStepEffects(dying: LayerDiagnostics | null, saturated: LayerDiagnostics | null): string {
-    if (dying) return `; the large steps killed ${percent(dying.deadFraction ?? 0)} of the relu units in layer ${dying.layer}, which now output 0 for every sample`;
-    if (saturated) return `; the large steps drove ${percent(saturated.saturatedFraction ?? 0)} of the ${this.config.activation} units in layer ${saturated.layer} into saturation, where they pass back almost no gradient`;
+    if (dying) return `; the large steps killed ${formatPercent(dying.deadFraction ?? 0)} of the relu units in layer ${dying.layer}, which now output 0 for every sample`;
+    if (saturated) return `; the large steps drove ${formatPercent(saturated.saturatedFraction ?? 0)} of the ${this.config.activation} units in layer ${saturated.layer} into saturation, where they pass back almost no gradient`;
     return '';
   }
 
@@ -478,7 +478,7 @@ export class Diagnoser {
   private explodingGradients(saturated: LayerDiagnostics | null): TrainingWarning {
     const { config } = this;
     const lowerRate = this.lowerRate();
-    const peak = this.early.length > 0 ? `, their weights changing by up to ${percent(this.earlyPeakUpdateRatio())} in one step` : '';
+    const peak = this.early.length > 0 ? `, their weights changing by up to ${formatPercent(this.earlyPeakUpdateRatio())} in one step` : '';
     return {
       code: 'EXPLODING_GRADIENTS',
       severity: 'warning',
@@ -506,7 +506,7 @@ export class Diagnoser {
   private decayedSchedule(epoch: number, learningRate: number): TrainingWarning {
     const { config } = this;
     const share = this.scheduleShare(epoch);
-    const ahead = percent(1 - (epoch - 1) / config.epochs);
+    const ahead = formatPercent(1 - (epoch - 1) / config.epochs);
     return {
       code: 'SCHEDULE_DECAYED',
       severity: 'warning',
@@ -525,7 +525,7 @@ export class Diagnoser {
 
   private saturationWarning(layer: LayerDiagnostics): TrainingWarning {
     const { config } = this;
-    const message = `${percent(layer.saturatedFraction ?? 0)} of the ${config.activation} units in layer ${layer.layer} are saturated (|z| > ${SATURATION_THRESHOLD}), so their gradients vanish and the loss has stopped falling`;
+    const message = `${formatPercent(layer.saturatedFraction ?? 0)} of the ${config.activation} units in layer ${layer.layer} are saturated (|z| > ${SATURATION_THRESHOLD}), so their gradients vanish and the loss has stopped falling`;
     if (config.init.kind === 'uniform') {
       return { code: 'SATURATION', severity: 'warning', message, advice: 'set init to "xavier", which keeps z near 0 at the start', field: 'init', suggestion: 'xavier' };
     }
@@ -537,7 +537,7 @@ export class Diagnoser {
     const right = Math.round(last.trainAccuracy * data.count);
     const restarts = this.restarts > 0 ? ` after ${this.restarts} fresh start${this.restarts === 1 ? '' : 's'} from new initial weights` : '';
     const deadUnits = dead ? `; ${Math.round((dead.deadFraction ?? 0) * config.shape[dead.layer])} of the ${config.shape[dead.layer]} relu units in layer ${dead.layer} are dead` : '';
-    const message = `training is stuck at ${percent(last.trainAccuracy)} (${right} of ${data.count} training samples right${atChance ? ', chance level' : ''})${restarts}${deadUnits}: the loss stopped falling in a local minimum that a network this size can escape only from a different start`;
+    const message = `training is stuck at ${formatPercent(last.trainAccuracy)} (${right} of ${data.count} training samples right${atChance ? ', chance level' : ''})${restarts}${deadUnits}: the loss stopped falling in a local minimum that a network this size can escape only from a different start`;
     const narrowest = Math.min(...config.shape.slice(1, -1));
     if (config.activation === 'relu' && narrowest < NARROW_HIDDEN_WIDTH) {
       return { code: 'LOCAL_MINIMUM', severity: 'warning', message, advice: `set activation to "tanh": with ${narrowest} relu units one dead unit is enough to stall the run`, field: 'activation', suggestion: 'tanh' };
@@ -570,11 +570,11 @@ export class Diagnoser {
     const bottleneck = hidden.length > 0 && narrowest < data.classes
       ? `: its narrowest hidden layer has ${narrowest} units for ${data.classes} classes`
       : hidden.length === 0 ? ': it has no hidden layer' : '';
-    const validation = last.valAccuracy !== undefined ? ` (${percent(last.valAccuracy)} on validation)` : '';
+    const validation = last.valAccuracy !== undefined ? ` (${formatPercent(last.valAccuracy)} on validation)` : '';
     return {
       code: 'UNDERFITTING',
       severity: 'warning',
-      message: `the network is too small for this data${bottleneck}; training accuracy stopped at ${percent(last.trainAccuracy)}${validation}, so it cannot even fit the samples it trains on`,
+      message: `the network is too small for this data${bottleneck}; training accuracy stopped at ${formatPercent(last.trainAccuracy)}${validation}, so it cannot even fit the samples it trains on`,
       advice: `give it more capacity: set shape to [${shape.join(', ')}]`,
       field: 'shape',
       suggestion: shape,
@@ -598,7 +598,7 @@ export class Diagnoser {
     const loss = risen
       ? `validation loss was lowest at epoch ${best.epoch} (${formatNumber(best.valLoss)}) and has risen to ${formatNumber(last.valLoss)}`
       : `validation loss has not improved since epoch ${best.epoch} and is ${formatNumber(last.valLoss)}, ${formatNumber(last.valLoss / last.trainLoss)} times the training loss of ${formatNumber(last.trainLoss)}`;
-    const message = `the network is overfitting its ${data.count} training samples: ${loss}, while training accuracy is ${percent(last.trainAccuracy)} against ${percent(last.valAccuracy)} on validation${kept}`;
+    const message = `the network is overfitting its ${data.count} training samples: ${loss}, while training accuracy is ${formatPercent(last.trainAccuracy)} against ${formatPercent(last.valAccuracy)} on validation${kept}`;
     if (data.isImage && !config.augment) {
       return { code: 'OVERFITTING', severity: 'warning', message, advice: 'set augment to { "maxShift": 2, "maxRotationDegrees": 10 } so each epoch sees shifted and rotated copies, or upload more data', field: 'augment', suggestion: { maxShift: 2, maxRotationDegrees: 10 } };
     }
@@ -611,7 +611,7 @@ export class Diagnoser {
 
   private notLearning(last: EpochEvidence): TrainingWarning {
     const { config } = this;
-    const message = `training accuracy is ${percent(last.trainAccuracy)} after epoch ${last.epoch}, no better than always guessing the commonest class (${percent(this.data.majorityFraction)})`;
+    const message = `training accuracy is ${formatPercent(last.trainAccuracy)} after epoch ${last.epoch}, no better than always guessing the commonest class (${formatPercent(this.data.majorityFraction)})`;
     return {
       code: 'NOT_LEARNING',
       severity: 'warning',
@@ -671,4 +671,3 @@ function describeSchedule(config: TrainingConfig): string {
   return schedule.kind === 'step' ? `step (×${schedule.gamma} every ${schedule.everyEpochs} epoch${schedule.everyEpochs === 1 ? '' : 's'})` : schedule.kind;
 }
 
-const percent = (fraction: number): string => `${Number((fraction * 100).toPrecision(3))}%`;

@@ -78,6 +78,9 @@ function saturatedFraction(z: FloatArray, n: number): number {
 /** Rounds for messages: 3 significant digits. */
 export const formatNumber = (value: number): string => String(Number(value.toPrecision(3)));
 
+/** A fraction as a percentage for messages, 3 significant digits: 0.7534 is "75.3%". */
+export const formatPercent = (fraction: number): string => `${formatNumber(fraction * 100)}%`;
+
 export function emptyDiagnostics(): Diagnostics {
   return { layers: [], warnings: [] };
 }

@@ -13,3 +13,4 @@ export { classCount, datasetMismatch, evaluate } from './evaluate.js';
 export { decodeSnapshot, loadNetwork, readSnapshotHeader, type SnapshotHeader, type TrainingState } from './snapshot.js';
 export * from './gradcheck.js';
 export { Rng } from './rng.js';
+export { formatNumber, formatPercent } from './diagnostics.js';

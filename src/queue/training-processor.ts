@@ -1,7 +1,7 @@
 import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
 import { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { readSnapshotHeader, type EpochReport, type LearningRateSearch, type StepReport, type TrainingConfig, type TrainingOutcome } from '../core/index.js';
+import { formatNumber, formatPercent, readSnapshotHeader, type EpochReport, type LearningRateSearch, type StepReport, type TrainingConfig, type TrainingOutcome } from '../core/index.js';
 import type { AppConfig } from '../config.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
@@ -40,8 +40,6 @@ const checkpointKey = (jobId: string, epoch: number, step: number): string =>
 
 type ModelStopReason = Exclude<(typeof STOP_REASONS)[number], 'cancelled'>;
 
-const formatNumber = (value: number): string => String(Number(value.toPrecision(3)));
-const formatPercent = (fraction: number): string => `${Number((fraction * 100).toPrecision(3))}%`;
 
 /** Why a completed run ended, in words for the job's last transition. */
 function stopExplanation(spec: JobSpec, outcome: TrainingOutcome, stopReason: ModelStopReason): string {
