@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { buildApp } from '../src/app.js';
 import { createServices } from '../src/api/services.js';
 import type { AppConfig } from '../src/config.js';
-import { TrainingWorker } from '../src/queue/training-worker.js';
+import { QueueWorker } from '../src/queue/queue-worker.js';
 import { freePort } from '../scripts/local-redis.js';
 import { loadMnistDigits, MNIST_PIXELS, toIdx } from '../scripts/mnist-digits.js';
 import { isolatedConfig, removeIsolatedState } from '../test/helpers/service.js';
@@ -41,7 +41,7 @@ interface LoadResult {
 /** Uploads digits and trains the model to serve, through the app and a worker in this process. */
 async function trainModel(config: AppConfig): Promise<{ modelId: string; pixels: number[] }> {
   const app = await buildApp(config, createServices(config));
-  const worker = new TrainingWorker(config, pino({ level: 'silent' }));
+  const worker = new QueueWorker(config, pino({ level: 'silent' }));
   try {
     const digits = loadMnistDigits(TRAIN_DIGITS + 1, 7);
     const idx = toIdx(digits.pixels, digits.labels, TRAIN_DIGITS);

@@ -38,7 +38,7 @@ export async function buildApp(config: AppConfig, services: Services = createSer
   await app.register(jobRoutes, { jobs: services.jobs, events: services.events, config });
   await app.register(modelRoutes, { models: services.models });
   await app.register(predictRoutes, { models: services.models });
-  await app.register(gradientCheckRoutes, { gradientCheck: services.gradientCheck, config });
+  await app.register(gradientCheckRoutes, { gradientCheck: services.gradientCheck });
   if (config.ENABLE_DASHBOARDS) await app.register(queueDashboardRoutes, { queue: services.queue });
   await app.register(webRoutes);
   return app;

@@ -1,7 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const MEGABYTE = 1024 * 1024;
+/** The most kernel threads a job may ask for when TRAINING_THREADS does not set the cap. */
+export const MAX_TRAINING_THREADS = 64;
 
 /** `"true"`/`"false"` from the environment; z.coerce.boolean() would read "false" as true. */
 const envBoolean = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -35,8 +36,8 @@ const configSchema = z.object({
   DEFAULT_RUNTIME_SECONDS: z.coerce.number().int().positive().default(60 * 60),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-  /** Kernel threads per job (default and cap); unset, the cores split evenly between a worker's concurrent jobs. */
-  TRAINING_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Kernel threads per job (default and cap); unset, each worker splits its own cores evenly between its concurrent jobs. */
+  TRAINING_THREADS: z.coerce.number().int().min(1).max(MAX_TRAINING_THREADS).optional(),
   /** BullMQ lock and stalled-job check: a killed worker's job is picked up again within about both. */
   JOB_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
   JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
@@ -51,13 +52,15 @@ const configSchema = z.object({
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   CHECKPOINTS_KEPT: z.coerce.number().int().min(1).default(2),
   MODEL_CACHE_SIZE: z.coerce.number().int().min(1).default(16),
+  /** Evaluation threads in the API process, and evaluations that may wait for one before the next gets 503. */
+  EVALUATION_THREADS: z.coerce.number().int().min(1).max(16).default(1),
+  EVALUATION_QUEUE_LIMIT: z.coerce.number().int().min(0).default(4),
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 60 * 60),
   SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   /** Serve the Swagger UI at /docs and the queue dashboard at /queues. */
   ENABLE_DASHBOARDS: envBoolean.default(true),
 }).transform((config) => ({
   ...config,
-  TRAINING_THREADS: config.TRAINING_THREADS ?? Math.max(1, Math.floor(availableParallelism() / config.WORKER_CONCURRENCY)),
   DEFAULT_RUNTIME_SECONDS: Math.min(config.DEFAULT_RUNTIME_SECONDS, config.MAX_RUNTIME_SECONDS),
 }));
 

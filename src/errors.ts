@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   SHAPE_MISMATCH: { status: 400, message: 'The network shape does not fit the dataset' },
   TOO_MANY_PARAMETERS: { status: 400, message: 'The network has more parameters than allowed' },
   UNKNOWN_DATASET: { status: 400, message: 'The body names a dataset that does not exist' },
+  UNKNOWN_MODEL: { status: 400, message: 'The body names a model that does not exist' },
   NO_VALIDATION_DATA: { status: 400, message: "The model's job held out no validation data" },
   INPUT_SIZE_MISMATCH: { status: 400, message: 'The input has the wrong number of values' },
   INPUT_OUT_OF_RANGE: { status: 400, message: 'An input value is out of range' },
@@ -37,6 +38,10 @@ export const ERROR_CATALOGUE = {
   MODEL_NOT_FOUND: { status: 404, message: 'No model has this id' },
   DATASET_IN_USE: { status: 409, message: 'A queued or running job uses this dataset' },
   JOB_FINISHED: { status: 409, message: 'The job has already finished' },
+  JOB_NOT_RUNNING: { status: 409, message: 'The job is not running' },
+  JOB_NOT_RESUMABLE: { status: 409, message: 'The job cannot be resumed' },
+  NO_CHECKPOINT: { status: 409, message: 'The job has no checkpoint to resume from' },
+  EVALUATION_FAILED: { status: 422, message: 'The evaluation could not read its model or dataset' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'This Idempotency-Key was used with a different body' },
   URL_TOO_LONG: { status: 414, message: 'A path segment of the URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This endpoint does not accept this content type' },
@@ -45,6 +50,8 @@ export const ERROR_CATALOGUE = {
   BODY_TOO_LARGE: { status: 413, message: 'The request body is over the size limit' },
   INTERNAL: { status: 500, message: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A backing service (Redis or storage) is unavailable' },
+  QUEUE_UNAVAILABLE: { status: 503, message: 'The job could not be queued' },
+  EVALUATION_BUSY: { status: 503, message: 'Every evaluation thread is busy and the queue is full' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

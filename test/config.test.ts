@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -16,14 +15,6 @@ test('numbers and booleans are read from their text', () => {
   assert.equal(config.PORT, 8080);
   assert.equal(config.WORKER_CONCURRENCY, 3);
   assert.equal(config.ENABLE_DASHBOARDS, false);
-});
-
-test('kernel threads per job default to the cores split between concurrent jobs, at least 1', () => {
-  const cores = availableParallelism();
-  assert.equal(loadConfig({}).TRAINING_THREADS, cores);
-  assert.equal(loadConfig({ WORKER_CONCURRENCY: '2' }).TRAINING_THREADS, Math.max(1, Math.floor(cores / 2)));
-  assert.equal(loadConfig({ WORKER_CONCURRENCY: String(cores + 1) }).TRAINING_THREADS, 1);
-  assert.equal(loadConfig({ WORKER_CONCURRENCY: '2', TRAINING_THREADS: '3' }).TRAINING_THREADS, 3);
 });
 
 test('a bad value stops start-up naming every offending variable', () => {

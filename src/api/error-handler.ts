@@ -60,6 +60,8 @@ export function replyWithError(error: FastifyError, request: FastifyRequest, rep
   const body: ErrorResponse = known
     ? { error: { code: known.code, message: known.message, ...(known.details && { details: known.details }) } }
     : { error: { code: 'INTERNAL', message: `${ERROR_CATALOGUE.INTERNAL.message} (request id ${request.id})` } };
+  const retryAfter = known?.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply.code(known?.status ?? ERROR_CATALOGUE.INTERNAL.status).send(body);
 }
 

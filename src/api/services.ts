@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
 import { DatasetService } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
+import { EvaluationPool } from '../models/evaluation-pool.js';
 import { GradientCheckService } from '../models/gradient-check-service.js';
 import { ModelService } from '../models/model-service.js';
 import { ModelStore } from '../models/model-store.js';
@@ -53,7 +54,15 @@ export function createServices(config: AppConfig) {
     trainingSamplesPerSecond: () => jobStore.runningSamplesPerSecond(),
   });
 
-  const models = new ModelService({ models: new ModelStore(redis, keys, blobs), datasets: datasetStore, jobs: jobStore, blobs, metrics, cacheSize: config.MODEL_CACHE_SIZE });
+  const modelStore = new ModelStore(redis, keys, blobs);
+  const models = new ModelService({
+    models: modelStore,
+    datasets: datasetStore,
+    blobs,
+    evaluations: new EvaluationPool({ threads: config.EVALUATION_THREADS, queueLimit: config.EVALUATION_QUEUE_LIMIT }),
+    observePredict: (kind, seconds) => metrics.predictDuration.observe({ kind }, seconds),
+    cacheSize: config.MODEL_CACHE_SIZE,
+  });
 
   let subscriber: Redis | null = null;
   let hub: JobEventHub | null = null;
@@ -73,13 +82,13 @@ export function createServices(config: AppConfig) {
     datasetStore,
     jobStore,
     datasets: new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES }),
-    jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, queue }),
+    jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, models: modelStore, queue }),
     models,
     gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),
     events,
     readiness: () => checkReadiness(redis, blobs),
     async close(): Promise<void> {
-      models.close();
+      await models.close();
       await settleQueueHandshake(queue, redis);
       await queue.close();
       subscriber?.disconnect();

@@ -1,7 +1,9 @@
 import type { Rng } from './rng.js';
 import type { AugmentConfig, Dataset, FloatArray } from './types.js';
 
-const PIXEL_SCALE = 1 / 255;
+/** Byte pixels run 0..MAX_PIXEL and are scaled to 0..1 for training and prediction alike. */
+export const MAX_PIXEL = 255;
+const PIXEL_SCALE = 1 / MAX_PIXEL;
 
 /**
  * Copies samples, in a given order, into a network's reused input buffer and a

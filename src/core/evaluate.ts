@@ -13,24 +13,45 @@ export function predictedClass(out: FloatArray, row: number, k: number): number 
 /** Number of classes a network's outputs distinguish (two for a single 0/1 output). */
 export const classCount = (outputSize: number): number => (outputSize === 1 ? 2 : outputSize);
 
-/** Checks that a dataset fits a network's input and output layers; returns a message or null. */
-export function datasetMismatch(data: Dataset, inputSize: number, outputSize: number): string | null {
-  if (data.inputSize !== inputSize) {
-    return `the dataset has ${data.inputSize} inputs per sample but the network's first layer has ${inputSize}`;
+/** What fitting a network needs to know of a dataset: its width, and its classes (null for regression targets) or target width. */
+export interface DataShape {
+  /** Named in messages, when the data has an id. */
+  id?: string;
+  inputSize: number;
+  numClasses: number | null;
+  targetSize: number | null;
+}
+
+/**
+ * Why a network of this shape cannot train on (or be evaluated against) the data, in words that
+ * say what to change; null when it fits. The one rule for datasets in memory and records alike.
+ */
+export function shapeMismatch(shape: readonly number[], data: DataShape): string | null {
+  const inputs = shape[0];
+  const outputs = shape[shape.length - 1];
+  const name = data.id ? `dataset ${data.id}` : 'the dataset';
+  if (inputs !== data.inputSize) {
+    return `shape[0] is ${inputs} but ${name} has ${data.inputSize} values per sample; start the shape with ${data.inputSize}`;
   }
-  if (data.labels) {
-    const classes = classCount(outputSize);
-    let max = 0;
-    for (let i = 0; i < data.count; i++) if (data.labels[i] > max) max = data.labels[i];
-    if (max >= classes) {
-      return outputSize === 1
-        ? `a one-output network needs 0/1 labels, but the dataset has label ${max}`
-        : `the dataset has label ${max} but the network's last layer has only ${outputSize} outputs (labels 0..${outputSize - 1})`;
-    }
-  } else if (!data.targets || data.targets.length !== data.count * outputSize) {
-    return `the dataset's targets do not have ${outputSize} values per sample, as the network's last layer needs`;
+  if (data.numClasses === null) {
+    return outputs === data.targetSize ? null
+      : `the shape ends with ${outputs} outputs but ${name} has ${data.targetSize} target values per sample; end the shape with ${data.targetSize}`;
   }
-  return null;
+  if (outputs === 1) {
+    return data.numClasses <= 2 ? null
+      : `a single output separates two classes, but ${name} has ${data.numClasses}; end the shape with ${data.numClasses}`;
+  }
+  // At least as many outputs as classes: a held-out share may lack the highest label.
+  return outputs >= data.numClasses ? null
+    : `the shape ends with ${outputs} outputs but ${name} has ${data.numClasses} classes (labels 0..${data.numClasses - 1}); end the shape with ${data.numClasses}`;
+}
+
+/** The shape of a dataset in memory: its classes are its highest label + 1. */
+export function dataShape(data: Dataset): DataShape {
+  if (!data.labels) return { inputSize: data.inputSize, numClasses: null, targetSize: data.count > 0 ? (data.targets?.length ?? 0) / data.count : 0 };
+  let max = 0;
+  for (let i = 0; i < data.count; i++) if (data.labels[i] > max) max = data.labels[i];
+  return { inputSize: data.inputSize, numClasses: max + 1, targetSize: null };
 }
 
 /** Mean loss, accuracy and confusion matrix (rows: actual class, columns: predicted) of a network on a dataset. */

@@ -24,12 +24,6 @@ export class Rng {
     this.s3 = splitmix32();
   }
 
-  static fromState(state: readonly number[]): Rng {
-    const rng = new Rng(0);
-    rng.setState(state);
-    return rng;
-  }
-
   state(): number[] {
     return [this.s0, this.s1, this.s2, this.s3];
   }

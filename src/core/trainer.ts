@@ -2,7 +2,7 @@ import { BatchLoader } from './batch.js';
 import { Diagnoser, profileData, type RunEnding } from './diagnosis.js';
 import { UnitActivity, emptyDiagnostics, formatNumber, gradientNorms, measureLayers } from './diagnostics.js';
 import { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
-import { datasetMismatch, evaluate, predictedClass } from './evaluate.js';
+import { dataShape, evaluate, predictedClass, shapeMismatch } from './evaluate.js';
 import type { Kernels } from './kernels.js';
 import { initializeParameters } from './init.js';
 import { rangeTest, type LearningRateSearch } from './lr-finder.js';
@@ -21,6 +21,13 @@ export interface TrainerOptions {
   kernels?: Kernels;
   /** A step report (with diagnostics) every this many steps, and at the last step of each epoch. */
   stepReportEvery?: number;
+  /** A warm start: the weights of an earlier model of the same shape, instead of a fresh init. */
+  initialParams?: Float32Array;
+}
+
+/** What a resumed run may change: how long it goes on. */
+export interface ResumeOverrides {
+  epochs?: number;
 }
 
 export interface TrainerCallbacks {
@@ -103,10 +110,9 @@ export class Trainer {
 
   constructor(config: TrainingConfig, train: Dataset, validation: Dataset | null, options: TrainerOptions = {}) {
     checkTrainingConfig(config);
-    const inputSize = config.shape[0];
     const outputSize = config.shape[config.shape.length - 1];
     for (const [name, data] of [['training', train], ['validation', validation]] as const) {
-      const mismatch = data && datasetMismatch(data, inputSize, outputSize);
+      const mismatch = data && shapeMismatch(config.shape, dataShape(data));
       if (mismatch) throw new InvalidConfigError('shape', `the ${name} data does not fit the network: ${mismatch}`);
     }
     if (train.count < 1) throw new InvalidConfigError('datasetId', 'the training data has no samples');
@@ -114,7 +120,14 @@ export class Trainer {
     this.validation = validation && validation.count > 0 ? validation : null;
     this.stepReportEvery = Math.max(1, options.stepReportEvery ?? DEFAULT_STEP_REPORT_EVERY);
     this.network = new Network(config, { kernels: options.kernels, maxBatch: Math.max(config.batchSize, DEFAULT_MAX_BATCH) });
-    initializeParameters(this.network, config.init, new Rng(config.seed + SEED_STREAMS.init));
+    if (options.initialParams) {
+      if (options.initialParams.length !== this.network.parameterCount) {
+        throw new InvalidConfigError('fromModelId', `the model has ${options.initialParams.length} parameters but a network of shape [${config.shape.join(', ')}] has ${this.network.parameterCount}`);
+      }
+      this.network.params.set(options.initialParams);
+    } else {
+      initializeParameters(this.network, config.init, new Rng(config.seed + SEED_STREAMS.init));
+    }
     const { kernels, parameterCount: n, weightCount } = this.network;
     this.optimizer = createOptimizer(config.optimizer, { momentum: config.momentum, l2: config.l2, weightCount }, kernels);
     this.optimizerState = kernels.allocate(this.optimizer.stateSlots * n);
@@ -157,13 +170,20 @@ export class Trainer {
     };
   }
 
-  /** Continues a run from a checkpoint() taken between any two of its steps. */
-  static resume(checkpoint: Uint8Array, train: Dataset, validation: Dataset | null, options: TrainerOptions = {}): Trainer {
+  /**
+   * Continues a run from a checkpoint() taken between any two of its steps. Without overrides it
+   * goes on bit for bit; a new `epochs` stretches or cuts the schedule from where the run stands.
+   */
+  static resume(checkpoint: Uint8Array, train: Dataset, validation: Dataset | null, options: TrainerOptions = {}, overrides: ResumeOverrides = {}): Trainer {
     const { header, sections } = decodeSnapshot(checkpoint);
     if (header.kind !== 'checkpoint' || !header.training) {
       throw new SnapshotFormatError('this snapshot holds a model only; training can resume only from a checkpoint');
     }
-    const trainer = new Trainer(header.config, train, validation, options);
+    const config = { ...header.config, ...overrides };
+    if (config.epochs < header.training.epochsCompleted) {
+      throw new InvalidConfigError('epochs', `the run has already completed ${header.training.epochsCompleted} epochs; ask for at least that many`);
+    }
+    const trainer = new Trainer(config, train, validation, { ...options, initialParams: undefined });
     trainer.network.params.set(sections.params!);
     if (trainer.optimizerState.length > 0) trainer.optimizerState.set(sections.optimizer!);
     trainer.bestParams = sections.bestParams ?? null;
@@ -174,6 +194,11 @@ export class Trainer {
 
   get epochsCompleted(): number {
     return this.state.epochsCompleted;
+  }
+
+  /** Optimizer steps taken in the whole run. */
+  get stepsTaken(): number {
+    return this.state.step;
   }
 
   get diagnostics(): Diagnostics {
@@ -377,11 +402,15 @@ export class Trainer {
     );
   }
 
-  /** An inference-only snapshot of the current weights. */
+  /**
+   * An inference-only snapshot of the weights the run keeps: the best epoch's when early stopping
+   * restores them, so a run stopped or cut short by its runtime gives the model its metrics describe.
+   */
   modelSnapshot(): Uint8Array {
+    const kept = this.config.earlyStopping?.restoreBest && this.bestParams ? this.bestParams : this.network.params;
     return encodeSnapshot(
       { kind: 'model', config: this.config, parameterCount: this.network.parameterCount, epochsCompleted: this.state.epochsCompleted },
-      { params: this.network.params },
+      { params: kept },
     );
   }
 
@@ -489,7 +518,6 @@ export class Trainer {
       samplesPerSecond,
       learningRate,
       diagnostics,
-      best,
     };
   }
 

@@ -34,6 +34,24 @@ export const NARROW_HIDDEN_WIDTH = 8;
 export const RESTART_MAX_SAMPLES = 1_000;
 export const MAX_STALL_RESTARTS = 9;
 
+/**
+ * The ranges each training option may take. checkTrainingConfig enforces them and the API's
+ * request schema is built from them, so a limit is written once.
+ */
+export const TRAINING_LIMITS = {
+  /** Layers beyond the input; deeper MLPs do not train well without tricks the core does not have. */
+  maxLayers: 16,
+  maxBatchSize: 4096,
+  maxSeed: 2 ** 32 - 1,
+  /** momentum is in [0, 1): at 1 the velocity never decays. */
+  momentumBelow: 1,
+  maxL2: 1,
+  maxDropout: 0.9,
+  maxShift: 8,
+  maxRotationDegrees: 45,
+  maxValidationSplit: 0.5,
+} as const;
+
 /** Held out for validation when the request names no validation data, if that leaves enough samples. */
 export const DEFAULT_VALIDATION_SPLIT = 0.1;
 export const MIN_SAMPLES_FOR_DEFAULT_VALIDATION = 100;
@@ -155,6 +173,9 @@ function checkShape(shape: unknown): asserts shape is number[] {
   if (!Array.isArray(shape) || shape.length < 2) {
     throw new InvalidConfigError('shape', 'shape needs at least an input and an output layer, e.g. [784, 800, 10]');
   }
+  if (shape.length > TRAINING_LIMITS.maxLayers + 1) {
+    throw new InvalidConfigError('shape', `shape may have at most ${TRAINING_LIMITS.maxLayers} layers after the input; got ${shape.length - 1}`);
+  }
   shape.forEach((width, index) => {
     if (!Number.isInteger(width) || width < 1) {
       throw new InvalidConfigError('shape', `shape[${index}] must be a whole number of units ≥ 1, got ${String(width)}`);
@@ -193,9 +214,11 @@ export function checkTrainingConfig(config: TrainingConfig): void {
   if (learningRate !== 'auto' && (!(learningRate > 0) || !Number.isFinite(learningRate))) {
     throw new InvalidConfigError('learningRate', `learningRate must be a positive number, e.g. 0.05, or "auto"; got ${learningRate}`);
   }
-  inRange('momentum', config.momentum, 0, 0.9999, 'must be in [0, 1), e.g. 0.9');
-  if (!Number.isInteger(config.batchSize) || config.batchSize < 1) {
-    throw new InvalidConfigError('batchSize', `batchSize must be a whole number ≥ 1; got ${config.batchSize}`);
+  if (!(config.momentum >= 0 && config.momentum < TRAINING_LIMITS.momentumBelow)) {
+    throw new InvalidConfigError('momentum', `momentum must be in [0, ${TRAINING_LIMITS.momentumBelow}), e.g. 0.9; got ${config.momentum}`);
+  }
+  if (!Number.isInteger(config.batchSize) || config.batchSize < 1 || config.batchSize > TRAINING_LIMITS.maxBatchSize) {
+    throw new InvalidConfigError('batchSize', `batchSize must be a whole number from 1 to ${TRAINING_LIMITS.maxBatchSize}; got ${config.batchSize}`);
   }
   if (!Number.isInteger(config.epochs) || config.epochs < 1) {
     throw new InvalidConfigError('epochs', `epochs must be a whole number ≥ 1; got ${config.epochs}`);
@@ -203,8 +226,11 @@ export function checkTrainingConfig(config: TrainingConfig): void {
   if (!Number.isInteger(config.maxRestarts) || config.maxRestarts < 0 || config.maxRestarts > MAX_STALL_RESTARTS) {
     throw new InvalidConfigError('maxRestarts', `maxRestarts must be a whole number from 0 to ${MAX_STALL_RESTARTS}; got ${config.maxRestarts}`);
   }
-  inRange('l2', config.l2, 0, 1, 'must be in [0, 1], e.g. 0.0001');
-  inRange('dropout', config.dropout, 0, 0.9, 'must be in [0, 0.9], e.g. 0.2');
+  inRange('l2', config.l2, 0, TRAINING_LIMITS.maxL2, `must be in [0, ${TRAINING_LIMITS.maxL2}], e.g. 0.0001`);
+  inRange('dropout', config.dropout, 0, TRAINING_LIMITS.maxDropout, `must be in [0, ${TRAINING_LIMITS.maxDropout}], e.g. 0.2`);
+  if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > TRAINING_LIMITS.maxSeed) {
+    throw new InvalidConfigError('seed', `seed must be a whole number from 0 to ${TRAINING_LIMITS.maxSeed}; got ${config.seed}`);
+  }
   if (config.init.kind === 'uniform') {
     const { low = -0.05, high = 0.05 } = config.init;
     if (!(low < high)) throw new InvalidConfigError('init', `uniform init needs low < high; got low ${low}, high ${high}`);
@@ -223,7 +249,7 @@ export function checkTrainingConfig(config: TrainingConfig): void {
     throw new InvalidConfigError('earlyStopping', 'earlyStopping.patience must be a whole number of epochs ≥ 1');
   }
   if (config.augment) {
-    inRange('augment', config.augment.maxShift, 0, 8, 'maxShift must be 0 to 8 pixels');
-    inRange('augment', config.augment.maxRotationDegrees, 0, 45, 'maxRotationDegrees must be 0 to 45');
+    inRange('augment', config.augment.maxShift, 0, TRAINING_LIMITS.maxShift, `maxShift must be 0 to ${TRAINING_LIMITS.maxShift} pixels`);
+    inRange('augment', config.augment.maxRotationDegrees, 0, TRAINING_LIMITS.maxRotationDegrees, `maxRotationDegrees must be 0 to ${TRAINING_LIMITS.maxRotationDegrees}`);
   }
 }

@@ -183,8 +183,6 @@ export interface EpochReport {
   samplesPerSecond: number;
   learningRate: number;
   diagnostics: Diagnostics;
-  /** True when this epoch has the best validation loss so far. */
-  best: boolean;
 }
 
 export interface Evaluation {

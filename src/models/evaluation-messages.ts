@@ -1,6 +1,4 @@
-import type { Evaluation } from '../core/index.js';
-
-/** What the evaluation thread is started with; both byte arrays are transferred. */
+/** What an evaluation thread is given; both byte arrays are transferred. */
 export interface EvaluationThreadInput {
   /** A model snapshot. */
   model: Uint8Array;
@@ -9,7 +7,3 @@ export interface EvaluationThreadInput {
   /** Evaluate on the share of `dataset` a job held out for validation, instead of all of it. */
   heldOut: { fraction: number; trainingSeed: number } | null;
 }
-
-export type EvaluationThreadMessage =
-  | { type: 'evaluated'; evaluation: Evaluation }
-  | { type: 'failed'; message: string };

@@ -3,30 +3,24 @@ import {
   DEFAULT_CHECKED_PARAMETERS, DEFAULT_GRADIENT_CHECK_BATCH, GRADIENT_CHECK_TOLERANCE, MAX_BATCH_PARAMETERS, MAX_CHECKED_PARAMETERS,
   MAX_GRADIENT_CHECK_BATCH, type GradientCheckLayer,
 } from '../core/index.js';
-import { jobRequestSchema, type JobLimits } from '../queue/job-schema.js';
+import { idSchema } from '../storage/ids.js';
+import { networkRequestFields } from './training-config-schema.js';
 
 /**
  * POST /gradcheck: a dataset, a shape, and the job fields that shape the loss, in the forms
  * POST /jobs takes them; what is left out takes the defaults a job would get.
  */
-export function gradientCheckRequestSchema(limits: JobLimits) {
-  const job = jobRequestSchema(limits).shape;
-  return z
-    .strictObject({
-      datasetId: job.datasetId,
-      shape: job.shape,
-      activation: job.activation,
-      outputActivation: job.outputActivation,
-      loss: job.loss,
-      init: job.init,
-      seed: job.seed.describe('Seeds the initial weights (those a job with this seed starts from), the batch drawn and the parameters checked'),
-      batchSize: z.int().min(1).max(MAX_GRADIENT_CHECK_BATCH).optional()
-        .describe(`Samples in the checked batch, default ${DEFAULT_GRADIENT_CHECK_BATCH}; a network is checked on at most ${MAX_BATCH_PARAMETERS.toExponential()} / its parameter count`),
-      sampleParameters: z.int().min(1).max(MAX_CHECKED_PARAMETERS).optional()
-        .describe(`Parameters to compare, shared out between the layers, default ${DEFAULT_CHECKED_PARAMETERS}; layers with big layers above them get fewer within the work budget`),
-    })
-    .meta({ id: 'GradientCheckRequest' });
-}
+export const gradientCheckRequestSchema = z
+  .strictObject({
+    datasetId: idSchema('dataset'),
+    ...networkRequestFields,
+    seed: networkRequestFields.seed.describe('Seeds the initial weights (those a job with this seed starts from), the batch drawn and the parameters checked'),
+    batchSize: z.int().min(1).max(MAX_GRADIENT_CHECK_BATCH).optional()
+      .describe(`Samples in the checked batch, default ${DEFAULT_GRADIENT_CHECK_BATCH}; a network is checked on at most ${MAX_BATCH_PARAMETERS.toExponential()} / its parameter count`),
+    sampleParameters: z.int().min(1).max(MAX_CHECKED_PARAMETERS).optional()
+      .describe(`Parameters to compare, shared out between the layers, default ${DEFAULT_CHECKED_PARAMETERS}; layers with big layers above them get fewer within the work budget`),
+  })
+  .meta({ id: 'GradientCheckRequest' });
 
 const gradientCheckLayerSchema = z.object({
   layer: z.int().describe('From 1, the first layer after the input'),
@@ -49,5 +43,5 @@ export const gradientCheckSchema = z
   })
   .meta({ id: 'GradientCheck' });
 
-export type GradientCheckRequest = z.infer<ReturnType<typeof gradientCheckRequestSchema>>;
+export type GradientCheckRequest = z.infer<typeof gradientCheckRequestSchema>;
 export type GradientCheckResponse = z.infer<typeof gradientCheckSchema>;

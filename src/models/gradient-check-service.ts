@@ -2,12 +2,12 @@ import {
   DEFAULT_CHECKED_PARAMETERS, DEFAULT_GRADIENT_CHECK_BATCH, GRADIENT_CHECK_TOLERANCE, gradientCheckVerdict, resolveTrainingConfig,
   type TrainingConfig,
 } from '../core/index.js';
-import { shapeMismatch } from '../data/dataset-fit.js';
+import { shapeMismatch } from '../core/index.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetRecord } from '../data/dataset-schema.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import { AppError } from '../errors.js';
-import { asRequestError, checkParameterLimit } from '../queue/network-request.js';
+import { asRequestError, checkParameterLimit } from './network-request.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
 import type { GradientCheckThreadInput, GradientCheckThreadMessage } from './gradient-check-messages.js';
 import type { GradientCheckRequest, GradientCheckResponse } from './gradient-check-schema.js';

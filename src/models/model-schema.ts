@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STOP_REASONS, trainingConfigSchema } from '../queue/job-schema.js';
+import { MODEL_STOP_REASONS, trainingConfigSchema } from './training-config-schema.js';
 import { idSchema } from '../storage/ids.js';
 
 /** A trained model's metadata: the API answer and the Redis record. */
@@ -8,12 +8,16 @@ export const modelSchema = z
     id: idSchema('model'),
     jobId: idSchema('job'),
     datasetId: idSchema('dataset'),
+    validation: z.object({
+      datasetId: idSchema('dataset'),
+      heldOut: z.object({ fraction: z.number(), trainingSeed: z.int() }).nullable().describe('The share of the dataset the job held out, or null for all of it'),
+    }).nullable().default(null).describe('What the job validated on, for POST /models/:id/evaluate with split "validation"; null when it held out nothing'),
     shape: z.array(z.int()),
     config: trainingConfigSchema,
     inputKind: z.enum(['bytes', 'floats']).describe('bytes: trained on 0..255 pixels scaled to 0..1; floats: inputs used as they are'),
     parameterCount: z.int(),
     epochsCompleted: z.int(),
-    stopReason: z.enum(STOP_REASONS),
+    stopReason: z.enum(MODEL_STOP_REASONS),
     metrics: z
       .object({
         trainLoss: z.number(),

@@ -1,21 +1,15 @@
+import { LRUCache } from 'lru-cache';
 import type { Readable } from 'node:stream';
-import { loadNetwork, Predictor, type FloatArray } from '../core/index.js';
+import { loadNetwork, MAX_PIXEL, predictedClass, Predictor, shapeMismatch, type FloatArray } from '../core/index.js';
 import { chooseKernels } from '../kernels/choose-kernels.js';
-import type { Metrics } from '../api/metrics.js';
-import { shapeMismatch } from '../data/dataset-fit.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import { AppError } from '../errors.js';
-import type { JobStore } from '../queue/job-store.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
-import type { EvaluationThreadInput, EvaluationThreadMessage } from './evaluation-messages.js';
-import { LruCache } from './model-cache.js';
+import type { EvaluationThreadInput } from './evaluation-messages.js';
+import type { EvaluationPool } from './evaluation-pool.js';
 import type { EvaluateRequest, EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse } from './model-schema.js';
 import type { ModelStore } from './model-store.js';
-import { runThread } from './run-thread.js';
-
-const EVALUATION_THREAD_URL = new URL('./evaluation-thread.js', import.meta.url);
-const MAX_PIXEL = 255;
 
 /** The dataset an evaluation reads, the request field that chose it, and the share of it to use. */
 interface EvaluationSource {
@@ -36,21 +30,16 @@ interface LoadedModel {
 export interface ModelServiceDeps {
   models: ModelStore;
   datasets: DatasetStore;
-  jobs: JobStore;
   blobs: BlobStore;
-  metrics: Metrics;
+  evaluations: EvaluationPool;
+  /** Told how long each prediction took, for the metrics. */
+  observePredict(kind: 'single' | 'batch', seconds: number): void;
   cacheSize: number;
 }
 
-/** The most probable class, or for one sigmoid output whether it is above one half. */
+/** The class the core would score as predicted (argmax, or a single output above one half), with the outputs. */
 function prediction(outputs: FloatArray, offset: number, size: number): Prediction {
-  const probabilities = new Array<number>(size);
-  let label = 0;
-  for (let j = 0; j < size; j++) {
-    probabilities[j] = outputs[offset + j];
-    if (probabilities[j] > probabilities[label]) label = j;
-  }
-  return { label: size === 1 ? Number(probabilities[0] > 0.5) : label, probabilities };
+  return { label: predictedClass(outputs, offset, size), probabilities: Array.from(outputs.subarray(offset, offset + size)) };
 }
 
 /**
@@ -86,10 +75,14 @@ function checkLength(row: readonly number[], inputSize: number, field: string): 
 
 /** Listing, downloading, deleting and evaluating models, and predicting from an in-memory cache of them. */
 export class ModelService {
-  private readonly cache: LruCache<LoadedModel>;
+  private readonly cache: LRUCache<string, LoadedModel>;
 
   constructor(private readonly deps: ModelServiceDeps) {
-    this.cache = new LruCache(deps.cacheSize, (model) => model.dispose());
+    this.cache = new LRUCache<string, LoadedModel>({
+      max: deps.cacheSize,
+      dispose: (model) => model.dispose(),
+      fetchMethod: (id) => this.load(id),
+    });
   }
 
   list(): Promise<ModelRecord[]> {
@@ -113,23 +106,28 @@ export class ModelService {
   }
 
   /**
-   * The first request for a model reads its snapshot; later ones never touch the disk. Each
-   * model gets single-threaded kernels of its own (WebAssembly SIMD where the runtime has it),
-   * so its memory goes when it leaves the cache.
+   * The first request for a model reads its snapshot (concurrent ones share that read); later
+   * ones never touch the disk. Each model gets single-threaded kernels of its own (WebAssembly
+   * SIMD where the runtime has it), so its memory goes when it leaves the cache.
    */
-  private loaded(id: string): Promise<LoadedModel> {
-    return this.cache.get(id, async () => {
-      const record = await this.get(id);
-      const snapshot = await this.deps.models.snapshot(id);
-      const kernels = await chooseKernels({ threads: 1 });
-      const network = loadNetwork(snapshot, { kernels: kernels.kernels });
-      return { record, predictor: new Predictor(network), sample: new Float32Array(network.inputSize), dispose: kernels.dispose };
-    });
+  private async loaded(id: string): Promise<LoadedModel> {
+    const model = await this.cache.fetch(id);
+    if (!model) throw new AppError('MODEL_NOT_FOUND', `No model has the id ${id}`, { id });
+    return model;
   }
 
-  /** Lets go of every cached model. */
-  close(): void {
+  private async load(id: string): Promise<LoadedModel> {
+    const record = await this.get(id);
+    const snapshot = await this.deps.models.snapshot(id);
+    const kernels = await chooseKernels({ threads: 1 });
+    const network = loadNetwork(snapshot, { kernels: kernels.kernels });
+    return { record, predictor: new Predictor(network), sample: new Float32Array(network.inputSize), dispose: kernels.dispose };
+  }
+
+  /** Lets go of every cached model and the evaluation threads. */
+  async close(): Promise<void> {
     this.cache.clear();
+    await this.deps.evaluations.close();
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {
@@ -142,7 +140,7 @@ export class ModelService {
       const factor = inputScale(model.record, [pixels], 'pixels', request.scale);
       for (let i = 0; i < inputSize; i++) model.sample[i] = pixels[i] * factor;
       const result = { modelId: model.record.id, ...prediction(model.predictor.predict(model.sample), 0, outputSize) };
-      this.deps.metrics.predictDuration.observe({ kind: 'single' }, (performance.now() - started) / 1000);
+      this.deps.observePredict('single', (performance.now() - started) / 1000);
       return result;
     }
     inputs.forEach((row, index) => checkLength(row, inputSize, `inputs[${index}]`));
@@ -154,15 +152,15 @@ export class ModelService {
     });
     const outputs = model.predictor.predictBatch(batch, count);
     const predictions = Array.from({ length: count }, (_, index) => prediction(outputs, index * outputSize, outputSize));
-    this.deps.metrics.predictDuration.observe({ kind: 'batch' }, (performance.now() - started) / 1000);
+    this.deps.observePredict('batch', (performance.now() - started) / 1000);
     return { modelId: model.record.id, predictions };
   }
 
-  /** Runs in a thread of its own: a large dataset takes seconds, which the event loop must not. */
+  /** Runs in the evaluation pool: a large dataset takes seconds, which the event loop must not. */
   async evaluate(id: string, request: EvaluateRequest): Promise<EvaluationResult> {
     const record = await this.get(id);
     const source: EvaluationSource = request.datasetId === undefined
-      ? await this.validationSource(record)
+      ? validationSource(record)
       : { datasetId: request.datasetId, field: 'datasetId', heldOut: null };
     const dataset = await this.deps.datasets.get(source.datasetId);
     if (!dataset) throw new AppError('UNKNOWN_DATASET', `body.${source.field}: no dataset has the id ${source.datasetId}`, { field: source.field });
@@ -174,18 +172,12 @@ export class ModelService {
       dataset: Uint8Array.from(await readBlob(this.deps.blobs, datasetBlobKey(source.datasetId))),
       heldOut: source.heldOut,
     };
-    const message = await runThread<EvaluationThreadMessage>(EVALUATION_THREAD_URL, input, [input.model.buffer as ArrayBuffer, input.dataset.buffer as ArrayBuffer]);
-    if (message.type === 'failed') throw new Error(`evaluation failed: ${message.message}`);
-    return message.evaluation;
+    return this.deps.evaluations.run(input);
   }
+}
 
-  /** What the model's job validated on: its validation dataset, or the share of its training dataset it held out. */
-  private async validationSource(record: ModelRecord): Promise<EvaluationSource> {
-    const spec = await this.deps.jobs.spec(record.jobId);
-    if (spec?.validationDatasetId) return { datasetId: spec.validationDatasetId, field: 'split', heldOut: null };
-    if (spec?.validationSplit) {
-      return { datasetId: spec.datasetId, field: 'split', heldOut: { fraction: spec.validationSplit, trainingSeed: spec.config.seed } };
-    }
-    throw new AppError('NO_VALIDATION_DATA', `body.split: job ${record.jobId}, which trained model ${record.id}, held out no validation data; evaluate on a datasetId instead`, { field: 'split' });
-  }
+/** What the model's job validated on: its validation dataset, or the share of its training dataset it held out. */
+function validationSource(record: ModelRecord): EvaluationSource {
+  if (record.validation) return { ...record.validation, field: 'split' };
+  throw new AppError('NO_VALIDATION_DATA', `body.split: job ${record.jobId}, which trained model ${record.id}, held out no validation data; evaluate on a datasetId instead`, { field: 'split' });
 }

@@ -1,63 +1,14 @@
 import { z } from 'zod';
 import {
-  DEFAULT_EARLY_STOPPING, DEFAULT_IMAGE_AUGMENT, DEFAULT_LEARNING_RATES, MIN_AUGMENTED_IMAGE_SIDE, DEFAULT_STEP_BUDGET, DEFAULT_TRAINING, DEFAULT_VALIDATION_SPLIT, HIDDEN_ACTIVATIONS,
-  INITS, LOSSES, MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, MIN_SAMPLES_FOR_DEFAULT_VALIDATION, NARROW_HIDDEN_WIDTH, OPTIMIZERS,
-  OUTPUT_ACTIVATIONS, RESTART_MAX_SAMPLES, WARNING_CODES, WARNING_SEVERITIES,
+  DEFAULT_EARLY_STOPPING, DEFAULT_IMAGE_AUGMENT, DEFAULT_LEARNING_RATES, MIN_AUGMENTED_IMAGE_SIDE, DEFAULT_STEP_BUDGET, DEFAULT_TRAINING, DEFAULT_VALIDATION_SPLIT,
+  MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, MIN_SAMPLES_FOR_DEFAULT_VALIDATION, OPTIMIZERS,
+  RESTART_MAX_SAMPLES, TRAINING_LIMITS, WARNING_CODES, WARNING_SEVERITIES,
   type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
 import { idSchema } from '../storage/ids.js';
-
-/** Layers beyond the input; deeper MLPs do not train well without tricks the core does not have. */
-const MAX_LAYERS = 16;
-const MAX_BATCH_SIZE = 4096;
-const MAX_SEED = 2 ** 32 - 1;
-
-const initSchema = z.strictObject({
-  kind: z.enum(INITS),
-  low: z.number().optional(),
-  high: z.number().optional(),
-  bias: z.number().optional().describe('Constant every bias starts at (default 0)'),
-});
-
-const scheduleSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('constant') }),
-  z.strictObject({ kind: z.literal('step'), everyEpochs: z.int().min(1), gamma: z.number().gt(0).max(1) }),
-  z.strictObject({ kind: z.literal('cosine'), minLearningRate: z.number().min(0) }),
-]);
-
-const earlyStoppingSchema = z.strictObject({
-  patience: z.int().min(1),
-  minDelta: z.number().min(0),
-  restoreBest: z.boolean(),
-});
-
-const augmentSchema = z.strictObject({
-  maxShift: z.int().min(0).max(8),
-  maxRotationDegrees: z.number().min(0).max(45),
-});
-
-/** The core's TrainingConfig as the API shows it; `satisfies` keeps the two in step. */
-export const trainingConfigSchema = z
-  .object({
-    shape: z.array(z.int()),
-    activation: z.enum(HIDDEN_ACTIVATIONS),
-    outputActivation: z.enum(OUTPUT_ACTIVATIONS),
-    loss: z.enum(LOSSES),
-    init: initSchema,
-    optimizer: z.enum(OPTIMIZERS),
-    learningRate: z.union([z.number(), z.literal('auto')]),
-    momentum: z.number(),
-    batchSize: z.int(),
-    epochs: z.int(),
-    maxRestarts: z.int(),
-    l2: z.number(),
-    dropout: z.number(),
-    schedule: scheduleSchema,
-    earlyStopping: earlyStoppingSchema.nullable(),
-    augment: augmentSchema.nullable(),
-    seed: z.int(),
-  })
-  .meta({ id: 'TrainingConfig' }) satisfies z.ZodType<TrainingConfig>;
+import { augmentSchema, earlyStoppingSchema, MODEL_STOP_REASONS, networkRequestFields, scheduleSchema, trainingConfigSchema } from '../models/training-config-schema.js';
+import { JOB_ERROR_CODES } from './job-errors.js';
+import { REQUESTED_STOPS } from './stop-cause.js';
 
 export interface JobLimits {
   maxRuntimeSeconds: number;
@@ -67,55 +18,81 @@ export interface JobLimits {
 /** A whole number of epochs no run reaches: the real cap is MAX_TRAINING_SAMPLES, checked against the dataset's size. */
 const EPOCHS_CEILING = 10_000_000;
 
-/** POST /jobs: a dataset, a shape, and any training option; unknown fields are refused. */
+const maxRuntimeSchema = (limits: JobLimits) => z.int().min(1).max(limits.maxRuntimeSeconds);
+
+/** POST /jobs: a dataset, a shape (or a model to warm-start from), and any training option; unknown fields are refused. */
 export function jobRequestSchema(limits: JobLimits) {
   return z
     .strictObject({
       datasetId: idSchema('dataset'),
+      fromModelId: idSchema('model').optional()
+        .describe('Warm start: begin from this model\'s weights instead of a fresh init. Its shape, activation, output and loss are used unless given (and must then match); fresh starts are off unless maxRestarts is given'),
       validationDatasetId: idSchema('dataset').optional(),
-      validationSplit: z.number().min(0).max(0.5).optional()
+      validationSplit: z.number().min(0).max(TRAINING_LIMITS.maxValidationSplit).optional()
         .describe(`Fraction of the dataset held out, stratified by class, for validation. Default ${DEFAULT_VALIDATION_SPLIT} for datasets of ${MIN_SAMPLES_FOR_DEFAULT_VALIDATION} samples or more; 0 turns it off`),
-      shape: z.array(z.int().min(1)).min(2).max(MAX_LAYERS + 1).describe('Layer widths from input to output, e.g. [784, 800, 10]'),
+      shape: networkRequestFields.shape.optional().describe('Layer widths from input to output, e.g. [784, 800, 10]. Required unless fromModelId gives it'),
       learningRate: z.union([z.number().positive(), z.literal('auto')]).optional()
         .describe(`A rate, or "auto" for a learning-rate range test before training. Default per optimizer: ${Object.entries(DEFAULT_LEARNING_RATES).map(([name, rate]) => `${name} ${rate}`).join(', ')}`),
-      activation: z.enum(HIDDEN_ACTIVATIONS).optional()
-        .describe(`Hidden-layer activation. Default ${DEFAULT_TRAINING.activation}, or tanh when a hidden layer is narrower than ${NARROW_HIDDEN_WIDTH} units`),
-      outputActivation: z.enum(OUTPUT_ACTIVATIONS).optional(),
-      loss: z.enum(LOSSES).optional(),
-      init: z.union([z.enum(INITS).transform((kind) => ({ kind })), initSchema]).optional(),
+      activation: networkRequestFields.activation,
+      outputActivation: networkRequestFields.outputActivation,
+      loss: networkRequestFields.loss,
+      init: networkRequestFields.init,
       optimizer: z.enum(OPTIMIZERS).optional(),
-      momentum: z.number().min(0).lt(1).optional(),
-      batchSize: z.int().min(1).max(MAX_BATCH_SIZE).optional().describe(`Default ${DEFAULT_TRAINING.batchSize}`),
+      momentum: z.number().min(0).lt(TRAINING_LIMITS.momentumBelow).optional(),
+      batchSize: z.int().min(1).max(TRAINING_LIMITS.maxBatchSize).optional().describe(`Default ${DEFAULT_TRAINING.batchSize}`),
       epochs: z.int().min(1).max(EPOCHS_CEILING).optional()
         .describe(`Most epochs to run. Default: a budget of about ${DEFAULT_STEP_BUDGET} steps (at least ${MIN_DEFAULT_EPOCHS} epochs), ended early once the loss stops improving; epochs x training samples may not exceed MAX_TRAINING_SAMPLES`),
       maxRestarts: z.int().min(0).max(MAX_STALL_RESTARTS).optional()
         .describe(`Fresh starts from new weights when a run stalls before fitting its training data. Default ${MAX_STALL_RESTARTS} for up to ${RESTART_MAX_SAMPLES} training samples, else 0`),
-      l2: z.number().min(0).max(1).optional(),
-      dropout: z.number().min(0).max(0.9).optional(),
+      l2: z.number().min(0).max(TRAINING_LIMITS.maxL2).optional(),
+      dropout: z.number().min(0).max(TRAINING_LIMITS.maxDropout).optional(),
       schedule: scheduleSchema.optional(),
       earlyStopping: earlyStoppingSchema.nullable().optional()
         .describe(`On validation loss, or training loss when nothing is held out. Default ${JSON.stringify(DEFAULT_EARLY_STOPPING)}; null turns it off`),
       augment: augmentSchema.nullable().optional()
         .describe(`Random shifts and rotations per batch, for byte images. Default ${JSON.stringify(DEFAULT_IMAGE_AUGMENT)} for images at least ${MIN_AUGMENTED_IMAGE_SIDE} pixels on a side; null turns it off`),
-      seed: z.int().min(0).max(MAX_SEED).optional(),
-      threads: z.int().min(1).max(limits.maxThreads).optional().describe('Threads for the matrix kernels of this job'),
-      maxRuntimeSeconds: z.int().min(1).max(limits.maxRuntimeSeconds).optional()
+      seed: networkRequestFields.seed,
+      threads: z.int().min(1).max(limits.maxThreads).optional().describe('Threads for the matrix kernels of this job. Default: the worker\'s cores shared between its concurrent jobs'),
+      maxRuntimeSeconds: maxRuntimeSchema(limits).optional()
         .describe('Stop after this long, keeping the model trained so far. Default DEFAULT_RUNTIME_SECONDS'),
     })
     .refine((body) => body.validationDatasetId === undefined || body.validationSplit === undefined, {
       path: ['validationSplit'],
       message: 'give validationDatasetId or validationSplit, not both',
+    })
+    .refine((body) => body.shape !== undefined || body.fromModelId !== undefined, {
+      path: ['shape'],
+      message: 'give the layer widths, e.g. [784, 800, 10], or a fromModelId to take them from',
     });
 }
 
+/** POST /jobs/:id/resume: optionally, a new length or runtime for the rest of the run. */
+export function resumeRequestSchema(limits: JobLimits) {
+  return z.strictObject({
+    epochs: z.int().min(1).max(EPOCHS_CEILING).optional()
+      .describe('Most epochs for the whole run, counting those already done; the schedule stretches to fit'),
+    maxRuntimeSeconds: maxRuntimeSchema(limits).optional()
+      .describe('Runtime allowed from the resume on. Default: the job\'s own maxRuntimeSeconds'),
+  }).nullable().transform((body) => body ?? {}).describe('May be left out: the run goes on as it was set up');
+}
+
 export type JobRequest = z.infer<ReturnType<typeof jobRequestSchema>>;
+export type ResumeRequest = z.infer<ReturnType<typeof resumeRequestSchema>>;
 
 export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const FINISHED_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 
-/** completed: ran every epoch; early_stopped: validation loss stopped improving; converged: training loss stopped improving, with nothing held out. */
-export const STOP_REASONS = ['completed', 'early_stopped', 'converged', 'max_runtime', 'cancelled'] as const;
+/**
+ * completed: ran every epoch; early_stopped: validation loss stopped improving; converged: training
+ * loss stopped improving, with nothing held out; stopped: POST /jobs/:id/stop; max_runtime: its
+ * runtime ran out. All of these keep a model; cancelled does not.
+ */
+export const STOP_REASONS = [...MODEL_STOP_REASONS, 'cancelled'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+export type { ModelStopReason } from '../models/training-config-schema.js';
+/** A job that ended for one of these has a checkpoint to go on from: POST /jobs/:id/resume. */
+export const RESUMABLE_STOP_REASONS: readonly StopReason[] = ['stopped', 'max_runtime', 'cancelled'];
 
 const transitionSchema = z.object({
   state: z.enum(JOB_STATES),
@@ -180,7 +157,7 @@ const diagnosticsSchema = z.object({
   warnings: z.array(trainingWarningSchema).describe('Ranked: the first is the primary cause'),
 }) satisfies z.ZodType<Diagnostics>;
 
-export const jobErrorSchema = z.object({ code: z.string(), message: z.string(), advice: z.string() });
+export const jobErrorSchema = z.object({ code: z.enum(JOB_ERROR_CODES), message: z.string(), advice: z.string() });
 
 export const trainingNoteSchema = z.object({
   code: z.enum(['EPOCHS_FROM_BUDGET', 'TANH_FOR_NARROW_LAYERS', 'AUGMENT_FOR_IMAGES', 'VALIDATION_HELD_OUT', 'NO_VALIDATION', 'LEARNING_RATE_FOUND', 'RESTARTED']),
@@ -199,8 +176,9 @@ export const jobSpecSchema = z.object({
   datasetId: idSchema('dataset'),
   validationDatasetId: idSchema('dataset').nullable(),
   validationSplit: z.number().nullable(),
+  fromModelId: idSchema('model').nullable().default(null).describe('The model whose weights the job started from, or null for a fresh init'),
   config: trainingConfigSchema,
-  threads: z.int(),
+  threads: z.int().nullable().describe('Kernel threads asked for; null lets the worker choose'),
   maxRuntimeSeconds: z.int(),
   notes: z.array(trainingNoteSchema).describe('Defaults chosen for this job, in words'),
   createdAt: z.iso.datetime(),
@@ -210,7 +188,7 @@ export const jobSchema = jobSpecSchema
   .extend({
     state: z.enum(JOB_STATES),
     statusTransitions: z.array(transitionSchema),
-    cancelRequested: z.boolean(),
+    stopRequested: z.enum(REQUESTED_STOPS).nullable().describe('A cancel or stop asked for and not yet carried out'),
     progress: progressSchema.nullable(),
     history: z.object({ steps: z.array(stepRecordSchema), epochs: z.array(epochRecordSchema) }),
     diagnostics: diagnosticsSchema.nullable(),
@@ -224,6 +202,7 @@ export const jobSchema = jobSpecSchema
     checkpoints: z.array(checkpointRecordSchema.omit({ key: true })),
     error: jobErrorSchema.nullable(),
     startedAt: z.iso.datetime().nullable(),
+    resumedAt: z.iso.datetime().nullable().describe('When POST /jobs/:id/resume last sent it back to the queue; maxRuntimeSeconds counts from here'),
     finishedAt: z.iso.datetime().nullable(),
   })
   .meta({ id: 'Job' });

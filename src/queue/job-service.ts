@@ -1,22 +1,31 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { defaultValidationSplit, resolveTrainingConfig, trainingCount, type TrainingConfig, type TrainingNote } from '../core/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defaultValidationSplit, resolveTrainingConfig, shapeMismatch, trainingCount, type TrainingConfig, type TrainingNote } from '../core/index.js';
 import type { AppConfig } from '../config.js';
-import { shapeMismatch } from '../data/dataset-fit.js';
 import type { DatasetRecord } from '../data/dataset-schema.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import { AppError } from '../errors.js';
+import type { ModelRecord } from '../models/model-schema.js';
+import type { ModelStore } from '../models/model-store.js';
+import { asRequestError, checkParameterLimit } from '../models/network-request.js';
 import { newId } from '../storage/ids.js';
 import type { RedisKeys } from '../storage/redis.js';
-import { FINISHED_STATES, type Job, type JobListQuery, type JobRequest, type JobSpec } from './job-schema.js';
+import { sendStop } from './job-control.js';
+import { jobFailure } from './job-errors.js';
+import { FINISHED_STATES, RESUMABLE_STOP_REASONS, type Job, type JobListQuery, type JobRequest, type JobSpec, type ResumeRequest } from './job-schema.js';
 import { finishJob, heldDatasets } from './job-lifecycle.js';
 import type { JobStore } from './job-store.js';
-import { asRequestError, checkParameterLimit } from './network-request.js';
 import { TRAINING_JOB_NAME, type TrainingJobData } from './training-queue.js';
 
 /** Activations are (batch x widest layer) floats in a few buffers; this many floats is about 256 MB per buffer. */
 const MAX_ACTIVATION_VALUES = 64 * 1024 * 1024;
+/** A job that has just ended may still hold its BullMQ entry for a moment while its worker finishes the attempt. */
+const REQUEUE_ATTEMPTS = 20;
+const REQUEUE_WAIT_MS = 100;
+/** What a warm start takes from its model unless the request gives it, and then must match. */
+const ARCHITECTURE_FIELDS = ['activation', 'outputActivation', 'loss'] as const;
 
 export interface JobServiceDeps {
   config: AppConfig;
@@ -24,6 +33,7 @@ export interface JobServiceDeps {
   keys: RedisKeys;
   jobs: JobStore;
   datasets: DatasetStore;
+  models: ModelStore;
   queue: Queue<TrainingJobData>;
 }
 
@@ -32,7 +42,7 @@ interface IdempotencyRecord {
   bodySha256: string;
 }
 
-/** Creating, reading, listing and cancelling training jobs, on the API side. */
+/** Creating, reading and listing training jobs, and stopping, cancelling and resuming them, on the API side. */
 export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
 
@@ -66,10 +76,11 @@ export class JobService {
   }
 
   private async specFor(body: JobRequest): Promise<JobSpec> {
-    const { datasetId, validationDatasetId, validationSplit, threads, maxRuntimeSeconds, ...training } = body;
+    const { datasetId, validationDatasetId, validationSplit, threads, maxRuntimeSeconds, fromModelId, ...request } = body;
     const { config } = this.deps;
     const dataset = await this.dataset(datasetId, 'datasetId');
     const validation = validationDatasetId ? await this.dataset(validationDatasetId, 'validationDatasetId') : null;
+    const training = fromModelId ? await this.warmStart(fromModelId, request) : { ...request, shape: request.shape! };
 
     checkParameterLimit(training.shape, config.MAX_PARAMETERS);
     const split = validation ? 0 : validationSplit ?? defaultValidationSplit(dataset.count);
@@ -94,12 +105,32 @@ export class JobService {
       datasetId,
       validationDatasetId: validationDatasetId ?? null,
       validationSplit: split > 0 ? split : null,
+      fromModelId: fromModelId ?? null,
       config: trainingConfig,
-      threads: threads ?? config.TRAINING_THREADS,
+      threads: threads ?? null,
       maxRuntimeSeconds: maxRuntimeSeconds ?? config.DEFAULT_RUNTIME_SECONDS,
       notes: validationNote ? [validationNote, ...notes] : notes,
       createdAt: new Date().toISOString(),
     };
+  }
+
+  /**
+   * The training request a warm start amounts to: the model's architecture (its shape, activation,
+   * output and loss) unless the request gives the same, and no fresh starts, which would throw the
+   * model's weights away, unless asked for.
+   */
+  private async warmStart(modelId: string, request: Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds' | 'fromModelId'>) {
+    const model = await this.deps.models.get(modelId);
+    if (!model) throw new AppError('UNKNOWN_MODEL', `body.fromModelId: no model has the id ${modelId}; GET /models lists them`, { field: 'fromModelId' });
+    if (request.shape && request.shape.join(',') !== model.shape.join(',')) {
+      throw new AppError('SHAPE_MISMATCH', `body.shape: model ${modelId} has shape [${model.shape.join(', ')}]; leave shape out to use it, or give the same`, { field: 'shape' });
+    }
+    for (const field of ARCHITECTURE_FIELDS) {
+      if (request[field] !== undefined && request[field] !== model.config[field]) {
+        throw new AppError('INVALID_CONFIG', `body.${field}: model ${modelId} was trained with ${field} "${model.config[field]}"; its weights would mean something else with "${request[field]}"`, { field });
+      }
+    }
+    return { ...request, ...architectureOf(model), maxRestarts: request.maxRestarts ?? 0 };
   }
 
   /** Says what was held out when the request did not choose. */
@@ -126,7 +157,7 @@ export class JobService {
   }
 
   private resolve(
-    training: Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds'>, trainCount: number,
+    training: Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds' | 'fromModelId'> & { shape: number[] }, trainCount: number,
     dataset: DatasetRecord,
   ): { config: TrainingConfig; notes: TrainingNote[] } {
     const image = dataset.inputKind === 'bytes' ? { width: dataset.width, height: dataset.height } : {};
@@ -145,24 +176,32 @@ export class JobService {
 
   /** Holds the datasets, records the job, then queues it; a dataset deleted meanwhile gives 400. */
   private async enqueue(spec: JobSpec): Promise<void> {
-    const { datasets, jobs, queue } = this.deps;
+    await this.holdDatasets(spec);
+    await this.deps.jobs.create(spec);
+    await this.addToQueue(spec);
+  }
+
+  /** Hands the job to BullMQ; a job the queue refuses is recorded as failed, and the request answers 503. */
+  private async addToQueue(spec: JobSpec): Promise<void> {
+    const { jobs, datasets, queue } = this.deps;
+    try {
+      await queue.add(TRAINING_JOB_NAME, { jobId: spec.id }, { jobId: spec.id });
+    } catch (error) {
+      const { code, message, advice } = jobFailure('QUEUE_UNAVAILABLE', `The job could not be queued: ${error instanceof Error ? error.message : String(error)}`);
+      await finishJob(jobs, datasets, spec, { from: ['queued'], to: 'failed', reason: message, fields: { error: JSON.stringify({ code, message, advice }) } });
+      throw new AppError('QUEUE_UNAVAILABLE', `${message}. ${advice}`, { jobId: spec.id });
+    }
+  }
+
+  private async holdDatasets(spec: JobSpec): Promise<void> {
+    const { datasets } = this.deps;
     const held: string[] = [];
     for (const datasetId of heldDatasets(spec)) {
       if (!(await datasets.hold(datasetId, spec.id))) {
         await Promise.all(held.map((id) => datasets.release(id, spec.id)));
-        throw new AppError('UNKNOWN_DATASET', `body.datasetId: dataset ${datasetId} was deleted while the job was being created`, { field: 'datasetId' });
+        throw new AppError('UNKNOWN_DATASET', `body.datasetId: dataset ${datasetId} has been deleted`, { field: 'datasetId' });
       }
       held.push(datasetId);
-    }
-    await jobs.create(spec);
-    try {
-      await queue.add(TRAINING_JOB_NAME, { jobId: spec.id }, { jobId: spec.id });
-    } catch (error) {
-      await finishJob(jobs, datasets, spec, {
-        from: ['queued'], to: 'failed', reason: 'could not be queued',
-        fields: { error: JSON.stringify({ code: 'QUEUE_UNAVAILABLE', message: 'The job could not be queued', advice: 'Submit it again.' }) },
-      });
-      throw error;
     }
   }
 
@@ -177,24 +216,101 @@ export class JobService {
   }
 
   /**
-   * A queued job is taken off the queue and cancelled at once. A running one is asked to
-   * stop through a Redis channel; its worker stops within one batch, checkpoints and ends it.
+   * Cancel discards the run. A queued job is taken off the queue and cancelled at once; a running
+   * one is asked to stop (job-control.ts), and its worker ends it within one batch, keeping a
+   * checkpoint that POST /jobs/:id/resume can go on from.
    */
   async cancel(id: string): Promise<Job> {
-    const { jobs, datasets, queue, redis, keys } = this.deps;
-    const spec = await jobs.spec(id);
-    const state = await jobs.state(id);
-    if (!spec || !state) throw new AppError('JOB_NOT_FOUND', `No job has the id ${id}`, { id });
+    const { jobs, datasets, queue } = this.deps;
+    const { spec, state } = await this.current(id);
     if (FINISHED_STATES.includes(state)) throw new AppError('JOB_FINISHED', `job ${id} is already ${state}`, { state });
-
-    await jobs.requestCancel(id);
     if (state === 'queued' && (await queue.remove(id)) === 1) {
       await finishJob(jobs, datasets, spec, {
         from: ['queued'], to: 'cancelled', reason: 'cancelled before it started', fields: { stopReason: 'cancelled' },
       });
     } else {
-      await redis.publish(keys.cancelChannel, id);
+      await sendStop(this.deps.redis, this.deps.keys, jobs, id, 'cancel');
     }
     return this.get(id);
   }
+
+  /** Stop keeps the model trained so far: the running job ends completed, with stopReason "stopped", within one batch. */
+  async stop(id: string): Promise<Job> {
+    const { state } = await this.current(id);
+    if (FINISHED_STATES.includes(state)) throw new AppError('JOB_FINISHED', `job ${id} is already ${state}`, { state });
+    if (state !== 'running') {
+      throw new AppError('JOB_NOT_RUNNING', `job ${id} is ${state} and has trained nothing to keep yet; cancel it with DELETE /jobs/${id}, or stop it once it runs`, { state });
+    }
+    await sendStop(this.deps.redis, this.deps.keys, this.deps.jobs, id, 'stop');
+    return this.get(id);
+  }
+
+  /**
+   * Sends a stopped, cancelled, failed or timed-out job back to the queue as the same job; its
+   * worker resumes from the newest checkpoint with the history up to it intact.
+   */
+  async resume(id: string, request: ResumeRequest): Promise<Job> {
+    const { jobs, datasets } = this.deps;
+    const job = await this.get(id);
+    const resumable = job.state === 'failed' || (job.stopReason !== null && RESUMABLE_STOP_REASONS.includes(job.stopReason));
+    if (!resumable) {
+      throw new AppError('JOB_NOT_RESUMABLE', job.state === 'completed'
+        ? `job ${id} finished on its own (${job.stopReason}); to train on, POST /jobs with fromModelId ${job.modelId}`
+        : `job ${id} is ${job.state}; only stopped, cancelled, failed or timed-out jobs resume`, { state: job.state });
+    }
+    if (job.checkpoints.length === 0) {
+      throw new AppError('NO_CHECKPOINT', `job ${id} ended before its first checkpoint, so there is nothing to resume; submit it again with POST /jobs`);
+    }
+    const lastEpoch = job.checkpoints.at(-1)!.epoch;
+    if (request.epochs !== undefined && request.epochs <= lastEpoch) {
+      throw new AppError('INVALID_CONFIG', `body.epochs: the run resumes after epoch ${lastEpoch}; ask for more than ${lastEpoch} epochs`, { field: 'epochs' });
+    }
+    const { spec: stored } = await this.current(id);
+    const spec: JobSpec = {
+      ...stored,
+      config: { ...stored.config, epochs: request.epochs ?? stored.config.epochs },
+      maxRuntimeSeconds: request.maxRuntimeSeconds ?? stored.maxRuntimeSeconds,
+    };
+    this.checkWork(spec.config.epochs, trainingCount((await this.dataset(spec.datasetId, 'datasetId')).count, spec.validationSplit ?? 0), true);
+    await this.holdDatasets(spec);
+    await this.removeFinishedEntry(id);
+    await jobs.updateSpec(spec);
+    const reopened = await jobs.transition(id, {
+      from: ['completed', 'failed', 'cancelled'], to: 'queued',
+      reason: `resumed by request from the checkpoint after epoch ${lastEpoch}`,
+      fields: { resumedAt: new Date().toISOString() },
+      clear: ['finishedAt', 'error', 'stopReason', 'stopRequested'],
+    });
+    if (!reopened) {
+      await Promise.all(heldDatasets(spec).map((datasetId) => datasets.release(datasetId, id)));
+      throw new AppError('JOB_NOT_RESUMABLE', `job ${id} changed state while being resumed; fetch it and try again`);
+    }
+    await this.addToQueue(spec);
+    return this.get(id);
+  }
+
+  /** BullMQ keeps a finished job's entry under its id, and would ignore a new one with the same id. */
+  private async removeFinishedEntry(id: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.queue.remove(id);
+        return;
+      } catch (error) {
+        // Still locked by the worker finishing its attempt.
+        if (attempt >= REQUEUE_ATTEMPTS) throw error;
+        await sleep(REQUEUE_WAIT_MS);
+      }
+    }
+  }
+
+  private async current(id: string) {
+    const spec = await this.deps.jobs.spec(id);
+    const state = await this.deps.jobs.state(id);
+    if (!spec || !state) throw new AppError('JOB_NOT_FOUND', `No job has the id ${id}`, { id });
+    return { spec, state };
+  }
+}
+
+function architectureOf(model: ModelRecord) {
+  return { shape: model.shape, activation: model.config.activation, outputActivation: model.config.outputActivation, loss: model.config.loss };
 }

@@ -6,6 +6,7 @@ import {
   type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord,
 } from './job-schema.js';
 import type { Diagnostics, LearningRateSearch, TrainingNote } from '../core/index.js';
+import type { RequestedStop } from './stop-cause.js';
 
 /**
  * Moves a job between states atomically: only from an allowed state, with the transition
@@ -22,6 +23,7 @@ end
 if not allowed then return current end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 for field, value in pairs(cjson.decode(ARGV[4])) do redis.call('HSET', KEYS[1], field, value) end
+for _, field in ipairs(cjson.decode(ARGV[7])) do redis.call('HDEL', KEYS[1], field) end
 redis.call('RPUSH', KEYS[2], ARGV[3])
 local seq = redis.call('HGET', KEYS[1], 'seq')
 redis.call('ZREM', ARGV[5] .. current, ARGV[6])
@@ -50,6 +52,18 @@ export interface TransitionOptions {
   resumedFromEpoch?: number;
   /** Hash fields set in the same step, e.g. finishedAt or modelId. */
   fields?: Record<string, string>;
+  /** Hash fields removed in the same step, e.g. a finished job's error when it is resumed. */
+  clear?: readonly string[];
+}
+
+/** What a worker writes to a job's history in one round trip: records, the latest progress, events for SSE, and maybe the checkpoint they lead up to. */
+export interface HistoryBatch {
+  steps: StepRecord[];
+  epochs: EpochRecord[];
+  progress: JobProgress | null;
+  diagnostics: Diagnostics | null;
+  events: JobEvent[];
+  checkpoint: CheckpointRecord | null;
 }
 
 const parseJson = <T>(text: string | null | undefined): T | null => (text ? (JSON.parse(text) as T) : null);
@@ -95,7 +109,7 @@ export class JobStore {
       TRANSITION_SCRIPT, 3,
       this.keys.job(id), this.keys.jobTransitions(id), this.keys.jobEvents(id),
       options.from.join(','), options.to, JSON.stringify(transition), JSON.stringify(options.fields ?? {}),
-      this.keys.jobsByState(''), id,
+      this.keys.jobsByState(''), id, JSON.stringify(options.clear ?? []),
     );
     return result === 1;
   }
@@ -110,37 +124,30 @@ export class JobStore {
     return startedAt;
   }
 
-  async requestCancel(id: string): Promise<void> {
-    await this.redis.hset(this.keys.job(id), 'cancelRequested', '1');
+  /** Records a cancel or stop for the worker to carry out; the first one asked for stands. */
+  async requestStop(id: string, cause: RequestedStop): Promise<void> {
+    await this.redis.hsetnx(this.keys.job(id), 'stopRequested', cause);
   }
 
-  async isCancelRequested(id: string): Promise<boolean> {
-    return (await this.redis.hget(this.keys.job(id), 'cancelRequested')) === '1';
-  }
-
-  async recordStep(id: string, step: StepRecord, progress: JobProgress, diagnostics: Diagnostics | undefined): Promise<void> {
-    const event: JobEvent = { type: 'step', step, progress };
-    const multi = this.redis
-      .multi()
-      .rpush(this.keys.jobSteps(id), JSON.stringify(step))
-      .hset(this.keys.job(id), 'progress', JSON.stringify(progress));
-    if (diagnostics) multi.hset(this.keys.job(id), 'diagnostics', JSON.stringify(diagnostics));
-    await multi.publish(this.keys.jobEvents(id), JSON.stringify(event)).exec();
+  async stopRequested(id: string): Promise<RequestedStop | null> {
+    return (await this.redis.hget(this.keys.job(id), 'stopRequested')) as RequestedStop | null;
   }
 
   /**
-   * The epoch's record and its checkpoint, when it has one, land together, so history never runs
-   * ahead of a resumable point: a resume drops the epochs after the checkpoint it starts from.
+   * Appends a batch of history in one transaction. A checkpoint's record lands with the epochs
+   * before it, so the history never lags behind a resumable point: a resume drops only the
+   * records after the checkpoint it starts from.
    */
-  async recordEpoch(id: string, epoch: EpochRecord, progress: JobProgress, diagnostics: Diagnostics, checkpoint: CheckpointRecord | null): Promise<void> {
-    const event: JobEvent = { type: 'epoch', epoch, progress, diagnostics };
-    const multi = this.redis.multi().rpush(this.keys.jobEpochs(id), JSON.stringify(epoch));
-    if (checkpoint) multi.rpush(this.keys.jobCheckpoints(id), JSON.stringify(checkpoint));
-    await multi
-      .hset(this.keys.job(id), { progress: JSON.stringify(progress), diagnostics: JSON.stringify(diagnostics) })
-      .eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)))
-      .publish(this.keys.jobEvents(id), JSON.stringify(event))
-      .exec();
+  async appendHistory(id: string, batch: HistoryBatch): Promise<void> {
+    const multi = this.redis.multi();
+    if (batch.steps.length > 0) multi.rpush(this.keys.jobSteps(id), ...batch.steps.map((step) => JSON.stringify(step)));
+    if (batch.epochs.length > 0) multi.rpush(this.keys.jobEpochs(id), ...batch.epochs.map((epoch) => JSON.stringify(epoch)));
+    for (const epoch of batch.epochs) multi.eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)));
+    if (batch.checkpoint) multi.rpush(this.keys.jobCheckpoints(id), JSON.stringify(batch.checkpoint));
+    if (batch.progress) multi.hset(this.keys.job(id), 'progress', JSON.stringify(batch.progress));
+    if (batch.diagnostics) multi.hset(this.keys.job(id), 'diagnostics', JSON.stringify(batch.diagnostics));
+    for (const event of batch.events) multi.publish(this.keys.jobEvents(id), JSON.stringify(event));
+    await multi.exec();
   }
 
   /** The accuracy of the epoch whose weights the model keeps, which may be below an earlier peak. */
@@ -198,6 +205,20 @@ export class JobStore {
     await multi.exec();
   }
 
+  /** When POST /jobs/:id/resume last queued the job, or null; its runtime counts from then. */
+  async resumedAt(id: string): Promise<string | null> {
+    return this.redis.hget(this.keys.job(id), 'resumedAt');
+  }
+
+  async lastEpoch(id: string): Promise<EpochRecord | null> {
+    return parseJson<EpochRecord>(await this.redis.lindex(this.keys.jobEpochs(id), -1));
+  }
+
+  /** Rewrites what a resume changes of the spec (its epochs or runtime). */
+  async updateSpec(spec: JobSpec): Promise<void> {
+    await this.redis.hset(this.keys.job(spec.id), 'spec', JSON.stringify(spec));
+  }
+
   async get(id: string): Promise<Job | null> {
     const [hash, transitions, steps, epochs, checkpoints] = await Promise.all([
       this.redis.hgetall(this.keys.job(id)),
@@ -253,13 +274,14 @@ export class JobStore {
       accuracyKind: spec.validationDatasetId || spec.validationSplit ? 'validation' : 'training',
       learningRateSearch: parseJson<LearningRateSearch>(hash.learningRateSearch),
       state: hash.state as JobState,
-      cancelRequested: hash.cancelRequested === '1',
+      stopRequested: (hash.stopRequested as RequestedStop | undefined) ?? null,
       progress: parseJson<JobProgress>(hash.progress),
       bestAccuracy: hash.bestAccuracy === undefined ? null : Number(hash.bestAccuracy),
       modelId: hash.modelId ?? null,
       stopReason: (hash.stopReason as JobSummary['stopReason'] | undefined) ?? null,
       error: parseJson<JobError>(hash.error),
       startedAt: hash.startedAt ?? null,
+      resumedAt: hash.resumedAt ?? null,
       finishedAt: hash.finishedAt ?? null,
     };
   }

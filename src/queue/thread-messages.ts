@@ -1,13 +1,10 @@
-import type { Diagnostics, EpochReport, LearningRateSearch, RestartReport, StepReport, TrainingConfig, TrainingOutcome } from '../core/index.js';
-
-/** Values of the shared stop flag, written by the worker's main thread and read by the trainer before every batch. */
-export const STOP_FLAG = { run: 0, cancel: 1, shutdown: 2 } as const;
-
-/** Why a run stopped before its last epoch. */
-export type StopCause = 'cancel' | 'shutdown' | 'max_runtime';
+import type { EpochReport, LearningRateSearch, RestartReport, StepReport, TrainingConfig, TrainingOutcome } from '../core/index.js';
+import type { JobFailure } from './job-errors.js';
+import type { StopCause } from './stop-cause.js';
 
 /** What the training thread is started with; byte arrays are transferred, not copied. */
 export interface TrainingThreadInput {
+  /** The job's config; on a resume, its epochs override the checkpoint's. */
   config: TrainingConfig;
   /** Datasets in the compact on-disk format. */
   train: Uint8Array;
@@ -16,7 +13,9 @@ export interface TrainingThreadInput {
   validationSplit: number;
   /** A checkpoint to resume from, or null to start fresh. */
   checkpoint: Uint8Array | null;
-  /** One Int32 holding a STOP_FLAG value. */
+  /** A model snapshot whose weights a fresh start begins from (fromModelId), or null for a fresh init. */
+  warmStart: Uint8Array | null;
+  /** The job's stop flag (see stop-cause.ts). */
   stopFlag: SharedArrayBuffer;
   /** Wall-clock time (ms since the epoch) after which the run stops and keeps its model; null for no limit. */
   deadlineMs: number | null;
@@ -27,15 +26,11 @@ export interface TrainingThreadInput {
   threads: number;
 }
 
-/** Why training failed, in words for a person, and whether retrying could help. */
-export interface ThreadFailure {
-  code: 'TRAINING_DIVERGED' | 'INVALID_CONFIG' | 'BAD_DATASET' | 'BAD_CHECKPOINT' | 'TRAINING_CRASHED';
-  message: string;
-  advice: string;
-  /** False when the same inputs would fail the same way again. */
-  retryable: boolean;
-  /** What the run measured up to the failure, with the ranked diagnosis, when training itself went wrong. */
-  diagnostics?: Diagnostics;
+/** A checkpoint with the point of the run it resumes from, so nobody has to parse its header for them. */
+export interface CheckpointBytes {
+  bytes: Uint8Array;
+  epoch: number;
+  step: number;
 }
 
 /** Every message the training thread posts, tagged by `type`. */
@@ -47,7 +42,11 @@ export type TrainingThreadMessage =
   }
   | { type: 'step'; report: StepReport }
   /** Epochs are posted at most every progressIntervalMs, and carry a checkpoint at most every checkpointIntervalMs. */
-  | { type: 'epoch'; report: EpochReport; checkpoint: Uint8Array | null }
+  | { type: 'epoch'; report: EpochReport; checkpoint: CheckpointBytes | null }
   | { type: 'restarted'; restart: RestartReport }
-  | { type: 'finished'; outcome: TrainingOutcome; stopCause: StopCause | null; model: Uint8Array; checkpoint: Uint8Array | null }
-  | { type: 'failed'; failure: ThreadFailure };
+  /** The run's end: the model it keeps and, when it stopped before its end, a checkpoint to resume from. */
+  | { type: 'finished'; outcome: TrainingOutcome; stopCause: StopCause | null; model: Uint8Array; checkpoint: CheckpointBytes | null }
+  | { type: 'failed'; failure: JobFailure };
+
+/** The messages that report progress, as opposed to the two that end a run. */
+export type ProgressMessage = Exclude<TrainingThreadMessage, { type: 'finished' | 'failed' }>;

@@ -34,7 +34,7 @@ export function redisKeys(prefix: string) {
     jobTransitions: (id: string) => `${prefix}:job:${id}:transitions`,
     jobCheckpoints: (id: string) => `${prefix}:job:${id}:checkpoints`,
     jobEvents: (id: string) => `${prefix}:job:${id}:events`,
-    cancelChannel: `${prefix}:cancel`,
+    stopChannel: `${prefix}:stop`,
     idempotency: (key: string) => `${prefix}:idempotency:${key}`,
     models: `${prefix}:models`,
     model: (id: string) => `${prefix}:model:${id}`,

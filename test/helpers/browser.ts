@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { TrainingWorker } from '../../src/queue/training-worker.js';
+import type { QueueWorker } from '../../src/queue/queue-worker.js';
 import { startTestWorker } from './jobs.js';
 import { startTestApp } from './service.js';
 
@@ -16,7 +16,7 @@ const STEP_TIMEOUT_MS = 10_000;
 
 export interface BrowserSession {
   service: Awaited<ReturnType<typeof startTestApp>>;
-  worker: TrainingWorker;
+  worker: QueueWorker;
   page: Page;
   /** A fresh page load each time, even when only the hash differs from the current address. */
   open(hash: string): Promise<void>;

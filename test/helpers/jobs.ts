@@ -4,13 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { AppConfig } from '../../src/config.js';
 import type { Job } from '../../src/queue/job-schema.js';
-import { TrainingWorker } from '../../src/queue/training-worker.js';
+import { QueueWorker } from '../../src/queue/queue-worker.js';
 
 const POLL_INTERVAL_MS = 50;
 
 /** A worker in this process (training still runs in its own thread), on the test's isolated queue. */
-export async function startTestWorker(config: AppConfig): Promise<TrainingWorker> {
-  const worker = new TrainingWorker(config, pino({ level: 'silent' }));
+export async function startTestWorker(config: AppConfig): Promise<QueueWorker> {
+  const worker = new QueueWorker(config, pino({ level: 'silent' }));
   await worker.ready();
   return worker;
 }

@@ -14,9 +14,10 @@ const STOP_REASON_WORDS = {
   completed: 'ran all its epochs',
   early_stopped: 'stopped early: the validation loss stopped improving',
   converged: 'converged: the training loss stopped improving',
-  max_runtime: 'stopped at its time limit; the model trained so far was kept',
-  cancelled: 'was cancelled; its last checkpoint was kept',
-} as const;
+  stopped: 'was stopped on request; the model trained so far was kept, and Resume trains on from its checkpoint',
+  max_runtime: 'stopped at its time limit; the model trained so far was kept, and Resume trains on from its checkpoint',
+  cancelled: 'was cancelled, so it made no model; Resume continues it from its last checkpoint',
+} as const satisfies Record<NonNullable<Job['stopReason']>, string>;
 
 export const jobPage: Page = async (root, route, signal) => {
   const id = route.path[1];
@@ -56,7 +57,7 @@ export const jobPage: Page = async (root, route, signal) => {
     frameRequested = false;
     show(heading, `Job `, h('span', { class: 'mono' }, job.id), ' ', stateBadge(job.state));
     cancelButton.hidden = isFinished(job.state);
-    cancelButton.disabled = job.cancelRequested;
+    cancelButton.disabled = job.stopRequested !== null;
     if (isFinished(job.state)) show(actionStatus);
     show(summary, statusFacts(job, datasetName));
     // While it runs, the x axis spans the planned epochs so the curves grow to the right; after, the epochs run.

@@ -1,16 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppConfig } from '../../config.js';
 import { gradientCheckRequestSchema, gradientCheckSchema } from '../../models/gradient-check-schema.js';
 import type { GradientCheckService } from '../../models/gradient-check-service.js';
 import { errorResponses } from '../schemas/errors.js';
-import { jobLimits } from './jobs.js';
 
 export interface GradientCheckRoutesOptions {
   gradientCheck: GradientCheckService;
-  config: AppConfig;
 }
 
-export const gradientCheckRoutes: FastifyPluginAsyncZod<GradientCheckRoutesOptions> = async (app, { gradientCheck, config }) => {
+export const gradientCheckRoutes: FastifyPluginAsyncZod<GradientCheckRoutesOptions> = async (app, { gradientCheck }) => {
   app.post('/gradcheck', {
     schema: {
       tags: ['gradcheck'],
@@ -20,7 +17,7 @@ export const gradientCheckRoutes: FastifyPluginAsyncZod<GradientCheckRoutesOptio
         'scaled as training scales them, and compares every layer\'s backprop gradient with a five-point float64 finite difference. ' +
         'Parameters are sampled per layer within a work budget, so a deep network answers in a few seconds; ' +
         'parameters next to a relu kink are left out and counted. `message` says what the figures mean.',
-      body: gradientCheckRequestSchema(jobLimits(config)),
+      body: gradientCheckRequestSchema,
       response: { 200: gradientCheckSchema, ...errorResponses(400) },
     },
   }, async (request) => gradientCheck.check(request.body));

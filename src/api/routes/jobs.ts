@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppConfig } from '../../config.js';
+import { MAX_TRAINING_THREADS, type AppConfig } from '../../config.js';
 import type { JobEventHub } from '../../queue/job-events.js';
-import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, type JobLimits } from '../../queue/job-schema.js';
+import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, resumeRequestSchema, type JobLimits } from '../../queue/job-schema.js';
 import type { JobService } from '../../queue/job-service.js';
 import { API_KEY_COOKIE } from '../api-key-cookie.js';
 import { streamJobEvents } from '../job-event-stream.js';
@@ -20,7 +20,7 @@ export interface JobRoutesOptions {
 
 /** The caps in POST /jobs that come from the deployment's config. */
 export function jobLimits(config: AppConfig): JobLimits {
-  return { maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS };
+  return { maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS ?? MAX_TRAINING_THREADS };
 }
 
 export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { jobs, events, config }) => {
@@ -30,7 +30,7 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
     schema: {
       tags: ['jobs'],
       summary: 'Queue a training job',
-      description: 'A dataset, a shape and (optionally) a learning rate are enough: every other option has a default that learns MNIST well.',
+      description: 'A dataset, a shape and (optionally) a learning rate are enough: every other option has a default that learns MNIST well. With fromModelId, the job starts from that model\'s weights (a warm start) on this or another dataset of the same width.',
       headers: idempotencyHeadersSchema,
       body: jobRequestSchema(limits),
       response: { 202: jobSchema, ...errorResponses(400, 422) },
@@ -51,8 +51,8 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   app.delete('/jobs/:id', {
     schema: {
       tags: ['jobs'],
-      summary: 'Cancel a queued or running job',
-      description: 'A queued job is cancelled at once (200). A running one stops within one batch and keeps a checkpoint (202; poll until cancelled).',
+      summary: 'Cancel a queued or running job, discarding its run',
+      description: 'A queued job is cancelled at once (200). A running one stops within one batch (202; poll until cancelled) and keeps a checkpoint, so POST /jobs/:id/resume can still continue it. It makes no model: to keep one, use POST /jobs/:id/stop.',
       params: jobParamsSchema,
       response: { 200: jobSchema, 202: jobSchema, ...errorResponses(400, 404, 409) },
     },
@@ -60,6 +60,27 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
     const job = await jobs.cancel(request.params.id);
     return reply.code(job.state === 'cancelled' ? 200 : 202).send(job);
   });
+
+  app.post('/jobs/:id/stop', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Finish a running job now and keep the model trained so far',
+      description: 'The job stops within one batch (202; poll until completed) and ends completed with stopReason "stopped" and a model: the best epoch\'s weights when early stopping keeps them, else the latest. Its checkpoint is kept for POST /jobs/:id/resume.',
+      params: jobParamsSchema,
+      response: { 202: jobSchema, ...errorResponses(400, 404, 409) },
+    },
+  }, async (request, reply) => reply.code(202).send(await jobs.stop(request.params.id)));
+
+  app.post('/jobs/:id/resume', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Continue a stopped, cancelled, failed or timed-out job from its last checkpoint',
+      description: 'The same job goes back to the queue (202) with its history up to the checkpoint intact. epochs (the whole run\'s, counting those done) and maxRuntimeSeconds (from now) may change; the body may be empty.',
+      params: jobParamsSchema,
+      body: resumeRequestSchema(limits),
+      response: { 202: jobSchema, ...errorResponses(400, 404, 409) },
+    },
+  }, async (request, reply) => reply.code(202).header('location', `/jobs/${request.params.id}`).send(await jobs.resume(request.params.id, request.body)));
 
   app.get('/jobs/:id/events', {
     config: { apiKey: 'header-or-cookie' },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { TrainingWorker } from '../../../src/queue/training-worker.js';
+import type { QueueWorker } from '../../../src/queue/queue-worker.js';
 import { isFinished, startTestWorker, waitForJob } from '../../helpers/jobs.js';
 import { startTestApp } from '../../helpers/service.js';
 import { uploadXor, XOR_INPUTS, XOR_LABELS } from '../../helpers/uploads.js';
@@ -9,7 +9,7 @@ import { testBadRequests, type BadRequestCase } from '../../helpers/errors.js';
 /** A job given only a dataset and a shape, through the API, with progress recorded as in production. */
 describe('jobs with only a shape', () => {
   let service: Awaited<ReturnType<typeof startTestApp>>;
-  let worker: TrainingWorker;
+  let worker: QueueWorker;
   let xorId = '';
   let xorRepeatedId = '';
 

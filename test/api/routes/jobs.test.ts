@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Job } from '../../../src/queue/job-schema.js';
-import type { TrainingWorker } from '../../../src/queue/training-worker.js';
+import type { QueueWorker } from '../../../src/queue/queue-worker.js';
 import { isFinished, startTestWorker, waitForJob } from '../../helpers/jobs.js';
 import { loadMnistDigits } from '../../helpers/mnist.js';
 import { startTestApp } from '../../helpers/service.js';
@@ -11,7 +11,7 @@ import { testBadRequests, type BadRequestCase } from '../../helpers/errors.js';
 
 describe('jobs routes', () => {
   let service: Awaited<ReturnType<typeof startTestApp>>;
-  let worker: TrainingWorker | null = null;
+  let worker: QueueWorker | null = null;
   let xorId = '';
   let digitsId = '';
   const digits = loadMnistDigits(1000, 5);
@@ -161,7 +161,7 @@ describe('jobs routes', () => {
       assert.equal(running.state, 'running');
       const response = await service.app.inject({ method: 'DELETE', url: `/jobs/${running.id}` });
       assert.equal(response.statusCode, 202);
-      assert.equal(response.json().cancelRequested, true);
+      assert.equal(response.json().stopRequested, 'cancel');
       const job = await waitForJob(service.app, running.id, isFinished, 10_000);
       assert.equal(job.state, 'cancelled');
       assert.equal(job.stopReason, 'cancelled');

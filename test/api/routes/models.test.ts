@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadNetwork } from '../../../src/core/index.js';
-import type { TrainingWorker } from '../../../src/queue/training-worker.js';
+import type { QueueWorker } from '../../../src/queue/queue-worker.js';
 import { startTestWorker, trainModel } from '../../helpers/jobs.js';
 import { loadMnistDigits } from '../../helpers/mnist.js';
 import { startTestApp } from '../../helpers/service.js';
@@ -13,7 +13,7 @@ const VALIDATION_SPLIT = 0.1;
 
 describe('models routes', () => {
   let service: Awaited<ReturnType<typeof startTestApp>>;
-  let worker: TrainingWorker;
+  let worker: QueueWorker;
   let modelId = '';
   let jobId = '';
   let heldOutId = '';

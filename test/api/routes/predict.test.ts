@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { TrainingWorker } from '../../../src/queue/training-worker.js';
+import type { QueueWorker } from '../../../src/queue/queue-worker.js';
 import { startTestWorker, trainModel } from '../../helpers/jobs.js';
 import { loadMnistDigits, MNIST_PIXELS } from '../../helpers/mnist.js';
 import { startTestApp } from '../../helpers/service.js';
@@ -13,7 +13,7 @@ const HELD_OUT_COUNT = 200;
 
 describe('POST /predict', () => {
   let service: Awaited<ReturnType<typeof startTestApp>>;
-  let worker: TrainingWorker;
+  let worker: QueueWorker;
   let modelId = '';
   const digits = loadMnistDigits(TRAIN_COUNT + HELD_OUT_COUNT, 33);
   const pixelsOf = (index: number): number[] => Array.from(digits.pixels.subarray(index * MNIST_PIXELS, (index + 1) * MNIST_PIXELS));

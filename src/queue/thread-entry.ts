@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TrainingThreadInput, TrainingThreadMessage } from './thread-messages.js';
-import { describeFailure, runTraining } from './training-run.js';
+import { describeFailure, runTraining } from './thread-training.js';
 
 const port = parentPort!;
 const post = (message: TrainingThreadMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
