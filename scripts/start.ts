@@ -50,12 +50,15 @@ function run(name: 'api' | 'worker'): void {
   });
 }
 
-/** Ctrl-C already reaches every process of the group; other signals are passed on, once. */
+/**
+ * Passes the first signal on to every child. A Ctrl-C or a kill of the process group reaches the
+ * children directly as well; they close once and ignore the copy, so the worker checkpoints its
+ * running job exactly once whichever way the signal came.
+ */
 function stop(signal: NodeJS.Signals): void {
   if (stopping) return;
   stopping = true;
   demo?.kill('SIGTERM');
-  if (signal === 'SIGINT') return;
   for (const child of children.values()) child.kill(signal);
 }
 

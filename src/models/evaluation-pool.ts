@@ -6,8 +6,8 @@ import type { EvaluationThreadInput } from './evaluation-messages.js';
 const EVALUATION_THREAD_URL = new URL('./evaluation-thread.js', import.meta.url);
 /** What a client that found the pool full is told to wait before trying again. */
 const BUSY_RETRY_AFTER_SECONDS = 5;
-/** Piscina's error when a task arrives with its queue full (a race past our own check). */
-const TASK_QUEUE_AT_LIMIT = 'Task queue is at limit';
+/** Piscina's errors for a task that finds every thread busy and no room left to wait. */
+const POOL_FULL = new Set(['Task queue is at limit', 'No task queue available and all Workers are busy']);
 
 export interface EvaluationPoolOptions {
   threads: number;
@@ -34,12 +34,11 @@ export class EvaluationPool {
   }
 
   async run(input: EvaluationThreadInput): Promise<Evaluation> {
-    if (this.pool.queueSize >= this.pool.options.maxQueue) throw this.busy();
     try {
       return await this.pool.run(input, { transferList: [input.model.buffer as ArrayBuffer, input.dataset.buffer as ArrayBuffer] });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (message === TASK_QUEUE_AT_LIMIT) throw this.busy();
+      if (POOL_FULL.has(message)) throw this.busy();
       throw new AppError('EVALUATION_FAILED', `The evaluation could not read its model or dataset: ${message}`);
     }
   }

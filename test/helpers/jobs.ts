@@ -49,6 +49,7 @@ export function spawnWorkerProcess(config: AppConfig): ChildProcess {
     LOG_LEVEL: 'silent',
     JOB_LOCK_DURATION_MS: String(config.JOB_LOCK_DURATION_MS),
     JOB_STALLED_INTERVAL_MS: String(config.JOB_STALLED_INTERVAL_MS),
+    JOB_MAX_STALLED_COUNT: String(config.JOB_MAX_STALLED_COUNT),
     PROGRESS_INTERVAL_MS: String(config.PROGRESS_INTERVAL_MS),
     CHECKPOINT_INTERVAL_MS: String(config.CHECKPOINT_INTERVAL_MS),
     ...(config.REDIS_URL && { REDIS_URL: config.REDIS_URL }),
