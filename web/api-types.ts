@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { datasetListSchema } from '../src/data/dataset-schema.js';
-import type { Job, jobListSchema, jobRequestSchema } from '../src/queue/job-schema.js';
+import type { Job, jobListSchema, jobRequestSchema, resumeRequestSchema } from '../src/queue/job-schema.js';
 import type { JobEvent } from '../src/queue/job-store.js';
 import type { modelListSchema, Prediction } from '../src/models/model-schema.js';
 
@@ -17,6 +17,7 @@ export type JobList = z.infer<typeof jobListSchema>;
 export type ModelList = z.infer<typeof modelListSchema>;
 /** The body of POST /jobs as a client writes it (before defaults and transforms). */
 export type JobRequestBody = z.input<ReturnType<typeof jobRequestSchema>>;
+export type ResumeRequestBody = NonNullable<z.input<ReturnType<typeof resumeRequestSchema>>>;
 /** The answer of POST /predict for one sample. */
 export type SinglePrediction = Prediction & { modelId: string };
 

@@ -229,11 +229,41 @@ describe('the web dashboard in a real browser', () => {
     await page.locator('#epochs-title + div tbody tr').first().waitFor({ timeout: JOB_TIMEOUT_MS });
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await page.locator('h1 .state-cancelled').waitFor({ timeout: JOB_TIMEOUT_MS });
-    await page.getByText('The job was cancelled; its last checkpoint was kept.').waitFor();
+    await page.getByText('The job was cancelled, so it made no model; Resume continues it from its last checkpoint.').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Cancel job' }).isVisible(), false);
     const epochsDone = await page.locator('#epochs-title + div tbody tr').count();
     assert.ok(epochsDone >= 1 && epochsDone < LONG_JOB_EPOCHS, `${epochsDone} epochs ran before the cancel`);
+    assert.equal(await page.getByRole('button', { name: 'Resume' }).isVisible(), true, 'a cancelled job offers to resume');
     await screenshot('job-cancelled');
+  });
+
+  test('a running job is stopped keeping its model, resumed for two more epochs, and its model trains on in a new job', async () => {
+    await open('#/jobs');
+    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
+    await page.getByLabel('Epochs', { exact: true }).fill(String(LONG_JOB_EPOCHS));
+    await page.getByText('Advanced').click();
+    await page.getByLabel('Batch size', { exact: true }).fill('8');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    const stoppedJobUrl = page.url();
+    await page.locator('#epochs-title + div tbody tr').first().waitFor({ timeout: JOB_TIMEOUT_MS });
+    await page.getByRole('button', { name: 'Stop and keep model' }).click();
+    await page.locator('h1 .state-completed').waitFor({ timeout: JOB_TIMEOUT_MS });
+    await page.getByText(/The job was stopped on request; the model trained so far was kept/).waitFor();
+    await page.getByText('draw a digit for it').waitFor();
+    const epochsDone = await page.locator('#epochs-title + div tbody tr').count();
+    await screenshot('job-stopped');
+
+    await page.getByLabel('Epochs in all').fill(String(epochsDone + 2));
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await page.getByText('The job ran all its epochs.').waitFor({ timeout: JOB_TIMEOUT_MS });
+    assert.equal(await page.locator('#epochs-title + div tbody tr').count(), epochsDone + 2, 'the resumed run adds its epochs to the same history');
+
+    await page.getByLabel('Epochs for the new job').fill('1');
+    await page.getByRole('button', { name: 'Train on from this model' }).click();
+    await page.waitForURL((url) => /#\/jobs\/job_[0-9a-f]{20}$/.test(url.href) && url.href !== stoppedJobUrl);
+    await page.locator('h1 .state-completed').waitFor({ timeout: JOB_TIMEOUT_MS });
+    await screenshot('job-warm-started');
   });
 
   test('on a phone-sized screen every page fits the width', async () => {

@@ -5,6 +5,7 @@ import { errorText, formatDate, formatDuration, formatNumber, formatPercent, h, 
 import { MNIST_SIDE } from '../digit-centring.js';
 import { confusionHeatmap } from '../heatmap.js';
 import { bestAccuracyText, isFinished, learningRateText, listedBestAccuracy, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
+import { JobActions } from '../job-actions.js';
 import { datasetHref, predictHref, type Page } from '../route.js';
 
 /** Epoch rows shown before the rest fold away. */
@@ -24,8 +25,15 @@ export const jobPage: Page = async (root, route, signal) => {
   let job = await api.get<Job>(`/jobs/${encodeURIComponent(id)}`, signal);
 
   const heading = h('h1', {});
-  const cancelButton = h('button', { type: 'button', class: 'danger' }, 'Cancel job');
-  const actionStatus = h('div', { 'aria-live': 'polite' });
+  const actions = new JobActions(job, (answer) => {
+    // A resumed job is a run again: draw the page afresh, with its event stream.
+    if (isFinished(job.state) && !isFinished(answer.state)) {
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      return;
+    }
+    job = { ...job, ...answer };
+    renderSoon();
+  });
   const summary = h('div', {});
   const connection = h('div', { 'aria-live': 'polite' });
   const lossChart = new LineChart({ title: 'Loss', xLabel: 'epoch', yLabel: 'loss (log scale)', logY: true });
@@ -40,7 +48,7 @@ export const jobPage: Page = async (root, route, signal) => {
 
   show(root,
     heading,
-    h('div', { class: 'actions' }, cancelButton, actionStatus),
+    actions.element,
     h('div', { class: 'columns' },
       h('section', { class: 'panel', 'aria-labelledby': 'status-title' }, h('h2', { id: 'status-title' }, 'Status'), summary, connection),
       h('section', { class: 'panel', 'aria-labelledby': 'diagnostics-title' }, h('h2', { id: 'diagnostics-title' }, 'Diagnostics'), diagnostics)),
@@ -56,9 +64,7 @@ export const jobPage: Page = async (root, route, signal) => {
   const render = () => {
     frameRequested = false;
     show(heading, `Job `, h('span', { class: 'mono' }, job.id), ' ', stateBadge(job.state));
-    cancelButton.hidden = isFinished(job.state);
-    cancelButton.disabled = job.stopRequested !== null;
-    if (isFinished(job.state)) show(actionStatus);
+    actions.update(job);
     show(summary, statusFacts(job, datasetName));
     // While it runs, the x axis spans the planned epochs so the curves grow to the right; after, the epochs run.
     const xMax = isFinished(job.state) ? null : job.config.epochs;
@@ -86,20 +92,6 @@ export const jobPage: Page = async (root, route, signal) => {
     renderSoon();
     if (job.state === 'completed' && job.modelId) await showEvaluation(result, job, job.modelId, signal);
   };
-
-  cancelButton.addEventListener('click', () => {
-    cancelButton.disabled = true;
-    api.delete<Job>(`/jobs/${encodeURIComponent(id)}`)
-      .then((answer) => {
-        job = { ...job, ...answer };
-        show(actionStatus, notice('info', h('p', {}, job.state === 'cancelled' ? 'The job was cancelled.' : 'Cancel requested: the job stops within one batch and keeps its last checkpoint.')));
-        renderSoon();
-      })
-      .catch((error: unknown) => {
-        cancelButton.disabled = false;
-        show(actionStatus, notice('error', h('p', {}, errorText(error))));
-      });
-  });
 
   if (isFinished(job.state)) {
     await finish();
