@@ -27,6 +27,16 @@ describe('the web dashboard in a real browser', () => {
   const jobIds: string[] = [];
 
   const screenshot = (name: string) => session.screenshot(name);
+  /** A job of LONG_JOB_EPOCHS started from the jobs page's form; ends on its page. */
+  const startLongJobFromForm = async () => {
+    await open('#/jobs');
+    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
+    await page.getByLabel('Epochs', { exact: true }).fill(String(LONG_JOB_EPOCHS));
+    await page.getByText('Advanced').click();
+    await page.getByLabel('Batch size', { exact: true }).fill('8');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+  };
   const open = (hash: string) => session.open(hash);
   /** The page never scrolls sideways: everything fits the viewport's width. */
   const assertNoSidewaysScroll = async () => {
@@ -219,13 +229,7 @@ describe('the web dashboard in a real browser', () => {
   });
 
   test('a running job is cancelled from its page and ends cancelled', async () => {
-    await open('#/jobs');
-    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
-    await page.getByLabel('Epochs', { exact: true }).fill(String(LONG_JOB_EPOCHS));
-    await page.getByText('Advanced').click();
-    await page.getByLabel('Batch size', { exact: true }).fill('8');
-    await page.getByRole('button', { name: 'Start training' }).click();
-    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    await startLongJobFromForm();
     await page.locator('#epochs-title + div tbody tr').first().waitFor({ timeout: JOB_TIMEOUT_MS });
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await page.locator('h1 .state-cancelled').waitFor({ timeout: JOB_TIMEOUT_MS });
@@ -238,13 +242,7 @@ describe('the web dashboard in a real browser', () => {
   });
 
   test('a running job is stopped keeping its model, resumed for two more epochs, and its model trains on in a new job', async () => {
-    await open('#/jobs');
-    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
-    await page.getByLabel('Epochs', { exact: true }).fill(String(LONG_JOB_EPOCHS));
-    await page.getByText('Advanced').click();
-    await page.getByLabel('Batch size', { exact: true }).fill('8');
-    await page.getByRole('button', { name: 'Start training' }).click();
-    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    await startLongJobFromForm();
     const stoppedJobUrl = page.url();
     await page.locator('#epochs-title + div tbody tr').first().waitFor({ timeout: JOB_TIMEOUT_MS });
     await page.getByRole('button', { name: 'Stop and keep model' }).click();
