@@ -15,7 +15,7 @@ import type { RedisKeys } from '../storage/redis.js';
 import { sendStop } from './job-control.js';
 import { jobFailure } from './job-errors.js';
 import { FINISHED_STATES, RESUMABLE_STOP_REASONS, type Job, type JobListQuery, type JobRequest, type JobSpec, type ResumeRequest } from './job-schema.js';
-import { finishJob, heldDatasets } from './job-lifecycle.js';
+import { finishJob, heldDatasets } from './finish-job.js';
 import type { JobStore } from './job-store.js';
 import { TRAINING_JOB_NAME, type TrainingJobData } from './training-queue.js';
 

@@ -9,7 +9,7 @@ import { createRedis, redisKeys } from '../storage/redis.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { JobControl } from './job-control.js';
 import { jobFailure } from './job-errors.js';
-import { finishJob } from './job-lifecycle.js';
+import { finishJob } from './finish-job.js';
 import { JobStore } from './job-store.js';
 import { processTrainingJob } from './training-job.js';
 import type { TrainingJobData } from './training-queue.js';

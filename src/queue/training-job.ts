@@ -8,7 +8,7 @@ import { BlobNotFoundError, readBlob, type BlobStore } from '../storage/blob-sto
 import { newId } from '../storage/ids.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { jobFailure, type JobFailure } from './job-errors.js';
-import { finishJob } from './job-lifecycle.js';
+import { finishJob } from './finish-job.js';
 import type { JobSpec, ModelStopReason } from './job-schema.js';
 import type { JobStore } from './job-store.js';
 import { ProgressRecorder } from './progress-recorder.js';
