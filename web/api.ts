@@ -80,6 +80,9 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
   return parseAnswer<T>(response.status, response.statusText, await response.text());
 }
 
+/** The most items one page of a list route gives; the dashboard asks for that many. */
+export const LIST_PAGE_MAX = 100;
+
 export const api = {
   get: <T>(path: string, signal?: AbortSignal) => call<T>('GET', path, undefined, signal),
   post: <T>(path: string, body: unknown, signal?: AbortSignal) => call<T>('POST', path, body, signal),

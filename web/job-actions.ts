@@ -1,4 +1,4 @@
-import { api } from './api.js';
+import { api, LIST_PAGE_MAX } from './api.js';
 import type { Dataset, DatasetList, Job, JobRequestBody, ResumeRequestBody } from './api-types.js';
 import { errorText, h, notice, show } from './dom.js';
 import { isFinished } from './job-format.js';
@@ -79,7 +79,7 @@ export class JobActions {
   /** Datasets a warm start can train on: those whose samples have as many values as the model's input. */
   private async loadDatasets(): Promise<void> {
     this.datasetsLoaded = true;
-    const { datasets } = await api.get<DatasetList>('/datasets');
+    const { datasets } = await api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`);
     const fitting = datasets.filter((dataset: Dataset) => dataset.inputSize === this.job.config.shape[0]);
     show(this.warmDataset, ...fitting.map((dataset) => h('option', { value: dataset.id, selected: dataset.id === this.job.datasetId }, `${dataset.name} (${dataset.count.toLocaleString()} samples)`)));
   }

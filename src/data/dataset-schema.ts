@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from '../storage/ids.js';
+import { nextCursorSchema } from '../storage/paging.js';
 
 export const DATASET_FORMATS = ['idx', 'csv', 'json'] as const;
 
@@ -25,6 +26,16 @@ export const datasetSchema = z
 
 export type DatasetRecord = z.infer<typeof datasetSchema>;
 
+/** A dataset as the API shows it: the record, and what uses it. */
+export const datasetViewSchema = datasetSchema.extend({
+  usedBy: z.object({
+    jobs: z.array(idSchema('job')).describe('Queued or running jobs that train or validate on it'),
+    models: z.array(idSchema('model')).describe('Models trained on it; while there are any, it cannot be deleted'),
+  }),
+}).meta({ id: 'DatasetView' });
+export type DatasetView = z.infer<typeof datasetViewSchema>;
+
+
 export const datasetParamsSchema = z.object({ id: idSchema('dataset') });
 
 export const sampleParamsSchema = z.object({ id: idSchema('dataset'), index: z.coerce.number().int().min(0) });
@@ -38,7 +49,7 @@ export const sampleSchema = z.object({
 
 export type Sample = z.infer<typeof sampleSchema>;
 
-export const datasetListSchema = z.object({ datasets: z.array(datasetSchema) });
+export const datasetListSchema = z.object({ datasets: z.array(datasetViewSchema), nextCursor: nextCursorSchema });
 
 /** The text fields a dataset upload may carry next to its files. */
 export const uploadFieldsSchema = z.strictObject({

@@ -2,11 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Dataset } from '../core/types.js';
 import { AppError } from '../errors.js';
+import type { PageQuery } from '../storage/paging.js';
 import { BlobNotFoundError, readBlob, type BlobStore } from '../storage/blob-store.js';
 import { newId } from '../storage/ids.js';
 import { parseCsv } from './csv.js';
 import { datasetLayout, DATASET_HEADER_BYTES, encodeDataset, readDatasetHeader } from './dataset-file.js';
-import { uploadFieldsSchema, type DatasetRecord, type Sample } from './dataset-schema.js';
+import { uploadFieldsSchema, type DatasetRecord, type DatasetView, type Sample } from './dataset-schema.js';
 import type { DatasetStore } from './dataset-store.js';
 import { summarizeDataset } from './dataset-summary.js';
 import { datasetFromIdx, readIdxImages, readIdxLabels } from './idx.js';
@@ -152,8 +153,17 @@ export class DatasetService {
     return record;
   }
 
-  list(): Promise<DatasetRecord[]> {
-    return this.store.list();
+  /** The dataset with the jobs and models that use it. */
+  async view(id: string): Promise<DatasetView> {
+    const record = await this.get(id);
+    const [usedBy] = await this.store.usedBy([id]);
+    return { ...record, usedBy };
+  }
+
+  async list(query: PageQuery): Promise<{ datasets: DatasetView[]; nextCursor: string | null }> {
+    const { datasets, nextCursor } = await this.store.list(query.limit, query.cursor);
+    const uses = await this.store.usedBy(datasets.map(({ id }) => id));
+    return { datasets: datasets.map((record, i) => ({ ...record, usedBy: uses[i] })), nextCursor };
   }
 
   /** Reads one sample with ranged reads: the header, then the sample's inputs and answer. */
@@ -184,7 +194,12 @@ export class DatasetService {
     const record = await this.get(id);
     const outcome = await this.store.delete(record);
     if (outcome === 'in_use') {
-      throw new AppError('DATASET_IN_USE', `dataset ${id} is used by a queued or running job; cancel the job or wait for it to finish`, { id });
+      const [{ jobs, models }] = await this.store.usedBy([id]);
+      const reasons = [
+        jobs.length > 0 && `queued or running job${jobs.length === 1 ? '' : 's'} ${jobs.join(', ')} use${jobs.length === 1 ? 's' : ''} it (cancel or wait for them)`,
+        models.length > 0 && `model${models.length === 1 ? '' : 's'} ${models.join(', ')} ${models.length === 1 ? 'was' : 'were'} trained on it (delete them first)`,
+      ].filter(Boolean);
+      throw new AppError('DATASET_IN_USE', `dataset ${id} cannot be deleted: ${reasons.join('; and ')}`, { id, jobs, models });
     }
     if (outcome === 'missing') throw new AppError('DATASET_NOT_FOUND', `No dataset has the id ${id}`, { id });
     await this.blobs.delete(datasetBlobKey(id));

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { MODEL_STOP_REASONS, trainingConfigSchema } from './training-config-schema.js';
 import { idSchema } from '../storage/ids.js';
+import { nextCursorSchema } from '../storage/paging.js';
+
+/** A registry name, as MLflow's registered models have: never one an id could be mistaken for. */
+export const registeredNameSchema = z.string()
+  .regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'must start with a letter and hold up to 64 letters, digits, ".", "_" or "-"')
+  .refine((name) => !name.startsWith('mdl_'), 'must not start with "mdl_", which model ids use');
+export const aliasSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, 'must start with a letter and hold up to 32 letters, digits, "_" or "-"');
+
+const registrationSchema = z.object({ name: z.string(), version: z.int().min(1) });
+export type Registration = z.infer<typeof registrationSchema>;
 
 /** A trained model's metadata: the API answer and the Redis record. */
 export const modelSchema = z
@@ -29,13 +39,39 @@ export const modelSchema = z
       .describe('From the last completed epoch; null when stopped before the first'),
     bytes: z.int(),
     createdAt: z.iso.datetime(),
+    registered: registrationSchema.nullable().default(null).describe('The registry name and version this model is, when its job had registerAs'),
   })
   .meta({ id: 'Model' });
 
 export type ModelRecord = z.infer<typeof modelSchema>;
+export type RegisteredModel = z.infer<typeof registeredModelSchema>;
 
 export const modelParamsSchema = z.object({ id: idSchema('model') });
-export const modelListSchema = z.object({ models: z.array(modelSchema) });
+export const modelListSchema = z.object({ models: z.array(modelSchema), nextCursor: nextCursorSchema });
+
+const modelVersionSchema = z.object({
+  version: z.int(),
+  modelId: idSchema('model'),
+  aliases: z.array(z.string()).describe('Aliases that point at this version'),
+});
+export type ModelVersion = z.infer<typeof modelVersionSchema>;
+export const registeredModelSchema = z.object({
+  name: z.string(),
+  versions: z.array(modelVersionSchema.extend({ model: modelSchema })).describe('Oldest first'),
+}).meta({ id: 'RegisteredModel' });
+export const registeredNameParamsSchema = z.object({ name: registeredNameSchema });
+export const aliasParamsSchema = z.object({ name: registeredNameSchema, alias: aliasSchema });
+export const aliasBodySchema = z.strictObject({ version: z.int().min(1) });
+export const aliasAssignmentSchema = z.object({ name: z.string(), alias: z.string(), version: z.int(), modelId: idSchema('model') });
+
+/**
+ * How a request names a model: its id, a registry name (its newest version), "name@alias" or
+ * "name/3" (a version).
+ */
+export const modelRefSchema = z.union([
+  idSchema('model'),
+  z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}(@[A-Za-z][A-Za-z0-9_-]{0,31}|\/[1-9][0-9]{0,8})?$/, 'must be a model id, a registered name, "name@alias" or "name/version"'),
+]).describe('A model id (mdl_…), a registered name (its newest version), "name@alias" or "name/3"');
 
 export const EVALUATION_SPLITS = ['validation'] as const;
 
@@ -90,7 +126,8 @@ function inputValues() {
  */
 export const predictRequestSchema = z
   .strictObject({
-    modelId: idSchema('model'),
+    modelId: idSchema('model').optional(),
+    model: modelRefSchema.optional(),
     pixels: inputValues().optional()
       .describe('One sample: 0..255 integers or 0..1 floats (the range is checked against the model)'),
     inputs: z.array(inputValues()).min(1).max(MAX_PREDICT_BATCH).optional()
@@ -100,6 +137,10 @@ export const predictRequestSchema = z
   .refine((body) => (body.pixels === undefined) !== (body.inputs === undefined), {
     path: ['pixels'],
     message: 'send either "pixels" (one sample) or "inputs" (several samples), not both',
+  })
+  .refine((body) => (body.modelId === undefined) !== (body.model === undefined), {
+    path: ['model'],
+    message: 'name the model once: "model" (an id, a name, "name@alias" or "name/3") or "modelId"',
   });
 
 const predictionSchema = z.object({ label: z.int(), probabilities: z.array(z.number()) });

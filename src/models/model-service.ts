@@ -5,10 +5,13 @@ import { chooseKernels } from '../kernels/choose-kernels.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import { AppError } from '../errors.js';
+import type { PageQuery } from '../storage/paging.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
 import type { EvaluationThreadInput } from './evaluation-messages.js';
 import type { EvaluationPool } from './evaluation-pool.js';
-import type { EvaluateRequest, EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse } from './model-schema.js';
+import type {
+  EvaluateRequest, EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse, RegisteredModel,
+} from './model-schema.js';
 import type { ModelStore } from './model-store.js';
 
 /** The dataset an evaluation reads, the request field that chose it, and the share of it to use. */
@@ -85,8 +88,8 @@ export class ModelService {
     });
   }
 
-  list(): Promise<ModelRecord[]> {
-    return this.deps.models.list();
+  list(query: PageQuery) {
+    return this.deps.models.list(query.limit, query.cursor);
   }
 
   async get(id: string): Promise<ModelRecord> {
@@ -100,9 +103,53 @@ export class ModelService {
     return { record, stream: await this.deps.models.snapshotStream(id) };
   }
 
+  /** Refused while an alias points at the model; otherwise its version, its job's link and its dataset's link go with it. */
   async delete(id: string): Promise<void> {
+    const outcome = await this.deps.models.delete(await this.get(id));
+    if (outcome.kind === 'missing') throw new AppError('MODEL_NOT_FOUND', `No model has the id ${id}`, { id });
+    if (outcome.kind === 'aliased') {
+      const record = await this.get(id);
+      const name = record.registered?.name ?? '';
+      throw new AppError('MODEL_IN_USE', `model ${id} is ${name} version ${record.registered?.version}, and the alias "${outcome.alias}" points at it; move or delete the alias first (PUT or DELETE /models/${name}/aliases/${outcome.alias})`, { alias: outcome.alias });
+    }
     this.cache.delete(id);
-    if (!(await this.deps.models.delete(id))) throw new AppError('MODEL_NOT_FOUND', `No model has the id ${id}`, { id });
+  }
+
+  /** A registered name's versions, oldest first, each with its model and aliases. */
+  async versions(name: string): Promise<RegisteredModel> {
+    const versions = await this.deps.models.versions(name);
+    if (!versions) throw new AppError('MODEL_NOT_FOUND', `No model is registered as "${name}"; a job with registerAs: "${name}" registers one`, { name });
+    const models = await Promise.all(versions.map(({ modelId }) => this.get(modelId)));
+    return { name, versions: versions.map((version, i) => ({ ...version, model: models[i] })) };
+  }
+
+  async setAlias(name: string, alias: string, version: number) {
+    if (!(await this.deps.models.setAlias(name, alias, version))) {
+      throw new AppError('MODEL_NOT_FOUND', `"${name}" has no version ${version}; GET /models/${name}/versions lists them`, { name, version });
+    }
+    return { name, alias, version, modelId: (await this.deps.models.modelIdOf(name, version))! };
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    if (!(await this.deps.models.deleteAlias(name, alias))) throw new AppError('MODEL_NOT_FOUND', `"${name}" has no alias "${alias}"`, { name, alias });
+  }
+
+  /** The model id a reference names: an id as it is, "name" its newest version, "name@alias" or "name/3". */
+  async resolve(ref: string): Promise<string> {
+    if (ref.startsWith('mdl_')) return ref;
+    const { models } = this.deps;
+    const [, name, alias, version] = /^([^@/]+)(?:@(.+)|\/(\d+))?$/.exec(ref) ?? [];
+    let id: string | null;
+    if (alias !== undefined) {
+      const aliased = await models.aliasVersion(name, alias);
+      id = aliased === null ? null : await models.modelIdOf(name, aliased);
+    } else if (version !== undefined) {
+      id = await models.modelIdOf(name, Number(version));
+    } else {
+      id = (await models.versions(name))?.at(-1)?.modelId ?? null;
+    }
+    if (!id) throw new AppError('MODEL_NOT_FOUND', `No model is registered as "${ref}"; GET /models/${name}/versions lists what there is`, { model: ref });
+    return id;
   }
 
   /**
@@ -131,7 +178,7 @@ export class ModelService {
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {
-    const model = await this.loaded(request.modelId);
+    const model = await this.loaded(request.modelId ?? (await this.resolve(request.model!)));
     const started = performance.now();
     const { inputSize, outputSize } = model.predictor.network;
     const { pixels, inputs = [] } = request;

@@ -6,6 +6,8 @@ import {
   type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
 import { idSchema } from '../storage/ids.js';
+import { nextCursorSchema, pageQuerySchema } from '../storage/paging.js';
+import { registeredNameSchema } from '../models/model-schema.js';
 import { augmentSchema, earlyStoppingSchema, MODEL_STOP_REASONS, networkRequestFields, scheduleSchema, trainingConfigSchema } from '../models/training-config-schema.js';
 import { JOB_ERROR_CODES } from './job-errors.js';
 import { REQUESTED_STOPS } from './stop-cause.js';
@@ -27,6 +29,8 @@ export function jobRequestSchema(limits: JobLimits) {
       datasetId: idSchema('dataset'),
       fromModelId: idSchema('model').optional()
         .describe('Warm start: begin from this model\'s weights instead of a fresh init. Its shape, activation, output and loss are used unless given (and must then match); fresh starts are off unless maxRestarts is given'),
+      registerAs: registeredNameSchema.optional()
+        .describe('Register the model this job makes as the next version of this name (MLflow\'s registered models)'),
       validationDatasetId: idSchema('dataset').optional(),
       validationSplit: z.number().min(0).max(TRAINING_LIMITS.maxValidationSplit).optional()
         .describe(`Fraction of the dataset held out, stratified by class, for validation. Default ${DEFAULT_VALIDATION_SPLIT} for datasets of ${MIN_SAMPLES_FOR_DEFAULT_VALIDATION} samples or more; 0 turns it off`),
@@ -177,6 +181,7 @@ export const jobSpecSchema = z.object({
   validationDatasetId: idSchema('dataset').nullable(),
   validationSplit: z.number().nullable(),
   fromModelId: idSchema('model').nullable().default(null).describe('The model whose weights the job started from, or null for a fresh init'),
+  registerAs: z.string().nullable().default(null).describe('The registry name its model becomes the next version of'),
   config: trainingConfigSchema,
   threads: z.int().nullable().describe('Kernel threads asked for; null lets the worker choose'),
   maxRuntimeSeconds: z.int(),
@@ -209,16 +214,9 @@ export const jobSchema = jobSpecSchema
 
 export const jobSummarySchema = jobSchema.omit({ history: true, diagnostics: true, checkpoints: true, statusTransitions: true });
 
-export const jobListQuerySchema = z.object({
-  state: z.enum(JOB_STATES).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^\d+$/, 'must be the nextCursor of a previous page').optional(),
-});
+export const jobListQuerySchema = pageQuerySchema.extend({ state: z.enum(JOB_STATES).optional() });
 
-export const jobListSchema = z.object({
-  jobs: z.array(jobSummarySchema),
-  nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
-});
+export const jobListSchema = z.object({ jobs: z.array(jobSummarySchema), nextCursor: nextCursorSchema });
 
 export const jobParamsSchema = z.object({ id: idSchema('job') });
 

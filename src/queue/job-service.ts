@@ -42,6 +42,9 @@ interface IdempotencyRecord {
   bodySha256: string;
 }
 
+/** The fields of POST /jobs that configure training itself. */
+type TrainingRequest = Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds' | 'fromModelId' | 'registerAs'>;
+
 /** Creating, reading and listing training jobs, and stopping, cancelling and resuming them, on the API side. */
 export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
@@ -76,7 +79,7 @@ export class JobService {
   }
 
   private async specFor(body: JobRequest): Promise<JobSpec> {
-    const { datasetId, validationDatasetId, validationSplit, threads, maxRuntimeSeconds, fromModelId, ...request } = body;
+    const { datasetId, validationDatasetId, validationSplit, threads, maxRuntimeSeconds, fromModelId, registerAs, ...request } = body;
     const { config } = this.deps;
     const dataset = await this.dataset(datasetId, 'datasetId');
     const validation = validationDatasetId ? await this.dataset(validationDatasetId, 'validationDatasetId') : null;
@@ -106,6 +109,7 @@ export class JobService {
       validationDatasetId: validationDatasetId ?? null,
       validationSplit: split > 0 ? split : null,
       fromModelId: fromModelId ?? null,
+      registerAs: registerAs ?? null,
       config: trainingConfig,
       threads: threads ?? null,
       maxRuntimeSeconds: maxRuntimeSeconds ?? config.DEFAULT_RUNTIME_SECONDS,
@@ -119,7 +123,7 @@ export class JobService {
    * output and loss) unless the request gives the same, and no fresh starts, which would throw the
    * model's weights away, unless asked for.
    */
-  private async warmStart(modelId: string, request: Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds' | 'fromModelId'>) {
+  private async warmStart(modelId: string, request: TrainingRequest) {
     const model = await this.deps.models.get(modelId);
     if (!model) throw new AppError('UNKNOWN_MODEL', `body.fromModelId: no model has the id ${modelId}; GET /models lists them`, { field: 'fromModelId' });
     if (request.shape && request.shape.join(',') !== model.shape.join(',')) {
@@ -157,7 +161,7 @@ export class JobService {
   }
 
   private resolve(
-    training: Omit<JobRequest, 'datasetId' | 'validationDatasetId' | 'validationSplit' | 'threads' | 'maxRuntimeSeconds' | 'fromModelId'> & { shape: number[] }, trainCount: number,
+    training: TrainingRequest & { shape: number[] }, trainCount: number,
     dataset: DatasetRecord,
   ): { config: TrainingConfig; notes: TrainingNote[] } {
     const image = dataset.inputKind === 'bytes' ? { width: dataset.width, height: dataset.height } : {};

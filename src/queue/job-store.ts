@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { pageOfIndex } from '../storage/paging.js';
 import type { RedisKeys } from '../storage/redis.js';
 import {
   checkpointRecordSchema, JOB_STATES, jobSpecSchema,
@@ -243,16 +244,9 @@ export class JobStore {
   /** Newest first; the cursor is the creation sequence number of the last job of the previous page. */
   async list(query: JobListQuery): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
     const index = query.state ? this.keys.jobsByState(query.state) : this.keys.jobs;
-    const max = query.cursor ? `(${query.cursor}` : '+inf';
-    const entries = await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, query.limit + 1);
-    const ids = entries.filter((_, i) => i % 2 === 0);
-    const scores = entries.filter((_, i) => i % 2 === 1);
-    const page = ids.slice(0, query.limit);
-    const hashes = await Promise.all(page.map((id) => this.redis.hgetall(this.keys.job(id))));
-    return {
-      jobs: hashes.filter((hash) => hash.spec).map((hash) => this.summaryFrom(hash)),
-      nextCursor: ids.length > query.limit ? scores[query.limit - 1] : null,
-    };
+    const { ids, nextCursor } = await pageOfIndex(this.redis, index, query.limit, query.cursor);
+    const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.job(id))));
+    return { jobs: hashes.filter((hash) => hash.spec).map((hash) => this.summaryFrom(hash)), nextCursor };
   }
 
   async countsByState(): Promise<Record<JobState, number>> {

@@ -236,7 +236,8 @@ async function saveModel(deps: TrainingJobDeps, spec: JobSpec, snapshot: Uint8Ar
     } : null,
     bytes: snapshot.length,
     createdAt: new Date().toISOString(),
-  }, snapshot);
+    registered: null,
+  }, snapshot, spec.registerAs);
   return id;
 }
 

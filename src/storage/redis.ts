@@ -22,6 +22,7 @@ export function createRedis(config: AppConfig, options: { name: string; blocking
 export function redisKeys(prefix: string) {
   return {
     datasets: `${prefix}:datasets`,
+    datasetSequence: `${prefix}:datasets-seq`,
     dataset: (id: string) => `${prefix}:dataset:${id}`,
     datasetBySha: (sha256: string) => `${prefix}:dataset-sha:${sha256}`,
     datasetJobs: (id: string) => `${prefix}:dataset:${id}:jobs`,
@@ -37,9 +38,18 @@ export function redisKeys(prefix: string) {
     stopChannel: `${prefix}:stop`,
     idempotency: (key: string) => `${prefix}:idempotency:${key}`,
     models: `${prefix}:models`,
+    modelSequence: `${prefix}:models-seq`,
     model: (id: string) => `${prefix}:model:${id}`,
+    datasetModels: (id: string) => `${prefix}:dataset:${id}:models`,
+    /** The registry: names by first registration, each name's version counter, versions and aliases, and each model's name and version. */
+    registry: `${prefix}:registry`,
+    registryCounter: (name: string) => `${prefix}:registry:${name}:seq`,
+    registryVersions: (name: string) => `${prefix}:registry:${name}:versions`,
+    registryAliases: (name: string) => `${prefix}:registry:${name}:aliases`,
+    registrations: `${prefix}:registrations`,
     bullPrefix: `${prefix}:bull`,
   };
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
+

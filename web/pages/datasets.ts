@@ -1,4 +1,4 @@
-import { api, uploadForm } from '../api.js';
+import { api, uploadForm, LIST_PAGE_MAX } from '../api.js';
 import type { Dataset, DatasetList, Sample } from '../api-types.js';
 import { errorText, field, formatBytes, formatDate, formatPercent, h, notice, show } from '../dom.js';
 import { datasetHref, type Page } from '../route.js';
@@ -7,7 +7,7 @@ const SAMPLES_PER_PAGE = 30;
 
 export const datasetsPage: Page = async (root, route, signal) => {
   if (route.path[1]) return datasetPage(root, route.path[1], Number(route.query.get('from') ?? 0), signal);
-  const { datasets } = await api.get<DatasetList>('/datasets', signal);
+  const { datasets } = await api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`, signal);
   show(root,
     h('h1', {}, 'Datasets'),
     h('section', { class: 'panel', 'aria-labelledby': 'upload-title' }, h('h2', { id: 'upload-title' }, 'Upload a dataset'), uploadPanel()),

@@ -1,6 +1,6 @@
 import { DEFAULT_LEARNING_RATES, DEFAULT_TRAINING } from '../../src/core/training-config.js';
 import { HIDDEN_ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS } from '../../src/core/types.js';
-import { api, ApiError } from '../api.js';
+import { api, ApiError, LIST_PAGE_MAX } from '../api.js';
 import type { Dataset, DatasetList, Job, JobList, JobRequestBody, JobSummary } from '../api-types.js';
 import { errorText, field, formatDate, formatNumber, h, notice, poll, show } from '../dom.js';
 import { bestAccuracyText, learningRateText, listedBestAccuracy, progressView, shapeText, shortId, stateBadge } from '../job-format.js';
@@ -11,7 +11,7 @@ const JOBS_LISTED = 50;
 
 export const jobsPage: Page = async (root, _route, signal) => {
   const [{ datasets }, { jobs }] = await Promise.all([
-    api.get<DatasetList>('/datasets', signal),
+    api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`, signal),
     api.get<JobList>(`/jobs?limit=${JOBS_LISTED}`, signal),
   ]);
   const list = new JobTable(datasets);

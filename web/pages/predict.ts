@@ -1,4 +1,4 @@
-import { api } from '../api.js';
+import { api, LIST_PAGE_MAX } from '../api.js';
 import type { Model, ModelList, PredictRequest, SinglePrediction } from '../api-types.js';
 import { centreDigit, MNIST_SIDE } from '../digit-centring.js';
 import { errorText, field, formatPercent, h, notice, show } from '../dom.js';
@@ -11,7 +11,7 @@ const CANVAS_PX = 280;
 const STROKE_PX = 26;
 
 export const predictPage: Page = async (root, route, signal) => {
-  const { models } = await api.get<ModelList>('/models', signal);
+  const { models } = await api.get<ModelList>(`/models?limit=${LIST_PAGE_MAX}`, signal);
   const usable = models.filter((model) => model.shape[0] === MNIST_SIDE * MNIST_SIDE);
   if (usable.length === 0) {
     show(root, h('h1', {}, 'Draw a digit'), notice('info', h('p', {},

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DatasetService } from '../../data/dataset-service.js';
-import { datasetListSchema, datasetParamsSchema, datasetSchema, sampleParamsSchema, sampleSchema } from '../../data/dataset-schema.js';
+import { datasetListSchema, datasetParamsSchema, datasetSchema, datasetViewSchema, sampleParamsSchema, sampleSchema } from '../../data/dataset-schema.js';
+import { pageQuerySchema } from '../../storage/paging.js';
 import { multipartParts, registerMultipart } from '../multipart.js';
 import { errorResponses } from '../schemas/errors.js';
 
@@ -33,19 +34,19 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
   });
 
   app.get('/datasets', {
-    schema: { tags: ['datasets'], summary: 'List datasets, newest first', response: { 200: datasetListSchema } },
-  }, async () => ({ datasets: await datasets.list() }));
+    schema: { tags: ['datasets'], summary: 'List datasets, newest first, a page at a time, with what uses each', querystring: pageQuerySchema, response: { 200: datasetListSchema, ...errorResponses(400) } },
+  }, async (request) => datasets.list(request.query));
 
   app.get('/datasets/:id', {
-    schema: { tags: ['datasets'], summary: 'Get a dataset', params: datasetParamsSchema, response: { 200: datasetSchema, ...errorResponses(400, 404) } },
-  }, async (request) => datasets.get(request.params.id));
+    schema: { tags: ['datasets'], summary: 'Get a dataset, with the jobs and models that use it', params: datasetParamsSchema, response: { 200: datasetViewSchema, ...errorResponses(400, 404) } },
+  }, async (request) => datasets.view(request.params.id));
 
   app.get('/datasets/:id/samples/:index', {
     schema: { tags: ['datasets'], summary: 'Get one sample', params: sampleParamsSchema, response: { 200: sampleSchema, ...errorResponses(400, 404) } },
   }, async (request) => datasets.sample(request.params.id, request.params.index));
 
   app.delete('/datasets/:id', {
-    schema: { tags: ['datasets'], summary: 'Delete a dataset no queued or running job uses', params: datasetParamsSchema, response: { 204: z.null(), ...errorResponses(400, 404, 409) } },
+    schema: { tags: ['datasets'], summary: 'Delete a dataset that no queued or running job uses and no model was trained on', params: datasetParamsSchema, response: { 204: z.null(), ...errorResponses(400, 404, 409) } },
   }, async (request, reply) => {
     await datasets.delete(request.params.id);
     return reply.code(204).send(null);

@@ -1,13 +1,45 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { evaluateRequestSchema, evaluationSchema, modelListSchema, modelParamsSchema, modelSchema } from '../../models/model-schema.js';
+import {
+  aliasAssignmentSchema, aliasBodySchema, aliasParamsSchema, evaluateRequestSchema, evaluationSchema, modelListSchema,
+  modelParamsSchema, modelSchema, registeredModelSchema, registeredNameParamsSchema,
+} from '../../models/model-schema.js';
 import type { ModelService } from '../../models/model-service.js';
+import { pageQuerySchema } from '../../storage/paging.js';
 import { errorResponses } from '../schemas/errors.js';
 
 export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = async (app, { models }) => {
   app.get('/models', {
-    schema: { tags: ['models'], summary: 'List models, newest first', response: { 200: modelListSchema } },
-  }, async () => ({ models: await models.list() }));
+    schema: { tags: ['models'], summary: 'List models, newest first, a page at a time', querystring: pageQuerySchema, response: { 200: modelListSchema, ...errorResponses(400) } },
+  }, async (request) => models.list(request.query));
+
+  app.get('/models/:name/versions', {
+    schema: {
+      tags: ['registry'],
+      summary: 'A registered name\'s versions, oldest first, with their models and aliases',
+      description: 'A job with registerAs: "name" makes each model it completes the next version of that name, as in MLflow\'s model registry.',
+      params: registeredNameParamsSchema,
+      response: { 200: registeredModelSchema, ...errorResponses(400, 404) },
+    },
+  }, async (request) => models.versions(request.params.name));
+
+  app.put('/models/:name/aliases/:alias', {
+    schema: {
+      tags: ['registry'],
+      summary: 'Point an alias (e.g. "production") at a version',
+      description: 'POST /predict and /v2 then take "name@alias". Moving the alias moves every client that uses it at once.',
+      params: aliasParamsSchema,
+      body: aliasBodySchema,
+      response: { 200: aliasAssignmentSchema, ...errorResponses(400, 404) },
+    },
+  }, async (request) => models.setAlias(request.params.name, request.params.alias, request.body.version));
+
+  app.delete('/models/:name/aliases/:alias', {
+    schema: { tags: ['registry'], summary: 'Remove an alias', params: aliasParamsSchema, response: { 204: z.null(), ...errorResponses(400, 404) } },
+  }, async (request, reply) => {
+    await models.deleteAlias(request.params.name, request.params.alias);
+    return reply.code(204).send(null);
+  });
 
   app.get('/models/:id', {
     schema: { tags: ['models'], summary: 'A model: shape, config, metrics, source job', params: modelParamsSchema, response: { 200: modelSchema, ...errorResponses(400, 404) } },
@@ -25,7 +57,13 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   });
 
   app.delete('/models/:id', {
-    schema: { tags: ['models'], summary: 'Delete a model and its snapshot', params: modelParamsSchema, response: { 204: z.null(), ...errorResponses(400, 404) } },
+    schema: {
+      tags: ['models'],
+      summary: 'Delete a model and its snapshot',
+      description: 'Refused (409) while an alias points at it. Its registry version, and its job\'s modelId, go with it.',
+      params: modelParamsSchema,
+      response: { 204: z.null(), ...errorResponses(400, 404, 409) },
+    },
   }, async (request, reply) => {
     await models.delete(request.params.id);
     return reply.code(204).send(null);
