@@ -6,7 +6,7 @@ import {
   type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
 import { idSchema } from '../storage/ids.js';
-import { nextCursorSchema, pageQuerySchema } from '../storage/paging.js';
+import { nextCursorSchema, pageQuerySchema, wholeNumberQuery } from '../storage/paging.js';
 import { registeredNameSchema } from '../models/model-schema.js';
 import { augmentSchema, earlyStoppingSchema, MODEL_STOP_REASONS, networkRequestFields, scheduleSchema, trainingConfigSchema } from '../models/training-config-schema.js';
 import { JOB_ERROR_CODES } from './job-errors.js';
@@ -220,6 +220,25 @@ export const jobListSchema = z.object({ jobs: z.array(jobSummarySchema), nextCur
 
 export const jobParamsSchema = z.object({ id: idSchema('job') });
 
+export const HISTORY_DETAILS = ['none', 'epochs', 'steps'] as const;
+export type HistoryDetail = (typeof HISTORY_DETAILS)[number];
+export const jobGetQuerySchema = z.object({
+  history: z.enum(HISTORY_DETAILS).default('steps')
+    .describe('How much history to include: none, the epochs, or the epochs and every recorded step (default). A long run\'s steps are better read from GET /jobs/:id/history'),
+});
+
+/** Most step records one history read answers. */
+const MAX_HISTORY_RECORDS = 10_000;
+export const stepHistoryQuerySchema = z.object({
+  from: wholeNumberQuery(0, Number.MAX_SAFE_INTEGER, 0).describe('First step number to include (default 0)'),
+  every: wholeNumberQuery(1, 1_000_000, 1).describe('Keep every n-th recorded step (default 1: all)'),
+  limit: wholeNumberQuery(1, MAX_HISTORY_RECORDS, 1000).describe(`Most records to answer, up to ${MAX_HISTORY_RECORDS} (default 1000)`),
+});
+export const stepHistorySchema = z.object({
+  steps: z.array(stepRecordSchema),
+  total: z.int().describe('Recorded steps from `from` on, before thinning and the limit'),
+});
+
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type Job = z.infer<typeof jobSchema>;
 export type JobSummary = z.infer<typeof jobSummarySchema>;
@@ -230,3 +249,4 @@ export type EpochRecord = z.infer<typeof epochRecordSchema>;
 export type CheckpointRecord = z.infer<typeof checkpointRecordSchema>;
 export type JobError = z.infer<typeof jobErrorSchema>;
 export type JobListQuery = z.infer<typeof jobListQuerySchema>;
+export type StepHistoryQuery = z.infer<typeof stepHistoryQuerySchema>;

@@ -14,7 +14,7 @@ import { newId } from '../storage/ids.js';
 import type { RedisKeys } from '../storage/redis.js';
 import { sendStop } from './job-control.js';
 import { jobFailure } from './job-errors.js';
-import { FINISHED_STATES, RESUMABLE_STOP_REASONS, type Job, type JobListQuery, type JobRequest, type JobSpec, type ResumeRequest } from './job-schema.js';
+import { FINISHED_STATES, RESUMABLE_STOP_REASONS, type HistoryDetail, type Job, type JobListQuery, type JobRequest, type JobSpec, type ResumeRequest, type StepHistoryQuery } from './job-schema.js';
 import { finishJob, heldDatasets } from './finish-job.js';
 import type { JobStore } from './job-store.js';
 import { TRAINING_JOB_NAME, type TrainingJobData } from './training-queue.js';
@@ -209,10 +209,16 @@ export class JobService {
     }
   }
 
-  async get(id: string): Promise<Job> {
-    const job = await this.deps.jobs.get(id);
+  async get(id: string, history: HistoryDetail = 'steps'): Promise<Job> {
+    const job = await this.deps.jobs.get(id, history);
     if (!job) throw new AppError('JOB_NOT_FOUND', `No job has the id ${id}`, { id });
     return job;
+  }
+
+  async stepHistory(id: string, query: StepHistoryQuery) {
+    const history = await this.deps.jobs.steps(id, query.from, query.every, query.limit);
+    if (!history) throw new AppError('JOB_NOT_FOUND', `No job has the id ${id}`, { id });
+    return history;
   }
 
   list(query: JobListQuery) {

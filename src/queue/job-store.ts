@@ -3,7 +3,7 @@ import { pageOfIndex } from '../storage/paging.js';
 import type { RedisKeys } from '../storage/redis.js';
 import {
   checkpointRecordSchema, JOB_STATES, jobSpecSchema,
-  type CheckpointRecord, type EpochRecord, type Job, type JobError, type JobListQuery, type JobProgress,
+  type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobListQuery, type JobProgress,
   type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord,
 } from './job-schema.js';
 import type { Diagnostics, LearningRateSearch, TrainingNote } from '../core/index.js';
@@ -220,12 +220,13 @@ export class JobStore {
     await this.redis.hset(this.keys.job(spec.id), 'spec', JSON.stringify(spec));
   }
 
-  async get(id: string): Promise<Job | null> {
+  /** The job with as much of its history as asked for: none, its epochs, or its epochs and steps. */
+  async get(id: string, history: HistoryDetail = 'steps'): Promise<Job | null> {
     const [hash, transitions, steps, epochs, checkpoints] = await Promise.all([
       this.redis.hgetall(this.keys.job(id)),
       this.redis.lrange(this.keys.jobTransitions(id), 0, -1),
-      this.redis.lrange(this.keys.jobSteps(id), 0, -1),
-      this.redis.lrange(this.keys.jobEpochs(id), 0, -1),
+      history === 'steps' ? this.redis.lrange(this.keys.jobSteps(id), 0, -1) : [],
+      history === 'none' ? [] : this.redis.lrange(this.keys.jobEpochs(id), 0, -1),
       this.checkpoints(id),
     ]);
     if (!hash.spec) return null;
@@ -239,6 +240,17 @@ export class JobStore {
       diagnostics: parseJson<Diagnostics>(hash.diagnostics),
       checkpoints: checkpoints.map(({ key: _key, ...visible }) => visible),
     };
+  }
+
+  /**
+   * The step records from step `from` on, every `every`-th of them, at most `limit`: a long run's
+   * loss curve at the resolution a chart needs. Answers null for an unknown job.
+   */
+  async steps(id: string, from: number, every: number, limit: number): Promise<{ steps: StepRecord[]; total: number } | null> {
+    const [exists, texts] = await Promise.all([this.redis.exists(this.keys.job(id)), this.redis.lrange(this.keys.jobSteps(id), 0, -1)]);
+    if (!exists) return null;
+    const after = texts.map((text) => JSON.parse(text) as StepRecord).filter((step) => step.step >= from);
+    return { steps: after.filter((_, i) => i % every === 0).slice(0, limit), total: after.length };
   }
 
   /** Newest first; the cursor is the creation sequence number of the last job of the previous page. */

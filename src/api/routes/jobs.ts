@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MAX_TRAINING_THREADS, type AppConfig } from '../../config.js';
 import type { JobEventHub } from '../../queue/job-events.js';
-import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, resumeRequestSchema, type JobLimits } from '../../queue/job-schema.js';
+import {
+  jobGetQuerySchema, jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, resumeRequestSchema, stepHistoryQuerySchema,
+  stepHistorySchema, type JobLimits,
+} from '../../queue/job-schema.js';
 import type { JobService } from '../../queue/job-service.js';
 import { API_KEY_COOKIE } from '../api-key-cookie.js';
 import { streamJobEvents } from '../job-event-stream.js';
@@ -45,8 +48,22 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   }, async (request) => jobs.list(request.query));
 
   app.get('/jobs/:id', {
-    schema: { tags: ['jobs'], summary: 'A job with its progress, history and result', params: jobParamsSchema, response: { 200: jobSchema, ...errorResponses(400, 404) } },
-  }, async (request) => jobs.get(request.params.id));
+    schema: {
+      tags: ['jobs'], summary: 'A job with its progress, history and result', params: jobParamsSchema, querystring: jobGetQuerySchema,
+      response: { 200: jobSchema, ...errorResponses(400, 404) },
+    },
+  }, async (request) => jobs.get(request.params.id, request.query.history));
+
+  app.get('/jobs/:id/history', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'A job\'s recorded steps, from a step on and thinned to every n-th',
+      description: 'For loss curves of long runs: ask for the steps after the last one you have, or every n-th for an overview.',
+      params: jobParamsSchema,
+      querystring: stepHistoryQuerySchema,
+      response: { 200: stepHistorySchema, ...errorResponses(400, 404) },
+    },
+  }, async (request) => jobs.stepHistory(request.params.id, request.query));
 
   app.delete('/jobs/:id', {
     schema: {

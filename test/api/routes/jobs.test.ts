@@ -187,14 +187,61 @@ describe('jobs routes', () => {
       const response = await fetch(`http://127.0.0.1:${port}/jobs/${created.json().id}/events`);
       assert.equal(response.headers.get('content-type'), 'text/event-stream');
       const text = await response.text();
-      const blocks = text.split('\n\n').filter(Boolean);
-      const events = blocks.map((block) => block.match(/^event: (\w+)/)?.[1]);
+      assert.match(text, /^retry: \d+\n\n/, 'it tells the browser how soon to reconnect');
+      const blocks = text.split('\n\n').filter((block) => block.includes('event: '));
+      const events = blocks.map((block) => block.match(/^event: (\w+)$/m)?.[1]);
       assert.equal(events[0], 'job');
       assert.ok(events.includes('step'));
-      const epochs = blocks.filter((block) => block.startsWith('event: epoch\n')).map((block) => JSON.parse(block.split('\ndata: ')[1]));
+      const epochs = blocks.filter((block) => block.includes('\nevent: epoch\n')).map((block) => JSON.parse(block.split('\ndata: ')[1]));
       assert.equal(epochs.length, 5);
       for (const event of epochs) assert.equal(event.diagnostics.layers.length, 2, 'each epoch carries its diagnostics, so the page need not fetch the job');
       assert.match(text.split('\n\n').filter(Boolean).at(-1) ?? '', /"state":"completed"/);
+    });
+
+    test('every event carries an id, and a client that reconnects with Last-Event-ID gets only what it missed', async () => {
+      const { port } = service.app.server.address() as AddressInfo;
+      const created = await postJob({ datasetId: xorId, shape: [2, 8, 2], epochs: 4, batchSize: 8, validationSplit: 0 });
+      const job = await waitForJob(service.app, created.json().id, isFinished);
+      const url = `http://127.0.0.1:${port}/jobs/${job.id}/events`;
+      const events = (text: string) => text.split('\n\n').filter((block) => block.includes('event: ')).map((block) => ({
+        id: block.match(/^id: (.*)$/m)?.[1],
+        type: block.match(/^event: (\w+)$/m)?.[1],
+        data: JSON.parse(block.split('data: ')[1]),
+      }));
+
+      const whole = events(await (await fetch(url)).text());
+      assert.deepEqual(whole.map(({ type }) => type), ['job'], 'a finished job is one snapshot');
+      assert.equal(whole[0].id, `${job.statusTransitions.length}.${job.history.epochs.length}.${job.history.steps.length}`);
+
+      const missed = events(await (await fetch(url, { headers: { 'last-event-id': `2.1.${job.history.steps.length - 1}` } })).text());
+      assert.deepEqual(missed.map(({ type }) => type), ['step', 'epoch', 'epoch', 'epoch', 'state']);
+      assert.equal(missed[0].data.step.step, job.history.steps.at(-1)!.step);
+      assert.deepEqual(missed.filter(({ type }) => type === 'epoch').map(({ data }) => data.epoch.epoch), [2, 3, 4]);
+      assert.equal(missed.at(-1)!.data.transition.state, 'completed');
+      assert.equal(missed.at(-1)!.id, whole[0].id, 'the last id is where the whole stream stands');
+    });
+
+    test('GET /jobs/:id reads as much history as asked for, and /history thins a long run\'s steps', async () => {
+      const created = await postJob({ datasetId: xorId, shape: [2, 8, 2], epochs: 6, batchSize: 8, validationSplit: 0 });
+      const job = await waitForJob(service.app, created.json().id, isFinished);
+      const read = async (query: string) => (await service.app.inject({ method: 'GET', url: `/jobs/${job.id}${query}` })).json();
+      assert.deepEqual((await read('?history=none')).history, { steps: [], epochs: [] });
+      const epochsOnly = (await read('?history=epochs')).history;
+      assert.deepEqual([epochsOnly.steps.length, epochsOnly.epochs.length], [0, 6]);
+
+      const steps = job.history.steps.map(({ step }) => step);
+      const from = steps[2];
+      const thinned = await read(`/history?from=${from}&every=2&limit=3`);
+      const after = steps.filter((step) => step >= from);
+      assert.equal(thinned.total, after.length);
+      assert.deepEqual(thinned.steps.map(({ step }: { step: number }) => step), after.filter((_, i) => i % 2 === 0).slice(0, 3));
+
+      for (const query of ['?history=all', '/history?every=0', '/history?from=0x10', '/history?limit=1e3']) {
+        const response = await service.app.inject({ method: 'GET', url: `/jobs/${job.id}${query}` });
+        assert.equal(response.statusCode, 400, query);
+        assert.equal(response.json().error.code, 'VALIDATION_FAILED');
+      }
+      assert.equal((await service.app.inject({ method: 'GET', url: '/jobs/job_00000000000000000000/history' })).statusCode, 404);
     });
   });
 });
