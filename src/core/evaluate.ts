@@ -1,6 +1,6 @@
 import { BatchLoader } from './batch.js';
 import type { Network } from './network.js';
-import type { Dataset, Evaluation, FloatArray } from './types.js';
+import type { ClassMetrics, Dataset, Evaluation, FloatArray, Misclassified } from './types.js';
 
 /** The class a row of outputs predicts: the argmax, or output > 0.5 for a single output. */
 export function predictedClass(out: FloatArray, row: number, k: number): number {
@@ -54,8 +54,40 @@ export function dataShape(data: Dataset): DataShape {
   return { inputSize: data.inputSize, numClasses: max + 1, targetSize: null };
 }
 
-/** Mean loss, accuracy and confusion matrix (rows: actual class, columns: predicted) of a network on a dataset. */
-export function evaluate(network: Network, data: Dataset): Evaluation {
+/** Misclassified samples an evaluation lists by default; the count covers them all. */
+export const DEFAULT_MISCLASSIFIED_LISTED = 100;
+
+const ratio = (part: number, whole: number): number => (whole > 0 ? part / whole : 0);
+
+/**
+ * Precision, recall and F1 per class from a confusion matrix (rows actual, columns predicted), and
+ * their macro averages. A class never predicted has precision 0, and one never present recall 0,
+ * as scikit-learn's zero_division=0 gives them.
+ */
+export function classMetrics(confusionMatrix: readonly (readonly number[])[]): Pick<Evaluation, 'perClass' | 'macro'> {
+  const classes = confusionMatrix.length;
+  const perClass = confusionMatrix.map((row, k) => {
+    const truePositives = row[k];
+    const support = row.reduce((sum, value) => sum + value, 0);
+    let predicted = 0;
+    for (let actual = 0; actual < classes; actual++) predicted += confusionMatrix[actual][k];
+    const precision = ratio(truePositives, predicted);
+    const recall = ratio(truePositives, support);
+    return { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support };
+  });
+  const mean = (pick: (metrics: ClassMetrics) => number) => ratio(perClass.reduce((sum, metrics) => sum + pick(metrics), 0), classes);
+  return { perClass, macro: { precision: mean((m) => m.precision), recall: mean((m) => m.recall), f1: mean((m) => m.f1) } };
+}
+
+/**
+ * Mean loss, accuracy, confusion matrix (rows: actual class, columns: predicted), per-class
+ * metrics and the first misclassified samples of a network on a dataset. `sampleIndexes` names
+ * the samples as the caller knows them (e.g. their place in the whole dataset a split came from).
+ */
+export function evaluate(network: Network, data: Dataset, options: { sampleIndexes?: Uint32Array; misclassifiedListed?: number } = {}): Evaluation {
+  const { sampleIndexes, misclassifiedListed = DEFAULT_MISCLASSIFIED_LISTED } = options;
+  const misclassified: Misclassified[] = [];
+  let misclassifiedCount = 0;
   const k = network.outputSize;
   const classes = classCount(k);
   const batchSize = network.maxBatch;
@@ -76,9 +108,17 @@ export function evaluate(network: Network, data: Dataset): Evaluation {
       const actual = predictedClass(loader.target, b * k, k);
       const predicted = predictedClass(out, b * k, k);
       confusionMatrix[actual][predicted]++;
-      if (actual === predicted) correct++;
+      if (actual === predicted) {
+        correct++;
+      } else {
+        misclassifiedCount++;
+        if (misclassified.length < misclassifiedListed) misclassified.push({ index: sampleIndexes ? sampleIndexes[start + b] : start + b, actual, predicted });
+      }
     }
   }
   const count = data.count;
-  return { loss: count > 0 ? lossSum / count : 0, accuracy: count > 0 ? correct / count : 0, count, confusionMatrix };
+  return {
+    loss: count > 0 ? lossSum / count : 0, accuracy: count > 0 ? correct / count : 0, count, confusionMatrix,
+    ...classMetrics(confusionMatrix), misclassified, misclassifiedCount,
+  };
 }

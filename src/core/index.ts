@@ -9,7 +9,7 @@ export { Network, parameterCount, type NetworkOptions } from './network.js';
 export { MAX_RATE_DROPS, MIN_PATIENCE_STEPS, Trainer, type RestartReport, type ResumeOverrides, type RunConfig, type TrainerCallbacks, type TrainerOptions, type TrainingOutcome } from './trainer.js';
 export { rangeTest, type LearningRatePoint, type LearningRateSearch } from './lr-finder.js';
 export { Predictor } from './predictor.js';
-export { classCount, dataShape, evaluate, predictedClass, shapeMismatch, type DataShape } from './evaluate.js';
+export { classCount, classMetrics, dataShape, DEFAULT_MISCLASSIFIED_LISTED, evaluate, predictedClass, shapeMismatch, type DataShape } from './evaluate.js';
 export { decodeSnapshot, loadNetwork, readSnapshotHeader, type SnapshotHeader, type TrainingState } from './snapshot.js';
 export * from './gradcheck.js';
 export { Rng } from './rng.js';

@@ -185,10 +185,33 @@ export interface EpochReport {
   diagnostics: Diagnostics;
 }
 
+/** How well one class is told apart, as scikit-learn's classification_report gives it (0 where a ratio has nothing to divide). */
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Samples whose true class this is. */
+  support: number;
+}
+
+/** A sample the network got wrong: its index in the evaluated data, its true and its predicted class. */
+export interface Misclassified {
+  index: number;
+  actual: number;
+  predicted: number;
+}
+
 export interface Evaluation {
   loss: number;
   accuracy: number;
   count: number;
   /** confusionMatrix[actual][predicted]; for one-output networks, classes 0 and 1. */
   confusionMatrix: number[][];
+  /** Per class, from the confusion matrix. */
+  perClass: ClassMetrics[];
+  /** The unweighted means of the per-class precision, recall and F1. */
+  macro: { precision: number; recall: number; f1: number };
+  /** The first misclassified samples, in data order; `misclassifiedCount` says how many there are in all. */
+  misclassified: Misclassified[];
+  misclassifiedCount: number;
 }

@@ -1,6 +1,7 @@
 import { Rng, type Dataset } from '../core/index.js';
 
-function pick(dataset: Dataset, indexes: Uint32Array): Dataset {
+/** The samples at `indexes`, in that order, as a dataset of their own. */
+export function pick(dataset: Dataset, indexes: Uint32Array): Dataset {
   const { inputSize } = dataset;
   const inputs = dataset.inputs instanceof Uint8Array ? new Uint8Array(indexes.length * inputSize) : new Float32Array(indexes.length * inputSize);
   const targetSize = dataset.targets ? dataset.targets.length / dataset.count : 0;
@@ -25,11 +26,17 @@ const SPLIT_SEED_OFFSET = 0x5eed;
  * class is not left out of the validation set by chance.
  */
 export function splitDataset(dataset: Dataset, fraction: number, trainingSeed: number): { train: Dataset; validation: Dataset } {
+  const { train, validation } = splitIndexes(dataset, fraction, trainingSeed);
+  return { train: pick(dataset, train), validation: pick(dataset, validation) };
+}
+
+/** Which samples splitDataset puts on each side, as indexes into the dataset, in the shuffled order. */
+export function splitIndexes(dataset: Dataset, fraction: number, trainingSeed: number): { train: Uint32Array; validation: Uint32Array } {
   const order = new Uint32Array(dataset.count);
   for (let i = 0; i < order.length; i++) order[i] = i;
   new Rng(trainingSeed + SPLIT_SEED_OFFSET).shuffle(order);
   const held = Math.round(dataset.count * fraction);
-  if (!dataset.labels) return { train: pick(dataset, order.subarray(held)), validation: pick(dataset, order.subarray(0, held)) };
+  if (!dataset.labels) return { train: order.slice(held), validation: order.slice(0, held) };
 
   const byClass = new Map<number, number[]>();
   for (const index of order) {
@@ -54,5 +61,5 @@ export function splitDataset(dataset: Dataset, fraction: number, trainingSeed: n
   const position = new Uint32Array(dataset.count);
   order.forEach((index, at) => { position[index] = at; });
   const inOrder = (indexes: number[]): Uint32Array => Uint32Array.from(indexes.sort((a, b) => position[a] - position[b]));
-  return { train: pick(dataset, inOrder(train)), validation: pick(dataset, inOrder(validation)) };
+  return { train: inOrder(train), validation: inOrder(validation) };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MODEL_STOP_REASONS, trainingConfigSchema } from './training-config-schema.js';
+import { DEFAULT_MISCLASSIFIED_LISTED, type Evaluation } from '../core/index.js';
 import { idSchema } from '../storage/ids.js';
 import { nextCursorSchema } from '../storage/paging.js';
 
@@ -86,12 +87,23 @@ export const evaluateRequestSchema = z
     path: ['datasetId'],
     message: 'send either "datasetId" or "split": "validation", not both',
   });
+const classMetricsSchema = z.object({
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: z.int().describe('Samples of this class'),
+});
 export const evaluationSchema = z.object({
   accuracy: z.number(),
   loss: z.number(),
   count: z.int(),
   confusionMatrix: z.array(z.array(z.int())).describe('confusionMatrix[actual][predicted]'),
-});
+  perClass: z.array(classMetricsSchema).describe('Indexed by class; 0 where a ratio has nothing to divide, as scikit-learn\'s zero_division=0'),
+  macro: classMetricsSchema.omit({ support: true }).describe('Unweighted means over the classes'),
+  misclassified: z.array(z.object({ index: z.int(), actual: z.int(), predicted: z.int() }))
+    .describe(`The first ${DEFAULT_MISCLASSIFIED_LISTED} misclassified samples; index is the sample\'s place in the dataset (GET /datasets/:id/samples/:index shows it)`),
+  misclassifiedCount: z.int(),
+}).meta({ id: 'Evaluation' }) satisfies z.ZodType<Evaluation>;
 
 /** Most values one sample may have; far above 784 and bounded so a body cannot be huge. */
 const MAX_INPUT_VALUES = 65_536;

@@ -77,8 +77,12 @@ function checkLength(row: readonly number[], inputSize: number, field: string): 
 }
 
 /** Listing, downloading, deleting and evaluating models, and predicting from an in-memory cache of them. */
+/** Evaluations kept: a model and a dataset never change, so neither does an evaluation of one on the other. */
+const EVALUATIONS_CACHED = 256;
+
 export class ModelService {
   private readonly cache: LRUCache<string, LoadedModel>;
+  private readonly evaluations = new LRUCache<string, EvaluationResult>({ max: EVALUATIONS_CACHED });
 
   constructor(private readonly deps: ModelServiceDeps) {
     this.cache = new LRUCache<string, LoadedModel>({
@@ -214,12 +218,17 @@ export class ModelService {
     const problem = shapeMismatch(record.shape, dataset);
     if (problem) throw new AppError('SHAPE_MISMATCH', `body.${source.field}: ${problem}`, { field: source.field });
 
+    const key = `${id}/${source.datasetId}/${source.heldOut ? `${source.heldOut.fraction}/${source.heldOut.trainingSeed}` : 'all'}`;
+    const cached = this.evaluations.get(key);
+    if (cached) return cached;
     const input: EvaluationThreadInput = {
       model: Uint8Array.from(await this.deps.models.snapshot(id)),
       dataset: Uint8Array.from(await readBlob(this.deps.blobs, datasetBlobKey(source.datasetId))),
       heldOut: source.heldOut,
     };
-    return this.deps.evaluations.run(input);
+    const evaluation = await this.deps.evaluations.run(input);
+    this.evaluations.set(key, evaluation);
+    return evaluation;
   }
 }
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadNetwork } from '../../../src/core/index.js';
+import { datasetBlobKey } from '../../../src/data/dataset-service.js';
 import type { QueueWorker } from '../../../src/queue/queue-worker.js';
 import { startTestWorker, trainModel } from '../../helpers/jobs.js';
 import { loadMnistDigits } from '../../helpers/mnist.js';
@@ -66,6 +69,29 @@ describe('models routes', () => {
     assert.equal(confusionMatrix.flat().reduce((sum: number, n: number) => sum + n, 0), HELD_OUT_COUNT);
     const correct = confusionMatrix.reduce((sum: number, row: number[], i: number) => sum + row[i], 0);
     assert.equal(correct / HELD_OUT_COUNT, accuracy);
+  });
+
+  test('evaluate gives per-class precision, recall and F1, and names the misclassified samples; a repeat is served from the cache', async () => {
+    const first = await service.app.inject({ method: 'POST', url: `/models/${modelId}/evaluate`, payload: { datasetId: heldOutId } });
+    const { perClass, macro, misclassified, misclassifiedCount, confusionMatrix, count, accuracy } = first.json();
+    assert.equal(perClass.length, 10);
+    assert.deepEqual(perClass.map(({ support }: { support: number }) => support), confusionMatrix.map((row: number[]) => row.reduce((a, b) => a + b, 0)));
+    for (const [k, { precision, recall, f1 }] of perClass.entries()) {
+      const column = confusionMatrix.reduce((sum: number, row: number[]) => sum + row[k], 0);
+      assert.ok(Math.abs(precision - confusionMatrix[k][k] / column) < 1e-12, `class ${k} precision`);
+      assert.ok(Math.abs(f1 - (2 * precision * recall) / (precision + recall)) < 1e-12, `class ${k} f1`);
+    }
+    assert.ok(Math.abs(macro.f1 - perClass.reduce((sum: number, { f1 }: { f1: number }) => sum + f1, 0) / 10) < 1e-12);
+    assert.equal(misclassifiedCount, Math.round(count * (1 - accuracy)));
+    const wrong = misclassified[0];
+    const sample = (await service.app.inject({ method: 'GET', url: `/datasets/${heldOutId}/samples/${wrong.index}` })).json();
+    assert.equal(sample.label, wrong.actual, 'the index names the sample in the dataset');
+    assert.notEqual(wrong.predicted, wrong.actual);
+
+    await rm(join(service.config.DATA_DIR, datasetBlobKey(heldOutId)));
+    const again = await service.app.inject({ method: 'POST', url: `/models/${modelId}/evaluate`, payload: { datasetId: heldOutId } });
+    assert.equal(again.statusCode, 200, 'the same model on the same dataset is not evaluated twice');
+    assert.deepEqual(again.json(), first.json());
   });
 
   test('evaluate on a dataset of another shape is 400 naming datasetId', async () => {
