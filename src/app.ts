@@ -8,13 +8,14 @@ import { OneLineRequestLog } from './api/request-log.js';
 import { datasetRoutes } from './api/routes/datasets.js';
 import { gradientCheckRoutes } from './api/routes/gradcheck.js';
 import { healthRoutes } from './api/routes/health.js';
+import { inferenceV2Routes } from './api/routes/inference-v2.js';
 import { jobRoutes } from './api/routes/jobs.js';
 import { modelRoutes } from './api/routes/models.js';
 import { predictRoutes } from './api/routes/predict.js';
 import { queueDashboardRoutes } from './api/routes/queues.js';
 import { webRoutes } from './api/routes/web.js';
 import { createServices, type Services } from './api/services.js';
-import type { AppConfig } from './config.js';
+import { SERVICE_VERSION, type AppConfig } from './config.js';
 
 /** Third-party plugins, then our services, then the routes. Tests pass services they keep a hand on. */
 export async function buildApp(config: AppConfig, services: Services = createServices(config)): Promise<FastifyInstance> {
@@ -38,6 +39,7 @@ export async function buildApp(config: AppConfig, services: Services = createSer
   await app.register(jobRoutes, { jobs: services.jobs, events: services.events, config });
   await app.register(modelRoutes, { models: services.models });
   await app.register(predictRoutes, { models: services.models });
+  await app.register(inferenceV2Routes, { prefix: '/v2', models: services.models, readiness: services.readiness, serverVersion: SERVICE_VERSION });
   await app.register(gradientCheckRoutes, { gradientCheck: services.gradientCheck });
   if (config.ENABLE_DASHBOARDS) await app.register(queueDashboardRoutes, { queue: services.queue });
   await app.register(webRoutes);

@@ -1,6 +1,10 @@
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 
 const MEGABYTE = 1024 * 1024;
+
+/** The service's version, as package.json gives it, for clients that ask the server what it is. */
+export const SERVICE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 /** The most kernel threads a job may ask for when TRAINING_THREADS does not set the cap. */
 export const MAX_TRAINING_THREADS = 64;
 

@@ -47,6 +47,17 @@ function toAppError(error: FastifyError): AppError | null {
   return null;
 }
 
+/** What an error means for the client: its status and our error body, with the 5xx cause logged under the request id. */
+export function errorAnswer(error: FastifyError, request: FastifyRequest): { status: number; body: ErrorResponse; retryAfterSeconds: number | null } {
+  const known = toAppError(error);
+  if (!known || known.status >= 500) request.log.error({ err: error }, 'request failed');
+  const body: ErrorResponse = known
+    ? { error: { code: known.code, message: known.message, ...(known.details && { details: known.details }) } }
+    : { error: { code: 'INTERNAL', message: `${ERROR_CATALOGUE.INTERNAL.message} (request id ${request.id})` } };
+  const retryAfter = known?.details?.retryAfterSeconds;
+  return { status: known?.status ?? ERROR_CATALOGUE.INTERNAL.status, body, retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : null };
+}
+
 /**
  * One place turns every error into `{ error: { code, message, details? } }`. Errors we
  * raised on purpose keep their message; anything unexpected becomes a 500 that says only
@@ -55,14 +66,9 @@ function toAppError(error: FastifyError): AppError | null {
  * route or error handler runs.
  */
 export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const known = toAppError(error);
-  if (!known || known.status >= 500) request.log.error({ err: error }, 'request failed');
-  const body: ErrorResponse = known
-    ? { error: { code: known.code, message: known.message, ...(known.details && { details: known.details }) } }
-    : { error: { code: 'INTERNAL', message: `${ERROR_CATALOGUE.INTERNAL.message} (request id ${request.id})` } };
-  const retryAfter = known?.details?.retryAfterSeconds;
-  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
-  return reply.code(known?.status ?? ERROR_CATALOGUE.INTERNAL.status).send(body);
+  const { status, body, retryAfterSeconds } = errorAnswer(error, request);
+  if (retryAfterSeconds !== null) reply.header('retry-after', String(retryAfterSeconds));
+  return reply.code(status).send(body);
 }
 
 export function installErrorHandler(app: FastifyInstance): void {

@@ -207,6 +207,26 @@ export class ModelService {
     return { modelId: model.record.id, predictions };
   }
 
+  /**
+   * Runs `count` rows of model inputs, already scaled as the model was trained, through the model;
+   * answers the output rows and the class each predicts. For callers that read their own formats.
+   */
+  async predictRows(id: string, rows: Float32Array, count: number): Promise<{ record: ModelRecord; outputs: Float32Array; labels: number[] }> {
+    const model = await this.loaded(id);
+    const started = performance.now();
+    const { outputSize } = model.predictor.network;
+    const outputs = Float32Array.from(model.predictor.predictBatch(rows, count).subarray(0, count * outputSize));
+    const labels = Array.from({ length: count }, (_, row) => predictedClass(outputs, row * outputSize, outputSize));
+    this.deps.observePredict('batch', (performance.now() - started) / 1000);
+    return { record: model.record, outputs, labels };
+  }
+
+  /** The model's shape without running it, for metadata; loading it also proves it can serve. */
+  async loadedShape(id: string): Promise<{ record: ModelRecord; inputSize: number; outputSize: number }> {
+    const model = await this.loaded(id);
+    return { record: model.record, inputSize: model.predictor.network.inputSize, outputSize: model.predictor.network.outputSize };
+  }
+
   /** Runs in the evaluation pool: a large dataset takes seconds, which the event loop must not. */
   async evaluate(id: string, request: EvaluateRequest): Promise<EvaluationResult> {
     const record = await this.get(id);

@@ -18,7 +18,12 @@ test('the OpenAPI document at /docs/json comes from the zod schemas', async () =
   const response = await service.app.inject({ method: 'GET', url: '/docs/json' });
   assert.equal(response.statusCode, 200);
   const document = response.json();
-  for (const path of ['/datasets', '/jobs', '/jobs/{id}/events', '/jobs/{id}/stop', '/jobs/{id}/resume', '/models/{id}/evaluate', '/predict']) assert.ok(document.paths[path], path);
+  const paths = [
+    '/datasets', '/jobs', '/jobs/{id}/events', '/jobs/{id}/stop', '/jobs/{id}/resume', '/jobs/{id}/history', '/models/{id}/evaluate', '/predict',
+    '/models/{name}/versions', '/models/{name}/aliases/{alias}',
+    '/v2/', '/v2/health/live', '/v2/health/ready', '/v2/models/{name}', '/v2/models/{name}/ready', '/v2/models/{name}/infer', '/v2/models/{name}/versions/{version}/infer',
+  ];
+  for (const path of paths) assert.ok(document.paths[path], path);
   const jobBody = document.paths['/jobs'].post.requestBody.content['application/json'].schema;
   assert.deepEqual(jobBody.required, ['datasetId'], 'shape may come from fromModelId');
   assert.ok(jobBody.properties.fromModelId);
