@@ -1,6 +1,6 @@
 export * from './types.js';
 export type { ElementwiseKernels, GemmKernels, Kernels } from './kernels.js';
-export type { RectifierKernels } from './activations.js';
+export { LEAKY_RELU_SLOPE, type RectifierKernels } from './activations.js';
 export type { OptimizerKernels } from './optimizers.js';
 export { referenceKernels } from './gemm-reference.js';
 export { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';

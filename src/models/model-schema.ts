@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MODEL_STOP_REASONS, trainingConfigSchema } from './training-config-schema.js';
 import { DEFAULT_MISCLASSIFIED_LISTED, type Evaluation } from '../core/index.js';
 import { idSchema } from '../storage/ids.js';
+import { EXPORT_FORMATS } from './model-export.js';
 import { nextCursorSchema } from '../storage/paging.js';
 
 /** A registry name, as MLflow's registered models have: never one an id could be mistaken for. */
@@ -48,6 +49,23 @@ export type ModelRecord = z.infer<typeof modelSchema>;
 export type RegisteredModel = z.infer<typeof registeredModelSchema>;
 
 export const modelParamsSchema = z.object({ id: idSchema('model') });
+export const exportQuerySchema = z.object({
+  format: z.enum(EXPORT_FORMATS).describe('onnx: an ONNX model (opset 17) for onnxruntime, PyTorch or TensorFlow; json: the shapes and weights as plain JSON'),
+});
+export const jsonExportSchema = z.object({
+  modelId: idSchema('model'),
+  shape: z.array(z.int()),
+  inputScaling: z.string().describe('What to do to raw inputs before the first layer'),
+  loss: z.string(),
+  layers: z.array(z.object({
+    inputs: z.int(),
+    outputs: z.int(),
+    activation: z.string(),
+    weights: z.array(z.array(z.number())).describe('weights[output][input], as in PyTorch\'s nn.Linear'),
+    biases: z.array(z.number()),
+  })),
+}).meta({ id: 'ModelJsonExport' });
+
 export const modelListSchema = z.object({ models: z.array(modelSchema), nextCursor: nextCursorSchema });
 
 const modelVersionSchema = z.object({

@@ -12,6 +12,7 @@ import type { EvaluationPool } from './evaluation-pool.js';
 import type {
   EvaluateRequest, EvaluationResult, ModelRecord, PixelScale, Prediction, PredictRequest, PredictResponse, RegisteredModel,
 } from './model-schema.js';
+import { toJson, toOnnx } from './model-export.js';
 import type { ModelStore } from './model-store.js';
 
 /** The dataset an evaluation reads, the request field that chose it, and the share of it to use. */
@@ -105,6 +106,17 @@ export class ModelService {
   async snapshot(id: string): Promise<{ record: ModelRecord; stream: Readable }> {
     const record = await this.get(id);
     return { record, stream: await this.deps.models.snapshotStream(id) };
+  }
+
+  /** The model in a standard format: ONNX bytes, or its shapes and weights as JSON. */
+  async exportOnnx(id: string): Promise<{ record: ModelRecord; bytes: Uint8Array }> {
+    const record = await this.get(id);
+    return { record, bytes: toOnnx(record, await this.deps.models.snapshot(id)) };
+  }
+
+  async exportJson(id: string) {
+    const record = await this.get(id);
+    return toJson(record, await this.deps.models.snapshot(id));
   }
 
   /** Refused while an alias points at the model; otherwise its version, its job's link and its dataset's link go with it. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
-  aliasAssignmentSchema, aliasBodySchema, aliasParamsSchema, evaluateRequestSchema, evaluationSchema, modelListSchema,
+  aliasAssignmentSchema, aliasBodySchema, aliasParamsSchema, evaluateRequestSchema, evaluationSchema, exportQuerySchema, jsonExportSchema, modelListSchema,
   modelParamsSchema, modelSchema, registeredModelSchema, registeredNameParamsSchema,
 } from '../../models/model-schema.js';
 import type { ModelService } from '../../models/model-service.js';
@@ -54,6 +54,25 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
       .header('content-length', record.bytes)
       .header('content-disposition', `attachment; filename="${record.id}.mlps"`)
       .send(stream);
+  });
+
+  app.get('/models/:id/export', {
+    schema: {
+      tags: ['models'],
+      summary: 'Export the model as ONNX, or as plain JSON',
+      description: 'ONNX: input "input" [N, width] float32 (scaled as training saw it; the model\'s metadata_props say how), output "probabilities" [N, classes], one Gemm and activation per layer. JSON: shapes and weights.',
+      params: modelParamsSchema,
+      querystring: exportQuerySchema,
+      produces: ['application/octet-stream', 'application/json'],
+      response: { 200: z.union([jsonExportSchema, z.unknown().describe('The ONNX model bytes')]), ...errorResponses(400, 404) },
+    },
+  }, async (request, reply) => {
+    if (request.query.format === 'json') return models.exportJson(request.params.id);
+    const { record, bytes } = await models.exportOnnx(request.params.id);
+    return reply
+      .type('application/octet-stream')
+      .header('content-disposition', `attachment; filename="${record.id}.onnx"`)
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 
   app.delete('/models/:id', {
