@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # Build: install everything, compile TypeScript and the WebAssembly kernels, then drop dev packages.
-FROM node:20-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -9,7 +9,7 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 # Run: the compiled service and production packages only, as the unprivileged node user.
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
@@ -24,5 +24,6 @@ VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-# The API by default; the worker service runs `node dist/workers/training-worker.js` from the same image.
+# The API by default; the worker service runs `node dist/workers/training-worker.js` from the same image,
+# and `docker compose exec api node dist/scripts/demo.js` runs the demo (its digits come from the mnist package).
 CMD ["node", "dist/src/server.js"]
