@@ -2,6 +2,25 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+declare module 'fastify' {
+  interface FastifySchema {
+    /**
+     * A multipart/form-data body, for the OpenAPI document only: the route reads its parts as a
+     * stream, so no validator may see it (a zod body schema would refuse every upload).
+     */
+    multipartBody?: z.ZodType;
+  }
+}
+
+/** The zod provider's transform, then the multipart bodies it does not know as each route's requestBody. */
+const openApiTransform: typeof jsonSchemaTransform = (input) => {
+  const { multipartBody, ...schema } = input.schema ?? {};
+  const transformed = jsonSchemaTransform({ ...input, schema });
+  if (!multipartBody) return transformed;
+  return { ...transformed, schema: { ...transformed.schema, body: z.toJSONSchema(multipartBody, { target: 'openapi-3.0' }) } };
+};
 import type { AppConfig } from '../config.js';
 
 /**
@@ -21,7 +40,7 @@ export async function registerThirdPartyPlugins(app: FastifyInstance, config: Ap
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
     },
-    transform: jsonSchemaTransform,
+    transform: openApiTransform,
     transformObject: jsonSchemaTransformObject,
   });
   if (config.ENABLE_DASHBOARDS) await app.register(fastifySwaggerUi, { routePrefix: '/docs' });

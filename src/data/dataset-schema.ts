@@ -51,6 +51,17 @@ export type Sample = z.infer<typeof sampleSchema>;
 
 export const datasetListSchema = z.object({ datasets: z.array(datasetViewSchema), nextCursor: nextCursorSchema });
 
+const file = (description: string) => z.string().meta({ format: 'binary' }).describe(description);
+
+/** The upload's parts as the OpenAPI document shows them, so Swagger UI can send one. */
+export const uploadFormSchema = z.object({
+  images: file('IDX images (magic 2051), raw or gzip').optional(),
+  labels: file('IDX labels (magic 2049), raw or gzip; goes with images').optional(),
+  file: file('Instead of images + labels: a CSV (label, then pixels; optional header) or a JSON { inputs, labels } / { inputs, targets }').optional(),
+  name: z.string().max(200).optional().describe('A name to show; default: the file name'),
+  numClasses: z.string().regex(/^\d+$/).optional().describe('Number of classes; every label must be below it (default: the largest label + 1)'),
+});
+
 /** The text fields a dataset upload may carry next to its files. */
 export const uploadFieldsSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),

@@ -66,5 +66,5 @@ export const networkRequestFields = {
   outputActivation: z.enum(OUTPUT_ACTIVATIONS).optional(),
   loss: z.enum(LOSSES).optional(),
   init: z.union([z.enum(INITS).transform((kind) => ({ kind })), initSchema]).optional(),
-  seed: z.int().min(0).max(TRAINING_LIMITS.maxSeed).optional(),
+  seed: z.int().min(0).max(TRAINING_LIMITS.maxSeed).optional().meta({ default: DEFAULT_TRAINING.seed }),
 };

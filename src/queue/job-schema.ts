@@ -41,16 +41,16 @@ export function jobRequestSchema(limits: JobLimits) {
       outputActivation: networkRequestFields.outputActivation,
       loss: networkRequestFields.loss,
       init: networkRequestFields.init,
-      optimizer: z.enum(OPTIMIZERS).optional(),
-      momentum: z.number().min(0).lt(TRAINING_LIMITS.momentumBelow).optional(),
-      batchSize: z.int().min(1).max(TRAINING_LIMITS.maxBatchSize).optional().describe(`Default ${DEFAULT_TRAINING.batchSize}`),
+      optimizer: z.enum(OPTIMIZERS).optional().meta({ default: DEFAULT_TRAINING.optimizer }),
+      momentum: z.number().min(0).lt(TRAINING_LIMITS.momentumBelow).optional().meta({ default: DEFAULT_TRAINING.momentum }),
+      batchSize: z.int().min(1).max(TRAINING_LIMITS.maxBatchSize).optional().meta({ default: DEFAULT_TRAINING.batchSize }),
       epochs: z.int().min(1).max(EPOCHS_CEILING).optional()
         .describe(`Most epochs to run. Default: a budget of about ${DEFAULT_STEP_BUDGET} steps (at least ${MIN_DEFAULT_EPOCHS} epochs), ended early once the loss stops improving; epochs x training samples may not exceed MAX_TRAINING_SAMPLES`),
       maxRestarts: z.int().min(0).max(MAX_STALL_RESTARTS).optional()
         .describe(`Fresh starts from new weights when a run stalls before fitting its training data. Default ${MAX_STALL_RESTARTS} for up to ${RESTART_MAX_SAMPLES} training samples, else 0`),
-      l2: z.number().min(0).max(TRAINING_LIMITS.maxL2).optional(),
-      dropout: z.number().min(0).max(TRAINING_LIMITS.maxDropout).optional(),
-      schedule: scheduleSchema.optional(),
+      l2: z.number().min(0).max(TRAINING_LIMITS.maxL2).optional().meta({ default: DEFAULT_TRAINING.l2 }),
+      dropout: z.number().min(0).max(TRAINING_LIMITS.maxDropout).optional().meta({ default: DEFAULT_TRAINING.dropout }),
+      schedule: scheduleSchema.optional().meta({ default: DEFAULT_TRAINING.schedule }),
       earlyStopping: earlyStoppingSchema.nullable().optional()
         .describe(`On validation loss, or training loss when nothing is held out. Default ${JSON.stringify(DEFAULT_EARLY_STOPPING)}; null turns it off`),
       augment: augmentSchema.nullable().optional()

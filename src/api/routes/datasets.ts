@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DatasetService } from '../../data/dataset-service.js';
-import { datasetListSchema, datasetParamsSchema, datasetSchema, datasetViewSchema, sampleParamsSchema, sampleSchema } from '../../data/dataset-schema.js';
+import { datasetListSchema, datasetParamsSchema, datasetSchema, datasetViewSchema, sampleParamsSchema, sampleSchema, uploadFormSchema } from '../../data/dataset-schema.js';
 import { pageQuerySchema } from '../../storage/paging.js';
 import { multipartParts, registerMultipart } from '../multipart.js';
 import { errorResponses } from '../schemas/errors.js';
@@ -26,6 +26,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
       summary: 'Upload a dataset',
       description: UPLOAD_DESCRIPTION,
       consumes: ['multipart/form-data'],
+      multipartBody: uploadFormSchema,
       response: { 200: datasetSchema, 201: datasetSchema, ...errorResponses(400, 413, 415) },
     },
   }, async (request, reply) => {

@@ -107,7 +107,10 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
       description: `With API_KEY set, a browser's EventSource cannot send the Authorization header: this route also takes the key from the \`${API_KEY_COOKIE}\` cookie. A query parameter would leave the key in access logs and browser history.`,
       params: jobParamsSchema,
       produces: ['text/event-stream'],
-      response: { ...errorResponses(400, 404) },
+      response: {
+        200: z.string().describe('An event stream: "job" (the whole job) or, after Last-Event-ID, the records missed; then "state", "step" and "epoch" events, each with an id to resume from'),
+        ...errorResponses(400, 404),
+      },
     },
   }, async (request, reply) => {
     await jobs.get(request.params.id);
