@@ -89,8 +89,13 @@ export const MIN_AUGMENTED_IMAGE_SIDE = 16;
 export const DEFAULT_IMAGE_AUGMENT: AugmentConfig = { maxShift: 2, maxRotationDegrees: 10 };
 
 /** A default that was chosen for this job rather than taken from a table, in words for the person who submitted it. */
+export const TRAINING_NOTE_CODES = [
+  'EPOCHS_FROM_BUDGET', 'TANH_FOR_NARROW_LAYERS', 'AUGMENT_FOR_IMAGES', 'VALIDATION_HELD_OUT', 'NO_VALIDATION', 'CLASSES_MISSING_FROM_VALIDATION',
+  'LEARNING_RATE_FOUND', 'RESTARTED',
+] as const;
+
 export interface TrainingNote {
-  code: 'EPOCHS_FROM_BUDGET' | 'TANH_FOR_NARROW_LAYERS' | 'AUGMENT_FOR_IMAGES' | 'VALIDATION_HELD_OUT' | 'NO_VALIDATION' | 'LEARNING_RATE_FOUND' | 'RESTARTED';
+  code: (typeof TRAINING_NOTE_CODES)[number];
   message: string;
 }
 

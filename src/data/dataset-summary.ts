@@ -4,8 +4,28 @@ import type { DatasetRecord } from './dataset-schema.js';
 
 export type DatasetSummary = Pick<
   DatasetRecord,
-  'count' | 'inputSize' | 'width' | 'height' | 'inputKind' | 'numClasses' | 'classCounts' | 'targetSize'
+  'count' | 'inputSize' | 'width' | 'height' | 'inputKind' | 'numClasses' | 'classCounts' | 'targetSize' | 'warnings'
 >;
+
+/** The most and fewest samples two classes may have before the dataset is called unbalanced. */
+const UNBALANCED_RATIO = 10;
+
+/** What a person should know about a labelled dataset before training on it: empty or rare classes. */
+export function classBalanceWarnings(classCounts: readonly number[]): string[] {
+  const warnings: string[] = [];
+  const empty = classCounts.flatMap((count, label) => (count === 0 ? [label] : []));
+  if (empty.length > 0) {
+    warnings.push(`class${empty.length === 1 ? '' : 'es'} ${empty.join(', ')} ${empty.length === 1 ? 'has' : 'have'} no samples: a model cannot learn ${empty.length === 1 ? 'it' : 'them'}`);
+  }
+  const present = classCounts.map((count, label) => ({ count, label })).filter(({ count }) => count > 0);
+  if (present.length < 2) return warnings;
+  const most = present.reduce((a, b) => (b.count > a.count ? b : a));
+  const fewest = present.reduce((a, b) => (b.count < a.count ? b : a));
+  if (most.count >= UNBALANCED_RATIO * fewest.count) {
+    warnings.push(`the classes are unbalanced: class ${most.label} has ${most.count} samples and class ${fewest.label} only ${fewest.count} (${Math.round(most.count / fewest.count)}x); accuracy flatters a model that neglects the rare classes, so read the per-class recall of POST /models/:id/evaluate`);
+  }
+  return warnings;
+}
 
 /**
  * What the metadata says about a parsed dataset. Labels must be below `numClasses`
@@ -20,7 +40,7 @@ export function summarizeDataset(dataset: Dataset, field: string, numClasses?: n
   };
   const { labels } = dataset;
   if (!labels) {
-    return { ...shape, numClasses: null, classCounts: null, targetSize: (dataset.targets?.length ?? 0) / dataset.count };
+    return { ...shape, numClasses: null, classCounts: null, targetSize: (dataset.targets?.length ?? 0) / dataset.count, warnings: [] };
   }
   let maxLabel = 0;
   for (let i = 0; i < labels.length; i++) {
@@ -36,5 +56,5 @@ export function summarizeDataset(dataset: Dataset, field: string, numClasses?: n
   const classes = numClasses ?? maxLabel + 1;
   const classCounts = new Array<number>(classes).fill(0);
   for (let i = 0; i < labels.length; i++) classCounts[labels[i]]++;
-  return { ...shape, numClasses: classes, classCounts, targetSize: null };
+  return { ...shape, numClasses: classes, classCounts, targetSize: null, warnings: classBalanceWarnings(classCounts) };
 }

@@ -16,6 +16,22 @@ export function pick(dataset: Dataset, indexes: Uint32Array): Dataset {
   return { ...dataset, count: indexes.length, inputs, labels, targets };
 }
 
+/**
+ * How many samples of each class a stratified hold-out of `fraction` takes: each class its share,
+ * rounded down, and the samples still short of round(total x fraction) go to the largest
+ * remainders (the lower class first on a tie). Depends on the counts alone, so the API can say
+ * before training which classes the validation set will lack.
+ */
+export function stratifiedQuotas(classCounts: readonly number[], fraction: number): number[] {
+  const total = classCounts.reduce((sum, count) => sum + count, 0);
+  const exact = classCounts.map((count) => count * fraction);
+  const quota = exact.map(Math.floor);
+  const byRemainder = exact.map((value, i) => ({ i, remainder: value - quota[i] })).sort((a, b) => b.remainder - a.remainder || a.i - b.i);
+  const short = Math.round(total * fraction) - quota.reduce((sum, q) => sum + q, 0);
+  for (let k = 0; k < short; k++) quota[byRemainder[k].i]++;
+  return quota;
+}
+
 /** A different seed stream from the trainer's own, so the held-out samples do not follow the shuffle order. */
 const SPLIT_SEED_OFFSET = 0x5eed;
 
@@ -46,11 +62,7 @@ export function splitIndexes(dataset: Dataset, fraction: number, trainingSeed: n
     byClass.set(label, members);
   }
   const classes = [...byClass.entries()].sort(([a], [b]) => a - b);
-  const exact = classes.map(([, members]) => members.length * fraction);
-  const quota = exact.map(Math.floor);
-  const byRemainder = exact.map((value, i) => ({ i, remainder: value - quota[i] })).sort((a, b) => b.remainder - a.remainder || a.i - b.i);
-  const short = held - quota.reduce((sum, q) => sum + q, 0);
-  for (let k = 0; k < short; k++) quota[byRemainder[k].i]++;
+  const quota = stratifiedQuotas(classes.map(([, members]) => members.length), fraction);
   const validation: number[] = [];
   const train: number[] = [];
   classes.forEach(([, members], i) => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   DEFAULT_EARLY_STOPPING, DEFAULT_IMAGE_AUGMENT, DEFAULT_LEARNING_RATES, MIN_AUGMENTED_IMAGE_SIDE, DEFAULT_STEP_BUDGET, DEFAULT_TRAINING, DEFAULT_VALIDATION_SPLIT,
   MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, MIN_SAMPLES_FOR_DEFAULT_VALIDATION, OPTIMIZERS,
-  RESTART_MAX_SAMPLES, TRAINING_LIMITS, WARNING_CODES, WARNING_SEVERITIES,
+  RESTART_MAX_SAMPLES, TRAINING_LIMITS, TRAINING_NOTE_CODES, WARNING_CODES, WARNING_SEVERITIES,
   type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
 import { idSchema } from '../storage/ids.js';
@@ -164,7 +164,7 @@ const diagnosticsSchema = z.object({
 export const jobErrorSchema = z.object({ code: z.enum(JOB_ERROR_CODES), message: z.string(), advice: z.string() });
 
 export const trainingNoteSchema = z.object({
-  code: z.enum(['EPOCHS_FROM_BUDGET', 'TANH_FOR_NARROW_LAYERS', 'AUGMENT_FOR_IMAGES', 'VALIDATION_HELD_OUT', 'NO_VALIDATION', 'LEARNING_RATE_FOUND', 'RESTARTED']),
+  code: z.enum(TRAINING_NOTE_CODES),
   message: z.string(),
 }) satisfies z.ZodType<TrainingNote>;
 

@@ -6,6 +6,7 @@ import { defaultValidationSplit, resolveTrainingConfig, shapeMismatch, trainingC
 import type { AppConfig } from '../config.js';
 import type { DatasetRecord } from '../data/dataset-schema.js';
 import type { DatasetStore } from '../data/dataset-store.js';
+import { stratifiedQuotas } from '../data/split.js';
 import { AppError } from '../errors.js';
 import type { ModelRecord } from '../models/model-schema.js';
 import type { ModelStore } from '../models/model-store.js';
@@ -89,6 +90,7 @@ export class JobService {
     const split = validation ? 0 : validationSplit ?? defaultValidationSplit(dataset.count);
     const trainCount = trainingCount(dataset.count, split);
     const validationNote = this.validationNote(dataset, validation, split, validationSplit);
+    const missingClasses = split > 0 ? classesMissingFromValidation(dataset, split) : null;
     const { config: trainingConfig, notes } = this.resolve(training, trainCount, dataset);
     this.checkWork(trainingConfig.epochs, trainCount, training.epochs !== undefined);
     const activations = trainingConfig.batchSize * Math.max(...trainingConfig.shape);
@@ -113,7 +115,7 @@ export class JobService {
       config: trainingConfig,
       threads: threads ?? null,
       maxRuntimeSeconds: maxRuntimeSeconds ?? config.DEFAULT_RUNTIME_SECONDS,
-      notes: validationNote ? [validationNote, ...notes] : notes,
+      notes: [validationNote, missingClasses, ...notes].filter((note): note is TrainingNote => note !== null),
       createdAt: new Date().toISOString(),
     };
   }
@@ -319,6 +321,18 @@ export class JobService {
     if (!spec || !state) throw new AppError('JOB_NOT_FOUND', `No job has the id ${id}`, { id });
     return { spec, state };
   }
+}
+
+/** Classes too rare to give any sample to a stratified hold-out: their validation accuracy is never measured. */
+function classesMissingFromValidation(dataset: DatasetRecord, split: number): TrainingNote | null {
+  if (!dataset.classCounts) return null;
+  const quotas = stratifiedQuotas(dataset.classCounts, split);
+  const missing = dataset.classCounts.flatMap((count, label) => (count > 0 && quotas[label] === 0 ? [label] : []));
+  if (missing.length === 0) return null;
+  return {
+    code: 'CLASSES_MISSING_FROM_VALIDATION',
+    message: `class${missing.length === 1 ? '' : 'es'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} too rare to hold any sample out at validationSplit ${split}, so validation says nothing about ${missing.length === 1 ? 'it' : 'them'}; upload more of ${missing.length === 1 ? 'it' : 'them'}, or a validation dataset`,
+  };
 }
 
 function architectureOf(model: ModelRecord) {

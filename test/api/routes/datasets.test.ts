@@ -50,7 +50,7 @@ describe('datasets routes', () => {
         { ...dataset, id: undefined, sha256: undefined, createdAt: undefined },
         {
           name: 'mnist-300', format: 'idx', count: DIGITS, inputSize: 784, width: 28, height: 28, inputKind: 'bytes',
-          numClasses: 10, classCounts: expectedCounts, targetSize: null, bytes: 32 + DIGITS * 784 + DIGITS,
+          numClasses: 10, classCounts: expectedCounts, targetSize: null, warnings: [], bytes: 32 + DIGITS * 784 + DIGITS,
           id: undefined, sha256: undefined, createdAt: undefined,
         },
       );
@@ -119,6 +119,26 @@ describe('datasets routes', () => {
       const past = await service.app.inject({ method: 'GET', url: `/datasets/${idxId}/samples/${DIGITS}` });
       assert.equal(past.statusCode, 404);
       assert.match(past.json().error.message, /has 300 samples \(indexes 0..299\)/);
+    });
+
+    test('a dataset with an empty or rare class says so, and a job whose hold-out would miss a class notes it', async () => {
+      const inputs = Array.from({ length: 62 }, (_, i) => [i % 7, i % 3]);
+      const labels = [...new Array<number>(60).fill(0), 1, 1];
+      const uneven = await upload([
+        { field: 'file', file: JSON.stringify({ inputs, labels }), filename: 'uneven.json' },
+        { field: 'numClasses', value: '3' },
+      ]);
+      assert.equal(uneven.statusCode, 201, uneven.body);
+      assert.deepEqual(uneven.json().warnings, [
+        'class 2 has no samples: a model cannot learn it',
+        'the classes are unbalanced: class 0 has 60 samples and class 1 only 2 (30x); accuracy flatters a model that neglects the rare classes, so read the per-class recall of POST /models/:id/evaluate',
+      ]);
+      const job = await service.app.inject({ method: 'POST', url: '/jobs', payload: { datasetId: uneven.json().id, shape: [2, 4, 3], validationSplit: 0.1 } });
+      assert.equal(job.statusCode, 202, job.body);
+      const note = job.json().notes.find((candidate: { code: string }) => candidate.code === 'CLASSES_MISSING_FROM_VALIDATION');
+      assert.match(note?.message ?? '', /^class 1 is too rare to hold any sample out at validationSplit 0\.1, so validation says nothing about it/);
+      await service.app.inject({ method: 'DELETE', url: `/jobs/${job.json().id}` });
+      assert.deepEqual((await upload([{ field: 'file', file: JSON.stringify({ inputs: [[0], [1]], labels: [0, 1] }), filename: 'even.json' }])).json().warnings, []);
     });
 
     test('unknown and malformed ids', async () => {
