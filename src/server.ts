@@ -1,10 +1,10 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
+import { loadConfigOrReport } from './config.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-const config = loadConfig();
+const config = loadConfigOrReport() ?? process.exit(1);
 const app = await buildApp(config);
 
 closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ err }) => {

@@ -20,6 +20,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
   await registerMultipart(app, maxUploadBytes);
 
   app.post('/datasets', {
+    config: { access: 'train' },
     schema: {
       tags: ['datasets'],
       summary: 'Upload a dataset',
@@ -33,18 +34,22 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
   });
 
   app.get('/datasets', {
+    config: { access: 'read' },
     schema: { tags: ['datasets'], summary: 'List datasets, newest first', response: { 200: datasetListSchema } },
   }, async () => ({ datasets: await datasets.list() }));
 
   app.get('/datasets/:id', {
+    config: { access: 'read' },
     schema: { tags: ['datasets'], summary: 'Get a dataset', params: datasetParamsSchema, response: { 200: datasetSchema, ...errorResponses(400, 404) } },
   }, async (request) => datasets.get(request.params.id));
 
   app.get('/datasets/:id/samples/:index', {
+    config: { access: 'read' },
     schema: { tags: ['datasets'], summary: 'Get one sample', params: sampleParamsSchema, response: { 200: sampleSchema, ...errorResponses(400, 404) } },
   }, async (request) => datasets.sample(request.params.id, request.params.index));
 
   app.delete('/datasets/:id', {
+    config: { access: 'train' },
     schema: { tags: ['datasets'], summary: 'Delete a dataset no queued or running job uses', params: datasetParamsSchema, response: { 204: z.null(), ...errorResponses(400, 404, 409) } },
   }, async (request, reply) => {
     await datasets.delete(request.params.id);

@@ -27,6 +27,7 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   const limits = jobLimits(config);
 
   app.post('/jobs', {
+    config: { access: 'train' },
     schema: {
       tags: ['jobs'],
       summary: 'Queue a training job',
@@ -41,14 +42,17 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   });
 
   app.get('/jobs', {
+    config: { access: 'read' },
     schema: { tags: ['jobs'], summary: 'List jobs, newest first', querystring: jobListQuerySchema, response: { 200: jobListSchema, ...errorResponses(400) } },
   }, async (request) => jobs.list(request.query));
 
   app.get('/jobs/:id', {
+    config: { access: 'read' },
     schema: { tags: ['jobs'], summary: 'A job with its progress, history and result', params: jobParamsSchema, response: { 200: jobSchema, ...errorResponses(400, 404) } },
   }, async (request) => jobs.get(request.params.id));
 
   app.delete('/jobs/:id', {
+    config: { access: 'train' },
     schema: {
       tags: ['jobs'],
       summary: 'Cancel a queued or running job',
@@ -62,11 +66,11 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   });
 
   app.get('/jobs/:id/events', {
-    config: { apiKey: 'header-or-cookie' },
+    config: { access: 'read', keyFrom: 'cookie' },
     schema: {
       tags: ['jobs'],
       summary: 'Server-Sent Events: the job now, then its state changes, steps and epochs until it finishes',
-      description: `With API_KEY set, a browser's EventSource cannot send the Authorization header: this route also takes the key from the \`${API_KEY_COOKIE}\` cookie. A query parameter would leave the key in access logs and browser history.`,
+      description: `With API keys set, a browser's EventSource cannot send the Authorization header: this route also takes the key from the \`${API_KEY_COOKIE}\` cookie. A query parameter would leave the key in access logs and browser history.`,
       params: jobParamsSchema,
       produces: ['text/event-stream'],
       response: { ...errorResponses(400, 404) },
