@@ -70,9 +70,12 @@ const configSchema = z.object({
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(256 * MEGABYTE),
   MAX_DECOMPRESSED_BYTES: z.coerce.number().int().positive().default(512 * MEGABYTE),
   MAX_JSON_BODY_BYTES: z.coerce.number().int().positive().default(4 * MEGABYTE),
-  /** Memory one upload may use while it is parsed and encoded (typed arrays, JSON text), and all uploads together. */
-  MAX_UPLOAD_MEMORY_BYTES: z.coerce.number().int().positive().default(1 * GIGABYTE),
-  MAX_UPLOADS_MEMORY_BYTES: z.coerce.number().int().positive().default(2 * GIGABYTE),
+  /**
+   * Memory one upload may use while it is parsed and encoded (typed arrays, JSON text), and all
+   * uploads together: a 512 MiB IDX needs about 1.25 GiB at its peak (growing body, then its stored form).
+   */
+  MAX_UPLOAD_MEMORY_BYTES: z.coerce.number().int().positive().default(1.5 * GIGABYTE),
+  MAX_UPLOADS_MEMORY_BYTES: z.coerce.number().int().positive().default(3 * GIGABYTE),
   /** Uploads received or parsed at once; more are answered 503 with Retry-After. */
   MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).default(4),
   /** The request line and headers together (Node's maxHeaderSize): beyond it, 431, or 414 for the request line alone. */
@@ -116,6 +119,9 @@ const configSchema = z.object({
   SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   /** Serve the Swagger UI at /docs and the queue dashboard at /queues. */
   ENABLE_DASHBOARDS: envBoolean.default(true),
+}).refine((config) => config.MAX_UPLOAD_MEMORY_BYTES <= config.MAX_UPLOADS_MEMORY_BYTES, {
+  path: ['MAX_UPLOAD_MEMORY_BYTES'],
+  message: 'must not be above MAX_UPLOADS_MEMORY_BYTES, the budget of all uploads together',
 }).refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
   path: ['HEADERS_TIMEOUT_MS'],
   message: 'must not be above REQUEST_TIMEOUT_MS',

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
 import { DatasetService } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
+import { UploadCapacity } from '../data/upload-capacity.js';
 import { GradientCheckService } from '../models/gradient-check-service.js';
 import { ModelService } from '../models/model-service.js';
 import { ModelStore } from '../models/model-store.js';
@@ -72,7 +73,14 @@ export function createServices(config: AppConfig) {
     queue,
     datasetStore,
     jobStore,
-    datasets: new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES }),
+    datasets: new DatasetService(datasetStore, blobs, {
+      maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+      capacity: new UploadCapacity({
+        maxConcurrent: config.MAX_CONCURRENT_UPLOADS,
+        maxUploadBytes: config.MAX_UPLOAD_MEMORY_BYTES,
+        maxTotalBytes: config.MAX_UPLOADS_MEMORY_BYTES,
+      }),
+    }),
     jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, queue }),
     models,
     gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SAMPLE_VALUES } from '../data/limits.js';
 import { STOP_REASONS, trainingConfigSchema } from '../queue/job-schema.js';
 import { idSchema } from '../storage/ids.js';
 
@@ -53,8 +54,8 @@ export const evaluationSchema = z.object({
   confusionMatrix: z.array(z.array(z.int())).describe('confusionMatrix[actual][predicted]'),
 });
 
-/** Most values one sample may have; far above 784 and bounded so a body cannot be huge. */
-const MAX_INPUT_VALUES = 65_536;
+/** Most values one sample may have: the same limit as an uploaded dataset's samples. */
+const MAX_INPUT_VALUES = MAX_SAMPLE_VALUES;
 export const MAX_PREDICT_BATCH = 1024;
 export const PIXEL_SCALES = ['0-255', '0-1'] as const;
 
