@@ -40,8 +40,7 @@ const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   HPE_INVALID_CHUNK_SIZE: { code: 'MALFORMED_REQUEST', message: 'a chunk size is not a hexadecimal number or overflows' },
   HPE_INVALID_EOF_STATE: { code: 'MALFORMED_REQUEST', message: 'the connection ended before the body its Content-Length declares' },
   HPE_HEADER_OVERFLOW: { code: 'HEADERS_TOO_LARGE', message: 'the request line and headers together are over the size limit' },
-  ERR_HTTP_REQUEST_TIMEOUT: { code: 'REQUEST_TIMEOUT', message: 'the request did not arrive within the time limit' },
-  ERR_HTTP_HEADERS_TIMEOUT: { code: 'REQUEST_TIMEOUT', message: 'the request line and headers did not arrive within the time limit' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'REQUEST_TIMEOUT', message: 'the headers or the whole request did not arrive within their time limit' },
 };
 
 const REQUEST_LINE_START = /^[A-Z]+ /;
