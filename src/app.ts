@@ -32,6 +32,7 @@ export async function buildApp(config: AppConfig, services: Services = createSer
   });
   await registerThirdPartyPlugins(app, config);
 
+  app.addHook('onReady', () => services.sweepOrphans(app.log));
   app.addHook('onClose', () => services.close());
   installErrorHandler(app);
   installRequestLimits(app, config);

@@ -59,6 +59,11 @@ const configSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('mlp'),
   QUEUE_NAME: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('training'),
   DATA_DIR: z.string().min(1).default('./data'),
+  /**
+   * At start-up, upload temp files and half-written blobs last written longer ago than this are
+   * removed; younger ones may belong to another process sharing DATA_DIR that is still writing.
+   */
+  ORPHAN_AGE_MS: z.coerce.number().int().min(0).default(15 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** One key with every scope: the single-key setup from before API_KEYS. */
   API_KEY: apiKeySchema.optional(),

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import type { Queue } from 'bullmq';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
-import { DatasetService } from '../data/dataset-service.js';
+import { DatasetService, UPLOAD_TEMP_PREFIX } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
 import { UploadCapacity } from '../data/upload-capacity.js';
 import { GradientCheckService } from '../models/gradient-check-service.js';
@@ -86,6 +87,11 @@ export function createServices(config: AppConfig) {
     gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),
     events,
     readiness: () => checkReadiness(redis, blobs),
+    /** Removes the upload temp files and half-written blobs of processes that died mid-write. */
+    async sweepOrphans(log: FastifyBaseLogger): Promise<void> {
+      const removed = await blobs.sweep([UPLOAD_TEMP_PREFIX], new Date(Date.now() - config.ORPHAN_AGE_MS));
+      if (removed > 0) log.info({ removed }, 'removed orphaned upload temp files and half-written blobs');
+    },
     async close(): Promise<void> {
       models.close();
       await settleQueueHandshake(queue, redis);
