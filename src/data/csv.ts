@@ -87,8 +87,15 @@ async function* csvLines(source: AsyncIterable<Buffer>, field: string): AsyncGen
   if (pendingBytes > 0) yield line(Buffer.alloc(0));
 }
 
+const ZERO = 0x30;
+/** x, b and o, lower-cased with | 0x20: Number() reads 0x10, 0b1 and 0o7 as hex, binary and octal. */
+const RADIX_LETTERS = new Set([0x78, 0x62, 0x6f]);
+
+/** A decimal number such as 12, 0.5 or 1e-3: finite, not blank, and no 0x, 0b or 0o prefix (kept off a regex: this runs per pixel). */
 function isNumeric(field: string): boolean {
-  return field.trim() !== '' && Number.isFinite(Number(field));
+  const text = field.trim();
+  if (text === '' || !Number.isFinite(Number(text))) return false;
+  return !(text.charCodeAt(0) === ZERO && RADIX_LETTERS.has(text.charCodeAt(1) | 0x20));
 }
 
 /**
@@ -123,7 +130,7 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
     if (samples.count === MAX_SAMPLES) fail('TOO_MANY_ROWS', `a dataset has at most ${MAX_SAMPLES} samples`);
 
     const label = Number(values[0]);
-    if (!isNumeric(values[0])) fail('CSV_NOT_NUMERIC', `the label "${values[0]}" is not a number`);
+    if (!isNumeric(values[0])) fail('CSV_NOT_NUMERIC', `the label "${values[0].slice(0, 40)}" is not a decimal number`);
     if (!Number.isInteger(label) || label < 0 || label > MAX_BYTE_VALUE) {
       fail('LABEL_OUT_OF_RANGE', `the label ${label} must be a whole number from 0 to ${MAX_BYTE_VALUE}`);
     }
@@ -131,7 +138,7 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
     for (let i = 1; i < expectedValues; i++) {
       const text = values[i];
       const value = Number(text);
-      if (!Number.isFinite(value) || text.trim() === '') fail('CSV_NOT_NUMERIC', `value ${i + 1} "${text}" is not a number`);
+      if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${i + 1} "${text.slice(0, 40)}" is not a decimal number`);
       if (value < 0 || value > MAX_BYTE_VALUE) fail('PIXEL_OUT_OF_RANGE', `pixel ${i} is ${value}; pixels are 0..255 integers or 0..1 floats`);
       if (samples.isBytes && !Number.isInteger(value)) {
         if (maxValue > 1) fail('PIXEL_OUT_OF_RANGE', `pixel ${i} is ${value}, a fraction among 0..255 integers`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, urlIntegerSchema } from '../storage/ids.js';
+import { idSchema, integerTextSchema } from '../storage/ids.js';
 import { MAX_SAMPLES } from './limits.js';
 
 export const DATASET_FORMATS = ['idx', 'csv', 'json'] as const;
@@ -28,7 +28,7 @@ export type DatasetRecord = z.infer<typeof datasetSchema>;
 
 export const datasetParamsSchema = z.object({ id: idSchema('dataset') });
 
-export const sampleParamsSchema = z.object({ id: idSchema('dataset'), index: urlIntegerSchema(0, MAX_SAMPLES - 1) });
+export const sampleParamsSchema = z.object({ id: idSchema('dataset'), index: integerTextSchema(0, MAX_SAMPLES - 1) });
 
 export const sampleSchema = z.object({
   index: z.int(),
@@ -70,6 +70,6 @@ export const uploadFieldsSchema = z.strictObject({
   name: z.string().trim().min(1).max(MAX_NAME_LENGTH)
     .refine((name) => !UNSAFE_NAME_CHARACTER.test(name), 'must not hold control characters (NUL, line breaks, ANSI escapes) or bidirectional overrides')
     .optional(),
-  numClasses: z.coerce.number().int().min(1).max(256).optional()
+  numClasses: integerTextSchema(1, 256).optional()
     .describe('Number of classes; every label must be below it (default: the largest label + 1)'),
 });

@@ -5,7 +5,7 @@ import {
   OUTPUT_ACTIVATIONS, RESTART_MAX_SAMPLES, WARNING_CODES, WARNING_SEVERITIES,
   type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
-import { idSchema, urlIntegerSchema } from '../storage/ids.js';
+import { idSchema, integerTextSchema } from '../storage/ids.js';
 
 /** Layers beyond the input; deeper MLPs do not train well without tricks the core does not have. */
 const MAX_LAYERS = 16;
@@ -232,7 +232,7 @@ export const jobSummarySchema = jobSchema.omit({ history: true, diagnostics: tru
 
 export const jobListQuerySchema = z.object({
   state: z.enum(JOB_STATES).optional(),
-  limit: urlIntegerSchema(1, 100).default(20),
+  limit: integerTextSchema(1, 100).default(20),
   cursor: z.string().regex(/^\d+$/, 'must be the nextCursor of a previous page').optional(),
 });
 

@@ -18,10 +18,10 @@ export function idSchema(kind: IdKind) {
 }
 
 /**
- * A whole number from a URL (a sample index, a page size) in plain decimal digits: z.coerce.number()
- * would read "" as 0, "0x10" as 16 and "1e3" as 1000.
+ * A whole number sent as text (a sample index, a page size, a form field) in plain decimal digits:
+ * z.coerce.number() would read "" as 0, "0x10" as 16 and "1e3" as 1000.
  */
-export function urlIntegerSchema(min: number, max: number) {
+export function integerTextSchema(min: number, max: number) {
   return z.string()
     .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a whole number written in decimal digits, such as 0 or 42')
     .transform(Number)

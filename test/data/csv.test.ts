@@ -34,7 +34,7 @@ test('many rows grow the buffers without losing any', async () => {
 });
 
 test('bad rows are named by line with what is wrong', async () => {
-  await assert.rejects(parseCsv(text('1,2,3\n1,x,3\n'), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2: value 2 "x" is not a number/));
+  await assert.rejects(parseCsv(text('1,2,3\n1,x,3\n'), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2: value 2 "x" is not a decimal number/));
   await assert.rejects(parseCsv(text('1,2,3\n1,,3\n'), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2/));
   await assert.rejects(parseCsv(text('1,2,3\n1,2\n'), 'file', uploadBudget()), appError('CSV_WRONG_VALUE_COUNT', /line 2: 2 values; expected 3/));
   await assert.rejects(parseCsv(text('1,2,300\n'), 'file', uploadBudget()), appError('PIXEL_OUT_OF_RANGE', /pixel 2 is 300/));
@@ -70,4 +70,11 @@ test('a row wider than a sample may be is 413, and a wide first row starts small
 test('rows that outgrow the memory budget are 413 UPLOAD_MEMORY_LIMIT', async () => {
   const rows = Array.from({ length: 2000 }, () => `1${',0'.repeat(100)}`).join('\n');
   await assert.rejects(parseCsv(text(rows), 'file', uploadBudget(150_000)), appError('UPLOAD_MEMORY_LIMIT', /CSV rows would take this upload/));
+});
+
+test('values are decimal: hex, binary, octal and Infinity are not numbers here', async () => {
+  for (const value of ['0x10', '0B1', '0o7', 'Infinity', ' ']) {
+    await assert.rejects(parseCsv(text(`1,2\n1,${value}\n`), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2: value 2 ".*" is not a decimal number/), value);
+  }
+  assert.deepEqual(Array.from((await parseCsv(text('1,1e2\n2, 0\n'), 'file', uploadBudget())).inputs), [100, 0], 'an exponent and spaces are decimal');
 });

@@ -175,7 +175,7 @@ describe('datasets routes', () => {
       {
         name: 'a non-numeric CSV value',
         parts: () => csvRows('1,0,0,0', '2,0,abc,0'),
-        status: 400, code: 'CSV_NOT_NUMERIC', message: /line 2: value 3 "abc" is not a number/,
+        status: 400, code: 'CSV_NOT_NUMERIC', message: /line 2: value 3 "abc" is not a decimal number/,
       },
       {
         name: 'a CSV row with the wrong pixel count',
