@@ -5,7 +5,7 @@ import { clientErrorHandler, installErrorHandler, replyWithError } from './api/e
 import { httpServerOptions, installRequestLimits } from './api/http-limits.js';
 import { installRequestMetrics } from './api/metrics.js';
 import { registerThirdPartyPlugins } from './api/plugins.js';
-import { OneLineRequestLog } from './api/request-log.js';
+import { logSerializers, OneLineRequestLog } from './api/request-log.js';
 import { datasetRoutes } from './api/routes/datasets.js';
 import { gradientCheckRoutes } from './api/routes/gradcheck.js';
 import { healthRoutes } from './api/routes/health.js';
@@ -21,8 +21,7 @@ import type { AppConfig } from './config.js';
 export async function buildApp(config: AppConfig, services: Services = createServices(config)): Promise<FastifyInstance> {
   const app = Fastify({
     ...httpServerOptions(config),
-    // The request serializer logs no headers; this keeps keys out should one ever be added.
-    logger: { level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'] },
+    logger: { level: config.LOG_LEVEL, serializers: logSerializers },
     logController: new OneLineRequestLog(),
     bodyLimit: config.MAX_JSON_BODY_BYTES,
     requestIdHeader: 'x-request-id',

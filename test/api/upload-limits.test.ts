@@ -3,21 +3,9 @@ import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { multipartBody } from '../helpers/multipart.js';
+import { multipartBody, rawMultipartBody } from '../helpers/multipart.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startTestApp } from '../helpers/service.js';
-
-const BOUNDARY = 'hostile-boundary';
-
-/** A multipart body written byte for byte, so a file name can hold what FormData would escape. */
-function rawMultipart(parts: { name: string; filename?: string; content: string | Buffer }[]): { payload: Buffer; headers: Record<string, string> } {
-  const pieces = parts.flatMap(({ name, filename, content }) => [
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? '' : `; filename="${filename}"`}\r\n\r\n`, 'utf8'),
-    Buffer.isBuffer(content) ? content : Buffer.from(content),
-    Buffer.from('\r\n'),
-  ]);
-  return { payload: Buffer.concat([...pieces, Buffer.from(`--${BOUNDARY}--\r\n`)]), headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` } };
-}
 
 const XOR_CSV = '0,0,0\n1,0,1\n1,1,0\n0,1,1\n';
 
@@ -30,14 +18,14 @@ describe('upload limits', () => {
   const upload = (body: { payload: Buffer; headers: Record<string, string> }) => service.app.inject({ method: 'POST', url: '/datasets', ...body });
 
   test('a 10 MB CSV of one line of 5M values is 413 at the line limit (it was a 500: Invalid typed array length)', async () => {
-    const response = await upload(rawMultipart([{ name: 'file', filename: 'wide.csv', content: `1${',0'.repeat(5_000_000)}` }]));
+    const response = await upload(rawMultipartBody([{ name: 'file', filename: 'wide.csv', content: `1${',0'.repeat(5_000_000)}` }]));
     assert.equal(response.statusCode, 413, response.body);
     assert.equal(response.json().error.code, 'LINE_TOO_LONG');
     assert.match(response.json().error.message, /file: line 1 is over 1048576 bytes/);
   });
 
   test('a gzipped CSV that inflates to one 64 MB line is 413 at the line limit (it was a 500: Invalid string length)', async () => {
-    const response = await upload(rawMultipart([{ name: 'file', filename: 'line.csv.gz', content: gzipSync(Buffer.alloc(64 * 1024 * 1024, '1')) }]));
+    const response = await upload(rawMultipartBody([{ name: 'file', filename: 'line.csv.gz', content: gzipSync(Buffer.alloc(64 * 1024 * 1024, '1')) }]));
     assert.equal(response.statusCode, 413, response.body);
     assert.equal(response.json().error.code, 'LINE_TOO_LONG');
   });
@@ -50,7 +38,7 @@ describe('upload limits', () => {
   ];
   for (const { name, value } of nameCases) {
     test(`a name with ${name} is 400 naming the field`, async () => {
-      const response = await upload(rawMultipart([{ name: 'file', filename: 'xor.csv', content: XOR_CSV }, { name: 'name', content: value }]));
+      const response = await upload(rawMultipartBody([{ name: 'file', filename: 'xor.csv', content: XOR_CSV }, { name: 'name', content: value }]));
       assert.equal(response.statusCode, 400, response.body);
       assert.equal(response.json().error.code, 'VALIDATION_FAILED');
       assert.match(response.json().error.message, /^name: must not hold control characters/);
@@ -58,7 +46,7 @@ describe('upload limits', () => {
   }
 
   test('a name over 200 characters is 400', async () => {
-    const response = await upload(rawMultipart([{ name: 'file', filename: 'xor.csv', content: XOR_CSV }, { name: 'name', content: 'n'.repeat(201) }]));
+    const response = await upload(rawMultipartBody([{ name: 'file', filename: 'xor.csv', content: XOR_CSV }, { name: 'name', content: 'n'.repeat(201) }]));
     assert.equal(response.statusCode, 400);
     assert.match(response.json().error.message, /^name: Too big: expected string to have <=200 characters/);
   });
@@ -70,11 +58,11 @@ describe('upload limits', () => {
       { filename: '\u001b[2J\u0001', expected: 'unnamed csv dataset' },
     ];
     for (const [index, { filename, expected }] of cases.entries()) {
-      const response = await upload(rawMultipart([{ name: 'file', filename, content: `${XOR_CSV}${index},1,1\n` }]));
+      const response = await upload(rawMultipartBody([{ name: 'file', filename, content: `${XOR_CSV}${index},1,1\n` }]));
       assert.equal(response.statusCode, 201, response.body);
       assert.equal(response.json().name, expected);
     }
-    const long = await upload(rawMultipart([{ name: 'file', filename: 'f'.repeat(10_000), content: `${XOR_CSV}9,9,9\n` }]));
+    const long = await upload(rawMultipartBody([{ name: 'file', filename: 'f'.repeat(10_000), content: `${XOR_CSV}9,9,9\n` }]));
     assert.equal(long.json().name, 'f'.repeat(200));
   });
 
@@ -104,7 +92,7 @@ test('uploads beyond MAX_CONCURRENT_UPLOADS are 503 with Retry-After, and the pl
   try {
     await service.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = service.app.server.address() as AddressInfo;
-    const { payload, headers } = rawMultipart([{ name: 'file', filename: 'xor.csv', content: XOR_CSV }]);
+    const { payload, headers } = rawMultipartBody([{ name: 'file', filename: 'xor.csv', content: XOR_CSV }]);
     // An upload that sends its first bytes and then waits, holding the only place.
     const stalled = rawRequest(port, [
       `POST /datasets HTTP/1.1\r\nHost: a\r\nContent-Type: ${headers['content-type']}\r\nContent-Length: ${payload.length + 1000}\r\n\r\n`,

@@ -16,7 +16,12 @@ export interface RawRequestOptions {
   timeoutMs?: number;
 }
 
-function parseResponse(text: string, elapsedMs: number): RawResponse {
+/** An interim answer, such as 100 Continue, before the final one (RFC 9110, 15.2). */
+const INTERIM_RESPONSE = /^HTTP\/1\.1 1\d\d [^\r]*\r\n(?:[^\r]+\r\n)*\r\n/;
+
+function parseResponse(received: string, elapsedMs: number): RawResponse {
+  let text = received;
+  while (INTERIM_RESPONSE.test(text)) text = text.replace(INTERIM_RESPONSE, '');
   const headEnd = text.indexOf('\r\n\r\n');
   const head = headEnd < 0 ? text : text.slice(0, headEnd);
   const [statusLine = '', ...lines] = head.split('\r\n');
