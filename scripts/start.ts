@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config.js';
+import { loadConfigOrReport } from '../src/config.js';
 import { findOnPath, REDIS_INSTALL_HINT, redisAnswers, startPrivateRedis } from './local-redis.js';
 
 /**
@@ -17,7 +17,7 @@ const ENTRIES = {
   demo: join(DIST, 'scripts', 'demo.js'),
 };
 
-const config = loadConfig();
+const config = loadConfigOrReport() ?? process.exit(1);
 const log = (message: string) => console.log(`[start] ${message}`);
 
 let redis: ChildProcess | null = null;

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installApiKeyCheck } from './api/auth.js';
-import { installErrorHandler, replyWithError } from './api/error-handler.js';
+import { clientErrorHandler, installErrorHandler, replyWithError } from './api/error-handler.js';
+import { httpServerOptions, installRequestLimits } from './api/http-limits.js';
 import { installRequestMetrics } from './api/metrics.js';
 import { registerThirdPartyPlugins } from './api/plugins.js';
-import { OneLineRequestLog } from './api/request-log.js';
+import { logSerializers, OneLineRequestLog } from './api/request-log.js';
 import { datasetRoutes } from './api/routes/datasets.js';
 import { gradientCheckRoutes } from './api/routes/gradcheck.js';
 import { healthRoutes } from './api/routes/health.js';
@@ -20,18 +21,22 @@ import { SERVICE_VERSION, type AppConfig } from './config.js';
 /** Third-party plugins, then our services, then the routes. Tests pass services they keep a hand on. */
 export async function buildApp(config: AppConfig, services: Services = createServices(config)): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.LOG_LEVEL },
+    ...httpServerOptions(config),
+    logger: { level: config.LOG_LEVEL, serializers: logSerializers },
     logController: new OneLineRequestLog(),
     bodyLimit: config.MAX_JSON_BODY_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     frameworkErrors: replyWithError,
+    clientErrorHandler: clientErrorHandler(config.MAX_URL_BYTES),
   });
   await registerThirdPartyPlugins(app, config);
 
+  app.addHook('onReady', () => services.sweepOrphans(app.log));
   app.addHook('onClose', () => services.close());
   installErrorHandler(app);
-  installApiKeyCheck(app, config.API_KEY);
+  installRequestLimits(app, config);
+  installApiKeyCheck(app, config.API_KEYS);
   installRequestMetrics(app, services.metrics);
 
   await app.register(healthRoutes, { services });

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 
-const MEGABYTE = 1024 * 1024;
+const KILOBYTE = 1024;
+const MEGABYTE = 1024 * KILOBYTE;
+const GIGABYTE = 1024 * MEGABYTE;
 
 /** The service's version, as package.json gives it, for clients that ask the server what it is. */
 export const SERVICE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -10,6 +12,44 @@ export const MAX_TRAINING_THREADS = 64;
 
 /** `"true"`/`"false"` from the environment; z.coerce.boolean() would read "false" as true. */
 const envBoolean = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+const API_KEY_MIN_LENGTH = 16;
+/** Characters of base64, base64url and hex keys; none of them is a separator in API_KEYS. */
+const API_KEY_PATTERN = /^[A-Za-z0-9._~+/=-]+$/;
+const KEY_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const API_KEY_SCOPES = ['read', 'train', 'predict', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** Messages never quote a key: they end up in terminals and logs. */
+const apiKeySchema = z.string().min(API_KEY_MIN_LENGTH, `must be at least ${API_KEY_MIN_LENGTH} characters (try: openssl rand -hex 32)`);
+const listedKeySchema = apiKeySchema.regex(API_KEY_PATTERN, 'may hold only letters, digits and . _ ~ + / = - (base64 or hex)');
+
+export interface ApiKeyConfig {
+  /** Names the key in messages; the key itself is never shown. */
+  name: string;
+  key: string;
+  scopes: ApiKeyScope[];
+}
+
+const apiKeysSchema = z.string().transform((text, context) => {
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const keys: ApiKeyConfig[] = [];
+  entries.forEach((entry, index) => {
+    const problem = (message: string) => context.addIssue({ code: 'custom', message: `entry ${index + 1}: ${message}` });
+    const [name, key, scopeText, ...rest] = entry.split(':');
+    if (scopeText === undefined || rest.length > 0) return problem('write name:key:scope+scope, e.g. ci:<key>:read+train');
+    if (!KEY_NAME_PATTERN.test(name)) return problem(`the name "${name.slice(0, 64)}" must be 1 to 64 letters, digits, _ or -`);
+    const keyCheck = listedKeySchema.safeParse(key);
+    if (!keyCheck.success) return problem(`the key of "${name}" ${keyCheck.error.issues[0].message}`);
+    const scopes = scopeText.split('+');
+    const unknown = scopes.find((scope) => !(API_KEY_SCOPES as readonly string[]).includes(scope));
+    if (unknown !== undefined) return problem(`"${name}" has the unknown scope "${unknown.slice(0, 32)}"; scopes are ${API_KEY_SCOPES.join(', ')}`);
+    if (keys.some((other) => other.name === name)) return problem(`the name "${name}" is used twice`);
+    if (keys.some((other) => other.key === key)) return problem(`"${name}" repeats another entry's key`);
+    keys.push({ name, key, scopes: scopes as ApiKeyScope[] });
+  });
+  return keys;
+});
 
 /**
  * Every setting the service reads from the environment, parsed once at start-up.
@@ -24,13 +64,42 @@ const configSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('mlp'),
   QUEUE_NAME: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('training'),
   DATA_DIR: z.string().min(1).default('./data'),
+  /**
+   * At start-up, upload temp files and half-written blobs last written longer ago than this are
+   * removed; younger ones may belong to another process sharing DATA_DIR that is still writing.
+   */
+  ORPHAN_AGE_MS: z.coerce.number().int().min(0).default(15 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** When set, every route except health, readiness, metrics and docs needs `Authorization: Bearer <key>`. */
-  API_KEY: z.string().min(16).optional(),
+  /** One key with every scope: the single-key setup from before API_KEYS. */
+  API_KEY: apiKeySchema.optional(),
+  /** `name:key:scope+scope` entries separated by commas; scopes are read, train, predict, admin (admin implies all). */
+  API_KEYS: apiKeysSchema.optional(),
+  /** false: /metrics needs a key with the read scope, like the rest of the API. */
+  PUBLIC_METRICS: envBoolean.default(true),
 
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(256 * MEGABYTE),
   MAX_DECOMPRESSED_BYTES: z.coerce.number().int().positive().default(512 * MEGABYTE),
   MAX_JSON_BODY_BYTES: z.coerce.number().int().positive().default(4 * MEGABYTE),
+  /**
+   * Memory one upload may use while it is parsed and encoded (typed arrays, JSON text), and all
+   * uploads together: a 512 MiB IDX needs about 1.25 GiB at its peak (growing body, then its stored form).
+   */
+  MAX_UPLOAD_MEMORY_BYTES: z.coerce.number().int().positive().default(1.5 * GIGABYTE),
+  MAX_UPLOADS_MEMORY_BYTES: z.coerce.number().int().positive().default(3 * GIGABYTE),
+  /** Uploads received or parsed at once; more are answered 503 with Retry-After. */
+  MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).default(4),
+  /** The request line and headers together (Node's maxHeaderSize): beyond it, 431, or 414 for the request line alone. */
+  MAX_HEADER_BYTES: z.coerce.number().int().min(KILOBYTE).default(16 * KILOBYTE),
+  MAX_URL_BYTES: z.coerce.number().int().min(256).default(8 * KILOBYTE),
+
+  /** The whole request, headers and body, must arrive within this (a 256 MiB upload at 1 MB/s takes about 270 s). */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(300_000),
+  /** The request line and headers must arrive within this. */
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).default(10_000),
+  /** A request body that sends nothing for this long is answered 408 and its connection closed. */
+  BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** An idle keep-alive connection is closed after this. */
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
 
   MAX_PARAMETERS: z.coerce.number().int().positive().default(20_000_000),
   /** Work cap per job: epochs x training samples (100,000 XOR epochs are 400,000; 100 epochs of 60,000 digits are 6M). */
@@ -63,9 +132,19 @@ const configSchema = z.object({
   SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
   /** Serve the Swagger UI at /docs and the queue dashboard at /queues. */
   ENABLE_DASHBOARDS: envBoolean.default(true),
+}).refine((config) => config.MAX_UPLOAD_MEMORY_BYTES <= config.MAX_UPLOADS_MEMORY_BYTES, {
+  path: ['MAX_UPLOAD_MEMORY_BYTES'],
+  message: 'must not be above MAX_UPLOADS_MEMORY_BYTES, the budget of all uploads together',
+}).refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
+  path: ['HEADERS_TIMEOUT_MS'],
+  message: 'must not be above REQUEST_TIMEOUT_MS',
 }).transform((config) => ({
   ...config,
   DEFAULT_RUNTIME_SECONDS: Math.min(config.DEFAULT_RUNTIME_SECONDS, config.MAX_RUNTIME_SECONDS),
+  API_KEYS: [
+    ...(config.API_KEY === undefined ? [] : [{ name: 'API_KEY', key: config.API_KEY, scopes: ['admin'] } satisfies ApiKeyConfig]),
+    ...(config.API_KEYS ?? []),
+  ],
 }));
 
 export type AppConfig = z.infer<typeof configSchema>;
@@ -84,6 +163,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid environment:\n  ${problems.join('\n  ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * For entry points: the config, or null after the problems went to stderr as plain lines
+ * (a stack trace says nothing an operator can act on). The caller exits.
+ */
+export function loadConfigOrReport(env: NodeJS.ProcessEnv = process.env): AppConfig | null {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return null;
+  }
 }
 
 export function redisUrl(config: AppConfig): string {

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { loadConfig } from '../src/config.js';
+import { loadConfigOrReport } from '../src/config.js';
 import { closeGracefully } from '../src/graceful-shutdown.js';
 import { describeKernels } from '../src/kernels/choose-kernels.js';
 import { QueueWorker, workerThreadsPerJob } from '../src/queue/queue-worker.js';
@@ -7,7 +7,7 @@ import { QueueWorker, workerThreadsPerJob } from '../src/queue/queue-worker.js';
 /** Long enough for a running job to finish its batch and write a checkpoint. */
 const SHUTDOWN_GRACE_MS = 30_000;
 
-const config = loadConfig();
+const config = loadConfigOrReport() ?? process.exit(1);
 const log = pino({ level: config.LOG_LEVEL, base: { role: 'worker', pid: process.pid } });
 const worker = new QueueWorker(config, log);
 closeGracefully({ log, graceMs: SHUTDOWN_GRACE_MS, close: () => worker.close() });

@@ -43,5 +43,12 @@ export async function registerThirdPartyPlugins(app: FastifyInstance, config: Ap
     transform: openApiTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  if (config.ENABLE_DASHBOARDS) await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  if (!config.ENABLE_DASHBOARDS) return;
+  // The API's documentation holds no data: anyone may read it.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'public' };
+    });
+    await docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
 }

@@ -1,10 +1,12 @@
 import { once } from 'node:events';
 import type { Queue } from 'bullmq';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
-import { DatasetService } from '../data/dataset-service.js';
+import { DatasetService, UPLOAD_TEMP_PREFIX } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
 import { EvaluationPool } from '../models/evaluation-pool.js';
+import { UploadCapacity } from '../data/upload-capacity.js';
 import { GradientCheckService } from '../models/gradient-check-service.js';
 import { ModelService } from '../models/model-service.js';
 import { ModelStore } from '../models/model-store.js';
@@ -81,12 +83,24 @@ export function createServices(config: AppConfig) {
     queue,
     datasetStore,
     jobStore,
-    datasets: new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES }),
+    datasets: new DatasetService(datasetStore, blobs, {
+      maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+      capacity: new UploadCapacity({
+        maxConcurrent: config.MAX_CONCURRENT_UPLOADS,
+        maxUploadBytes: config.MAX_UPLOAD_MEMORY_BYTES,
+        maxTotalBytes: config.MAX_UPLOADS_MEMORY_BYTES,
+      }),
+    }),
     jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, models: modelStore, queue }),
     models,
     gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),
     events,
     readiness: () => checkReadiness(redis, blobs),
+    /** Removes the upload temp files and half-written blobs of processes that died mid-write. */
+    async sweepOrphans(log: FastifyBaseLogger): Promise<void> {
+      const removed = await blobs.sweep([UPLOAD_TEMP_PREFIX], new Date(Date.now() - config.ORPHAN_AGE_MS));
+      if (removed > 0) log.info({ removed }, 'removed orphaned upload temp files and half-written blobs');
+    },
     async close(): Promise<void> {
       await models.close();
       await settleQueueHandshake(queue, redis);

@@ -57,6 +57,11 @@ function headerOf(dataset: Dataset): DatasetFileHeader {
   };
 }
 
+/** The size encodeDataset will allocate. */
+export function encodedDatasetBytes(dataset: Dataset): number {
+  return datasetLayout(headerOf(dataset)).totalBytes;
+}
+
 export function encodeDataset(dataset: Dataset): Uint8Array {
   const header = headerOf(dataset);
   const layout = datasetLayout(header);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { idSchema } from '../storage/ids.js';
+import { idSchema, integerTextSchema } from '../storage/ids.js';
 import { nextCursorSchema } from '../storage/paging.js';
+import { MAX_SAMPLES } from './limits.js';
 
 export const DATASET_FORMATS = ['idx', 'csv', 'json'] as const;
 
@@ -39,7 +40,7 @@ export type DatasetView = z.infer<typeof datasetViewSchema>;
 
 export const datasetParamsSchema = z.object({ id: idSchema('dataset') });
 
-export const sampleParamsSchema = z.object({ id: idSchema('dataset'), index: z.coerce.number().int().min(0) });
+export const sampleParamsSchema = z.object({ id: idSchema('dataset'), index: integerTextSchema(0, MAX_SAMPLES - 1) });
 
 export const sampleSchema = z.object({
   index: z.int(),
@@ -63,9 +64,35 @@ export const uploadFormSchema = z.object({
   numClasses: z.string().regex(/^\d+$/).optional().describe('Number of classes; every label must be below it (default: the largest label + 1)'),
 });
 
+/** Longest dataset name, in UTF-16 code units as JavaScript counts them; a longer file name is cut to it. */
+export const MAX_NAME_LENGTH = 200;
+/**
+ * C0 and C1 control characters (NUL, line breaks, the ESC of ANSI sequences), DEL, and the
+ * bidirectional overrides and isolates that make a name display as something else.
+ */
+const UNSAFE_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/** A whole ANSI escape sequence (CSI): removed from a file name as one, not just its ESC. */
+const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]/g;
+
+/**
+ * A file name as a dataset name, when the upload gives no `name`: control characters and ANSI
+ * sequences removed, cut to MAX_NAME_LENGTH without splitting a character, or a plain name when nothing is left.
+ */
+export function nameFromFilename(filename: string, format: (typeof DATASET_FORMATS)[number]): string {
+  const cleaned = filename.replace(ANSI_ESCAPE, '').replace(new RegExp(UNSAFE_NAME_CHARACTER, 'g'), '').trim();
+  let name = '';
+  for (const character of cleaned) {
+    if (name.length + character.length > MAX_NAME_LENGTH) break;
+    name += character;
+  }
+  return name.trimEnd() || `unnamed ${format} dataset`;
+}
+
 /** The text fields a dataset upload may carry next to its files. */
 export const uploadFieldsSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
-  numClasses: z.coerce.number().int().min(1).max(256).optional()
+  name: z.string().trim().min(1).max(MAX_NAME_LENGTH)
+    .refine((name) => !UNSAFE_NAME_CHARACTER.test(name), 'must not hold control characters (NUL, line breaks, ANSI escapes) or bidirectional overrides')
+    .optional(),
+  numClasses: integerTextSchema(1, 256).optional()
     .describe('Number of classes; every label must be below it (default: the largest label + 1)'),
 });

@@ -6,12 +6,13 @@ import type { PageQuery } from '../storage/paging.js';
 import { BlobNotFoundError, readBlob, type BlobStore } from '../storage/blob-store.js';
 import { newId } from '../storage/ids.js';
 import { parseCsv } from './csv.js';
-import { datasetLayout, DATASET_HEADER_BYTES, encodeDataset, readDatasetHeader } from './dataset-file.js';
-import { uploadFieldsSchema, type DatasetRecord, type DatasetView, type Sample } from './dataset-schema.js';
+import { datasetLayout, DATASET_HEADER_BYTES, encodedDatasetBytes, encodeDataset, readDatasetHeader } from './dataset-file.js';
+import { nameFromFilename, uploadFieldsSchema, type DatasetRecord, type DatasetView, type Sample } from './dataset-schema.js';
 import type { DatasetStore } from './dataset-store.js';
 import { summarizeDataset } from './dataset-summary.js';
 import { datasetFromIdx, readIdxImages, readIdxLabels } from './idx.js';
 import { parseJsonDataset } from './json-dataset.js';
+import { UploadCapacity, type MemoryBudget } from './upload-capacity.js';
 import { prepend, uploadBytes } from './upload-bytes.js';
 
 /** One part of a multipart upload, as the route hands it over. */
@@ -24,9 +25,12 @@ const TEXT_FIELDS = ['name', 'numClasses'] as const;
 const ACCEPTED = `files "images" + "labels" (an IDX pair) or "file" (CSV or JSON), and optional fields ${TEXT_FIELDS.join(', ')}`;
 
 export const datasetBlobKey = (id: string): string => `datasets/${id}.mlpd`;
+/** Where uploaded files wait while they are checked; anything left here is an orphan of a crashed upload. */
+export const UPLOAD_TEMP_PREFIX = 'uploads/';
 
 export interface DatasetServiceOptions {
   maxDecompressedBytes: number;
+  capacity: UploadCapacity;
 }
 
 interface ReceivedUpload {
@@ -48,6 +52,7 @@ export class DatasetService {
    * stores the dataset. Whatever fails, the temporary blobs are removed.
    */
   async upload(parts: AsyncIterable<UploadPart>): Promise<{ dataset: DatasetRecord; created: boolean }> {
+    const budget = this.options.capacity.admit();
     const received: ReceivedUpload = { files: new Map(), fields: {} };
     try {
       await this.receive(parts, received);
@@ -56,10 +61,11 @@ export class DatasetService {
         const issue = fields.error.issues[0];
         throw new AppError('VALIDATION_FAILED', `${issue.path.join('.')}: ${issue.message}`, { field: issue.path.join('.') });
       }
-      const { format, dataset, field, filename } = await this.parse(received.files);
+      const { format, dataset, field, filename } = await this.parse(received.files, budget);
       const summary = summarizeDataset(dataset, field, fields.data.numClasses);
-      return await this.save(dataset, { ...summary, format, name: fields.data.name ?? filename });
+      return await this.save(dataset, { ...summary, format, name: fields.data.name ?? nameFromFilename(filename, format) }, budget);
     } finally {
+      budget.release();
       await Promise.all([...received.files.values()].map(({ key }) => this.blobs.delete(key)));
     }
   }
@@ -77,13 +83,13 @@ export class DatasetService {
         received.fields[part.field] = part.value;
         continue;
       }
-      const key = `uploads/${randomUUID()}`;
+      const key = `${UPLOAD_TEMP_PREFIX}${randomUUID()}`;
       received.files.set(part.field, { key, filename: part.filename });
       await this.blobs.put(key, part.stream);
     }
   }
 
-  private async parse(files: ReceivedUpload['files']): Promise<{ format: DatasetRecord['format']; dataset: Dataset; field: string; filename: string }> {
+  private async parse(files: ReceivedUpload['files'], budget: MemoryBudget): Promise<{ format: DatasetRecord['format']; dataset: Dataset; field: string; filename: string }> {
     const images = files.get('images');
     const labels = files.get('labels');
     const file = files.get('file');
@@ -95,7 +101,7 @@ export class DatasetService {
       const first = await content.next();
       const bytes = prepend(first.done ? Buffer.alloc(0) : first.value, content);
       const isJson = !first.done && first.value.toString('utf8', 0, 64).trimStart().startsWith('{');
-      const dataset = isJson ? await parseJsonDataset(bytes, 'file') : await parseCsv(bytes, 'file');
+      const dataset = isJson ? await parseJsonDataset(bytes, 'file', budget) : await parseCsv(bytes, 'file', budget);
       return { format: isJson ? 'json' : 'csv', dataset, field: 'file', filename: file.filename };
     }
     if (!images || !labels) {
@@ -103,8 +109,8 @@ export class DatasetService {
       throw new AppError('MISSING_PART', `the upload has no "${missing}" part; send ${ACCEPTED}`, { field: missing });
     }
     const { maxDecompressedBytes } = this.options;
-    const idxImages = await readIdxImages(this.content(images.key, 'images'), 'images', maxDecompressedBytes);
-    const idxLabels = await readIdxLabels(this.content(labels.key, 'labels'), 'labels', maxDecompressedBytes);
+    const idxImages = await readIdxImages(this.content(images.key, 'images'), 'images', maxDecompressedBytes, budget);
+    const idxLabels = await readIdxLabels(this.content(labels.key, 'labels'), 'labels', maxDecompressedBytes, budget);
     return { format: 'idx', dataset: datasetFromIdx(idxImages, idxLabels), field: 'labels', filename: images.filename };
   }
 
@@ -112,7 +118,8 @@ export class DatasetService {
     yield* uploadBytes(await this.blobs.get(key), { field, maxDecompressedBytes: this.options.maxDecompressedBytes });
   }
 
-  private async save(dataset: Dataset, described: Omit<DatasetRecord, 'id' | 'sha256' | 'bytes' | 'createdAt'>): Promise<{ dataset: DatasetRecord; created: boolean }> {
+  private async save(dataset: Dataset, described: Omit<DatasetRecord, 'id' | 'sha256' | 'bytes' | 'createdAt'>, budget: MemoryBudget): Promise<{ dataset: DatasetRecord; created: boolean }> {
+    budget.reserve(encodedDatasetBytes(dataset), 'the stored form of the dataset');
     const bytes = encodeDataset(dataset);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const existing = await this.existingWithSha(sha256);

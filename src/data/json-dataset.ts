@@ -1,18 +1,27 @@
 import { z } from 'zod';
 import type { Dataset } from '../core/types.js';
 import { AppError } from '../errors.js';
+import { JsonDepthScanner } from './json-depth.js';
+import { MAX_JSON_DATASET_BYTES, MAX_JSON_DEPTH, MAX_SAMPLES, MAX_SAMPLE_VALUES } from './limits.js';
+import type { MemoryBudget } from './upload-capacity.js';
 
 const MAX_LABEL = 255;
+/**
+ * Memory a JSON dataset takes per byte of its text, reserved as the text arrives: the text itself,
+ * its string, JSON.parse's arrays of doubles (8 bytes for a value written in 2, "0,") and the
+ * flattened copy come to about this.
+ */
+const MEMORY_PER_JSON_BYTE = 16;
 
-const row = z.array(z.number()).min(1);
+const row = z.array(z.number()).min(1).max(MAX_SAMPLE_VALUES);
 
 /** `{ inputs, labels }` for classes, or `{ inputs, targets }` for regression, such as XOR. */
 const jsonDatasetSchema = z
   .strictObject({
     // abort: the row checks below read inputs[0] and targets[0], so an empty list stops here.
-    inputs: z.array(row).min(1, { abort: true }),
+    inputs: z.array(row).min(1, { abort: true }).max(MAX_SAMPLES),
     labels: z.array(z.int().min(0).max(MAX_LABEL)).optional(),
-    targets: z.array(row).min(1, { abort: true }).optional(),
+    targets: z.array(row).min(1, { abort: true }).max(MAX_SAMPLES).optional(),
   })
   .superRefine((data, context) => {
     if ((data.labels === undefined) === (data.targets === undefined)) {
@@ -38,9 +47,22 @@ const jsonDatasetSchema = z
     }
   });
 
-async function readText(source: AsyncIterable<Buffer>): Promise<string> {
+/** The text, once its nesting is known to be within MAX_JSON_DEPTH and its memory is reserved. */
+async function readText(source: AsyncIterable<Buffer>, field: string, budget: MemoryBudget): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(chunk);
+  const depth = new JsonDepthScanner(MAX_JSON_DEPTH);
+  let bytes = 0;
+  for await (const chunk of source) {
+    bytes += chunk.length;
+    if (bytes > MAX_JSON_DATASET_BYTES) {
+      throw new AppError('DECOMPRESSED_TOO_LARGE', `${field}: a JSON dataset may be ${MAX_JSON_DATASET_BYTES} bytes; send larger data as CSV or IDX`, { field, maxBytes: MAX_JSON_DATASET_BYTES });
+    }
+    budget.reserve(chunk.length * MEMORY_PER_JSON_BYTE, `${field} (a JSON dataset)`);
+    if (!depth.feed(chunk)) {
+      throw new AppError('JSON_TOO_DEEP', `${field}: arrays and objects nest more than ${MAX_JSON_DEPTH} deep; a dataset is { "inputs": number[][], ... }`, { field, maxDepth: MAX_JSON_DEPTH });
+    }
+    chunks.push(chunk);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -49,12 +71,12 @@ function pathText(path: PropertyKey[]): string {
 }
 
 /** A small dataset written as JSON; numbers are used as they are (no 0..255 scaling). */
-export async function parseJsonDataset(source: AsyncIterable<Buffer>, field: string): Promise<Dataset> {
+export async function parseJsonDataset(source: AsyncIterable<Buffer>, field: string, budget: MemoryBudget): Promise<Dataset> {
+  const text = await readText(source, field, budget);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readText(source));
+    parsed = JSON.parse(text);
   } catch (error) {
-    if (error instanceof AppError) throw error;
     throw new AppError('INVALID_DATASET_JSON', `${field}: not valid JSON (${(error as Error).message})`, { field });
   }
   const result = jsonDatasetSchema.safeParse(parsed);

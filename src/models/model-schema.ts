@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { MODEL_STOP_REASONS, trainingConfigSchema } from './training-config-schema.js';
 import { DEFAULT_MISCLASSIFIED_LISTED, type Evaluation } from '../core/index.js';
+import { MAX_SAMPLE_VALUES } from '../data/limits.js';
+import { MODEL_STOP_REASONS, trainingConfigSchema } from './training-config-schema.js';
 import { idSchema } from '../storage/ids.js';
 import { EXPORT_FORMATS } from './model-export.js';
 import { nextCursorSchema } from '../storage/paging.js';
@@ -123,8 +124,8 @@ export const evaluationSchema = z.object({
   misclassifiedCount: z.int(),
 }).meta({ id: 'Evaluation' }) satisfies z.ZodType<Evaluation>;
 
-/** Most values one sample may have; far above 784 and bounded so a body cannot be huge. */
-const MAX_INPUT_VALUES = 65_536;
+/** Most values one sample may have: the same limit as an uploaded dataset's samples. */
+const MAX_INPUT_VALUES = MAX_SAMPLE_VALUES;
 export const MAX_PREDICT_BATCH = 1024;
 export const PIXEL_SCALES = ['0-255', '0-1'] as const;
 

@@ -5,8 +5,8 @@ import {
   RESTART_MAX_SAMPLES, TRAINING_LIMITS, TRAINING_NOTE_CODES, WARNING_CODES, WARNING_SEVERITIES,
   type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
-import { idSchema } from '../storage/ids.js';
-import { nextCursorSchema, pageQuerySchema, wholeNumberQuery } from '../storage/paging.js';
+import { idSchema, integerTextSchema } from '../storage/ids.js';
+import { nextCursorSchema, pageQuerySchema } from '../storage/paging.js';
 import { registeredNameSchema } from '../models/model-schema.js';
 import { augmentSchema, earlyStoppingSchema, MODEL_STOP_REASONS, networkRequestFields, scheduleSchema, trainingConfigSchema } from '../models/training-config-schema.js';
 import { JOB_ERROR_CODES } from './job-errors.js';
@@ -230,9 +230,9 @@ export const jobGetQuerySchema = z.object({
 /** Most step records one history read answers. */
 const MAX_HISTORY_RECORDS = 10_000;
 export const stepHistoryQuerySchema = z.object({
-  from: wholeNumberQuery(0, Number.MAX_SAFE_INTEGER, 0).describe('First step number to include (default 0)'),
-  every: wholeNumberQuery(1, 1_000_000, 1).describe('Keep every n-th recorded step (default 1: all)'),
-  limit: wholeNumberQuery(1, MAX_HISTORY_RECORDS, 1000).describe(`Most records to answer, up to ${MAX_HISTORY_RECORDS} (default 1000)`),
+  from: integerTextSchema(0, Number.MAX_SAFE_INTEGER).default(0).describe('First step number to include (default 0)'),
+  every: integerTextSchema(1, 1_000_000).default(1).describe('Keep every n-th recorded step (default 1: all)'),
+  limit: integerTextSchema(1, MAX_HISTORY_RECORDS).default(1000).describe(`Most records to answer, up to ${MAX_HISTORY_RECORDS} (default 1000)`),
 });
 export const stepHistorySchema = z.object({
   steps: z.array(stepRecordSchema),

@@ -20,6 +20,11 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys that start with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Removes what crashed writers left, last written before `before`: half-written blobs of any
+   * key, and whole blobs under `prefixes` (temporary by nature). Answers how many went.
+   */
+  sweep(prefixes: readonly string[], before: Date): Promise<number>;
 }
 
 export class BlobNotFoundError extends Error {

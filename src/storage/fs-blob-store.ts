@@ -51,19 +51,34 @@ export class FsBlobStore implements BlobStore {
 
   async list(prefix: string): Promise<string[]> {
     assertValidPrefix(prefix);
-    const folder = join(this.root, prefix.slice(0, prefix.lastIndexOf('/') + 1));
+    const files = await this.filesUnder(prefix.slice(0, prefix.lastIndexOf('/') + 1));
+    return files.filter((key) => !key.endsWith(TEMP_SUFFIX) && key.startsWith(prefix)).sort();
+  }
+
+  async sweep(prefixes: readonly string[], before: Date): Promise<number> {
+    prefixes.forEach(assertValidPrefix);
+    let removed = 0;
+    for (const file of await this.filesUnder('')) {
+      if (!file.endsWith(TEMP_SUFFIX) && !prefixes.some((prefix) => file.startsWith(prefix))) continue;
+      const path = join(this.root, ...file.split('/'));
+      const written = await stat(path).then((stats) => stats.mtime, () => null);
+      if (written === null || written >= before) continue;
+      await rm(path, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Every file under a folder of the root, as a key-like path with forward slashes. */
+  private async filesUnder(folder: string): Promise<string[]> {
     let entries;
     try {
-      entries = await readdir(folder, { recursive: true, withFileTypes: true });
+      entries = await readdir(join(this.root, folder), { recursive: true, withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    return entries
-      .filter((entry) => entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX))
-      .map((entry) => relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/'))
-      .filter((key) => key.startsWith(prefix))
-      .sort();
+    return entries.filter((entry) => entry.isFile()).map((entry) => relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/'));
   }
 
   private pathOf(key: string): string {

@@ -16,3 +16,14 @@ export function idSchema(kind: IdKind) {
   const pattern = new RegExp(`^${ID_PREFIXES[kind]}_[0-9a-f]{${ID_RANDOM_BYTES * 2}}$`);
   return z.string().regex(pattern, `must be a ${kind} id like ${ID_PREFIXES[kind]}_${'0'.repeat(ID_RANDOM_BYTES * 2)}`);
 }
+
+/**
+ * A whole number sent as text (a sample index, a page size, a form field) in plain decimal digits:
+ * z.coerce.number() would read "" as 0, "0x10" as 16 and "1e3" as 1000.
+ */
+export function integerTextSchema(min: number, max: number) {
+  return z.string()
+    .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a whole number written in decimal digits, such as 0 or 42')
+    .transform(Number)
+    .pipe(z.int().min(min).max(max));
+}

@@ -1,18 +1,10 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-
-/**
- * A whole number in a query string, written in decimal digits only: Number() would also read
- * "0x10" as 16 and "1e3" as 1000, which no client means.
- */
-export function wholeNumberQuery(min: number, max: number, fallback: number) {
-  return z.string().regex(/^\d{1,15}$/, 'must be a whole number in decimal digits').transform(Number).pipe(z.int().min(min).max(max))
-    .optional().transform((value) => value ?? fallback);
-}
+import { integerTextSchema } from './ids.js';
 
 /** The query of every list route: a page size, and where the previous page ended. */
 export const pageQuerySchema = z.object({
-  limit: wholeNumberQuery(1, 100, 20).describe('Items per page, 1 to 100 (default 20)'),
+  limit: integerTextSchema(1, 100).default(20).describe('Items per page, 1 to 100 (default 20)'),
   cursor: z.string().regex(/^\d+$/, 'must be the nextCursor of a previous page').optional(),
 });
 export type PageQuery = z.infer<typeof pageQuerySchema>;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCsv } from '../../src/data/csv.js';
+import { uploadBudget } from '../helpers/budget.js';
 import { appError } from '../helpers/errors.js';
 
 async function* text(content: string): AsyncGenerator<Buffer> {
@@ -8,7 +9,7 @@ async function* text(content: string): AsyncGenerator<Buffer> {
 }
 
 test('the mnist_train.csv layout with a header gives byte pixels and square images', async () => {
-  const dataset = await parseCsv(text('label,1x1,1x2,2x1,2x2\r\n3,0,255,12,7\r\n1,1,2,3,4\r\n'), 'file');
+  const dataset = await parseCsv(text('label,1x1,1x2,2x1,2x2\r\n3,0,255,12,7\r\n1,1,2,3,4\r\n'), 'file', uploadBudget());
   assert.equal(dataset.count, 2);
   assert.equal(dataset.inputSize, 4);
   assert.equal(dataset.width, 2);
@@ -18,7 +19,7 @@ test('the mnist_train.csv layout with a header gives byte pixels and square imag
 });
 
 test('0..1 floats without a header are kept as floats', async () => {
-  const dataset = await parseCsv(text('1,0,1,0.5\n0,0.25,0,1\n'), 'file');
+  const dataset = await parseCsv(text('1,0,1,0.5\n0,0.25,0,1\n'), 'file', uploadBudget());
   assert.ok(dataset.inputs instanceof Float32Array);
   assert.deepEqual(Array.from(dataset.inputs), [0, 1, 0.5, 0.25, 0, 1]);
   assert.equal(dataset.width, undefined);
@@ -26,18 +27,54 @@ test('0..1 floats without a header are kept as floats', async () => {
 
 test('many rows grow the buffers without losing any', async () => {
   const rows = Array.from({ length: 3000 }, (_, i) => `${i % 10},${i % 256},${(i * 7) % 256}`).join('\n');
-  const dataset = await parseCsv(text(rows), 'file');
+  const dataset = await parseCsv(text(rows), 'file', uploadBudget());
   assert.equal(dataset.count, 3000);
   assert.equal(dataset.inputs[2999 * 2], 2999 % 256);
   assert.equal(dataset.labels?.[2999], 9);
 });
 
 test('bad rows are named by line with what is wrong', async () => {
-  await assert.rejects(parseCsv(text('1,2,3\n1,x,3\n'), 'file'), appError('CSV_NOT_NUMERIC', /line 2: value 2 "x" is not a number/));
-  await assert.rejects(parseCsv(text('1,2,3\n1,,3\n'), 'file'), appError('CSV_NOT_NUMERIC', /line 2/));
-  await assert.rejects(parseCsv(text('1,2,3\n1,2\n'), 'file'), appError('CSV_WRONG_VALUE_COUNT', /line 2: 2 values; expected 3/));
-  await assert.rejects(parseCsv(text('1,2,300\n'), 'file'), appError('PIXEL_OUT_OF_RANGE', /pixel 2 is 300/));
-  await assert.rejects(parseCsv(text('1,200,3\n1,0.5,3\n'), 'file'), appError('PIXEL_OUT_OF_RANGE', /fraction among 0..255 integers/));
-  await assert.rejects(parseCsv(text('1.5,2,3\n'), 'file'), appError('LABEL_OUT_OF_RANGE', /label 1.5/));
-  await assert.rejects(parseCsv(text('label,a,b\n'), 'file'), appError('EMPTY_FILE', /no data rows/));
+  await assert.rejects(parseCsv(text('1,2,3\n1,x,3\n'), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2: value 2 "x" is not a decimal number/));
+  await assert.rejects(parseCsv(text('1,2,3\n1,,3\n'), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2/));
+  await assert.rejects(parseCsv(text('1,2,3\n1,2\n'), 'file', uploadBudget()), appError('CSV_WRONG_VALUE_COUNT', /line 2: 2 values; expected 3/));
+  await assert.rejects(parseCsv(text('1,2,300\n'), 'file', uploadBudget()), appError('PIXEL_OUT_OF_RANGE', /pixel 2 is 300/));
+  await assert.rejects(parseCsv(text('1,200,3\n1,0.5,3\n'), 'file', uploadBudget()), appError('PIXEL_OUT_OF_RANGE', /fraction among 0..255 integers/));
+  await assert.rejects(parseCsv(text('1.5,2,3\n'), 'file', uploadBudget()), appError('LABEL_OUT_OF_RANGE', /label 1.5/));
+  await assert.rejects(parseCsv(text('label,a,b\n'), 'file', uploadBudget()), appError('EMPTY_FILE', /no data rows/));
+});
+
+test('a 10 MB line of 5M values is refused at the line limit, not allocated', async () => {
+  await assert.rejects(parseCsv(text(`1${',0'.repeat(5_000_000)}\n`), 'file', uploadBudget()), appError('LINE_TOO_LONG', /line 1 is over 1048576 bytes/));
+});
+
+test('a line that never ends stops being read at the line limit', async () => {
+  let chunksRead = 0;
+  async function* endless(): AsyncGenerator<Buffer> {
+    const chunk = Buffer.from('1,'.repeat(32 * 1024));
+    for (;;) {
+      chunksRead++;
+      yield chunk;
+    }
+  }
+  await assert.rejects(parseCsv(endless(), 'file', uploadBudget()), appError('LINE_TOO_LONG', /line 1/));
+  assert.equal(chunksRead, 17, 'sixteen 64 KiB chunks fill the 1 MiB line limit; the seventeenth goes over');
+});
+
+test('a row wider than a sample may be is 413, and a wide first row starts small', async () => {
+  await assert.rejects(parseCsv(text(`1${',0'.repeat(70_000)}\n`), 'file', uploadBudget()), appError('ROW_TOO_WIDE', /line 1: 70000 pixels; a sample has at most 65536/));
+  const wide = await parseCsv(text(`1${',7'.repeat(65_536)}\n`), 'file', uploadBudget(1024 * 1024));
+  assert.equal(wide.count, 1);
+  assert.equal(wide.inputs[65_535], 7);
+});
+
+test('rows that outgrow the memory budget are 413 UPLOAD_MEMORY_LIMIT', async () => {
+  const rows = Array.from({ length: 2000 }, () => `1${',0'.repeat(100)}`).join('\n');
+  await assert.rejects(parseCsv(text(rows), 'file', uploadBudget(150_000)), appError('UPLOAD_MEMORY_LIMIT', /CSV rows would take this upload/));
+});
+
+test('values are decimal: hex, binary, octal and Infinity are not numbers here', async () => {
+  for (const value of ['0x10', '0B1', '0o7', 'Infinity', ' ']) {
+    await assert.rejects(parseCsv(text(`1,2\n1,${value}\n`), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2: value 2 ".*" is not a decimal number/), value);
+  }
+  assert.deepEqual(Array.from((await parseCsv(text('1,1e2\n2, 0\n'), 'file', uploadBudget())).inputs), [100, 0], 'an exponent and spaces are decimal');
 });

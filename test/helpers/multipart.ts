@@ -14,3 +14,15 @@ export async function multipartBody(parts: TestPart[]): Promise<{ payload: Buffe
     headers: { 'content-type': request.headers.get('content-type') ?? '' },
   };
 }
+
+const RAW_BOUNDARY = 'hostile-boundary';
+
+/** A multipart body written byte for byte, so a file name or field can hold what FormData would escape. */
+export function rawMultipartBody(parts: { name: string; filename?: string; content: string | Buffer }[]): { payload: Buffer; headers: Record<string, string> } {
+  const pieces = parts.flatMap(({ name, filename, content }) => [
+    Buffer.from(`--${RAW_BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? '' : `; filename="${filename}"`}\r\n\r\n`, 'utf8'),
+    Buffer.isBuffer(content) ? content : Buffer.from(content),
+    Buffer.from('\r\n'),
+  ]);
+  return { payload: Buffer.concat([...pieces, Buffer.from(`--${RAW_BOUNDARY}--\r\n`)]), headers: { 'content-type': `multipart/form-data; boundary=${RAW_BOUNDARY}` } };
+}

@@ -21,6 +21,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
   await registerMultipart(app, maxUploadBytes);
 
   app.post('/datasets', {
+    config: { access: 'train' },
     schema: {
       tags: ['datasets'],
       summary: 'Upload a dataset',
@@ -35,18 +36,22 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
   });
 
   app.get('/datasets', {
+    config: { access: 'read' },
     schema: { tags: ['datasets'], summary: 'List datasets, newest first, a page at a time, with what uses each', querystring: pageQuerySchema, response: { 200: datasetListSchema, ...errorResponses(400) } },
   }, async (request) => datasets.list(request.query));
 
   app.get('/datasets/:id', {
+    config: { access: 'read' },
     schema: { tags: ['datasets'], summary: 'Get a dataset, with the jobs and models that use it', params: datasetParamsSchema, response: { 200: datasetViewSchema, ...errorResponses(400, 404) } },
   }, async (request) => datasets.view(request.params.id));
 
   app.get('/datasets/:id/samples/:index', {
+    config: { access: 'read' },
     schema: { tags: ['datasets'], summary: 'Get one sample', params: sampleParamsSchema, response: { 200: sampleSchema, ...errorResponses(400, 404) } },
   }, async (request) => datasets.sample(request.params.id, request.params.index));
 
   app.delete('/datasets/:id', {
+    config: { access: 'train' },
     schema: { tags: ['datasets'], summary: 'Delete a dataset that no queued or running job uses and no model was trained on', params: datasetParamsSchema, response: { 204: z.null(), ...errorResponses(400, 404, 409) } },
   }, async (request, reply) => {
     await datasets.delete(request.params.id);

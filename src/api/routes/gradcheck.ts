@@ -9,6 +9,7 @@ export interface GradientCheckRoutesOptions {
 
 export const gradientCheckRoutes: FastifyPluginAsyncZod<GradientCheckRoutesOptions> = async (app, { gradientCheck }) => {
   app.post('/gradcheck', {
+    config: { access: 'train' },
     schema: {
       tags: ['gradcheck'],
       summary: "Check backprop against finite differences on a dataset's samples",

@@ -6,10 +6,12 @@ import { healthResponseSchema, readyResponseSchema } from '../schemas/health.js'
 
 export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   app.get('/health', {
+    config: { access: 'public' },
     schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: healthResponseSchema } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/ready', {
+    config: { access: 'public' },
     schema: {
       tags: ['operations'],
       summary: 'Readiness: Redis answers and the data directory is writable',
@@ -22,6 +24,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
   });
 
   app.get('/metrics', {
+    config: { access: services.config.PUBLIC_METRICS ? 'public' : 'read' },
     schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true },
   }, async (_request, reply) => {
     reply.type(services.metrics.registry.contentType);

@@ -35,14 +35,17 @@ export const inferenceV2Routes: FastifyPluginAsyncZod<InferenceV2RoutesOptions> 
   const tags = ['inference v2'];
 
   app.get('/', {
+    config: { access: 'public' },
     schema: { tags, summary: 'Server metadata', response: { 200: v2ServerMetadataSchema } },
   }, async () => ({ name: SERVER_NAME, version: serverVersion, extensions: [] }));
 
   app.get('/health/live', {
+    config: { access: 'public' },
     schema: { tags, summary: 'Server live: the process answers', response: { 200: z.object({ live: z.boolean() }) } },
   }, async () => ({ live: true }));
 
   app.get('/health/ready', {
+    config: { access: 'public' },
     schema: { tags, summary: 'Server ready: Redis and storage answer', response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }) } },
   }, async (_request, reply) => {
     const { ready } = await readiness();
@@ -51,6 +54,7 @@ export const inferenceV2Routes: FastifyPluginAsyncZod<InferenceV2RoutesOptions> 
 
   const routesFor = (path: string, params: typeof v2ModelParamsSchema | typeof v2VersionParamsSchema, ref: (params: { name: string; version?: string }) => V2ModelRef) => {
     app.get(path, {
+      config: { access: 'read' },
       schema: {
         tags, summary: 'Model metadata: its input and output tensors',
         description: 'name is a model id, a registered name (its newest version) or "name@alias".',
@@ -59,10 +63,12 @@ export const inferenceV2Routes: FastifyPluginAsyncZod<InferenceV2RoutesOptions> 
     }, async (request) => inference.metadata(ref(request.params)));
 
     app.get(`${path}/ready`, {
+      config: { access: 'read' },
       schema: { tags, summary: 'Model ready: it loads and can serve', params, response: { 200: z.object({ name: z.string(), ready: z.boolean() }), ...v2Errors(400, 404) } },
     }, async (request) => inference.ready(ref(request.params)));
 
     app.post(`${path}/infer`, {
+      config: { access: 'predict' },
       schema: {
         tags, summary: 'Inference on a tensor of one or more samples',
         description: 'One input, "input", of shape [N, width] (or [width]): UINT8 for 0..255 pixels, FP32 or FP64 for values as the model takes them. Outputs "probabilities" (FP32 [N, classes]) and "label" (INT64 [N]).',

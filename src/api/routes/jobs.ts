@@ -30,6 +30,7 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   const limits = jobLimits(config);
 
   app.post('/jobs', {
+    config: { access: 'train' },
     schema: {
       tags: ['jobs'],
       summary: 'Queue a training job',
@@ -44,10 +45,12 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   });
 
   app.get('/jobs', {
+    config: { access: 'read' },
     schema: { tags: ['jobs'], summary: 'List jobs, newest first', querystring: jobListQuerySchema, response: { 200: jobListSchema, ...errorResponses(400) } },
   }, async (request) => jobs.list(request.query));
 
   app.get('/jobs/:id', {
+    config: { access: 'read' },
     schema: {
       tags: ['jobs'], summary: 'A job with its progress, history and result', params: jobParamsSchema, querystring: jobGetQuerySchema,
       response: { 200: jobSchema, ...errorResponses(400, 404) },
@@ -55,6 +58,7 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   }, async (request) => jobs.get(request.params.id, request.query.history));
 
   app.get('/jobs/:id/history', {
+    config: { access: 'read' },
     schema: {
       tags: ['jobs'],
       summary: 'A job\'s recorded steps, from a step on and thinned to every n-th',
@@ -66,6 +70,7 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   }, async (request) => jobs.stepHistory(request.params.id, request.query));
 
   app.delete('/jobs/:id', {
+    config: { access: 'train' },
     schema: {
       tags: ['jobs'],
       summary: 'Cancel a queued or running job, discarding its run',
@@ -79,6 +84,7 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   });
 
   app.post('/jobs/:id/stop', {
+    config: { access: 'train' },
     schema: {
       tags: ['jobs'],
       summary: 'Finish a running job now and keep the model trained so far',
@@ -89,6 +95,7 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   }, async (request, reply) => reply.code(202).send(await jobs.stop(request.params.id)));
 
   app.post('/jobs/:id/resume', {
+    config: { access: 'train' },
     schema: {
       tags: ['jobs'],
       summary: 'Continue a stopped, cancelled, failed or timed-out job from its last checkpoint',
@@ -100,11 +107,11 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
   }, async (request, reply) => reply.code(202).header('location', `/jobs/${request.params.id}`).send(await jobs.resume(request.params.id, request.body)));
 
   app.get('/jobs/:id/events', {
-    config: { apiKey: 'header-or-cookie' },
+    config: { access: 'read', keyFrom: 'cookie' },
     schema: {
       tags: ['jobs'],
       summary: 'Server-Sent Events: the job now, then its state changes, steps and epochs until it finishes',
-      description: `With API_KEY set, a browser's EventSource cannot send the Authorization header: this route also takes the key from the \`${API_KEY_COOKIE}\` cookie. A query parameter would leave the key in access logs and browser history.`,
+      description: `With API keys set, a browser's EventSource cannot send the Authorization header: this route also takes the key from the \`${API_KEY_COOKIE}\` cookie. A query parameter would leave the key in access logs and browser history.`,
       params: jobParamsSchema,
       produces: ['text/event-stream'],
       response: {

@@ -10,10 +10,12 @@ import { errorResponses } from '../schemas/errors.js';
 
 export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = async (app, { models }) => {
   app.get('/models', {
+    config: { access: 'read' },
     schema: { tags: ['models'], summary: 'List models, newest first, a page at a time', querystring: pageQuerySchema, response: { 200: modelListSchema, ...errorResponses(400) } },
   }, async (request) => models.list(request.query));
 
   app.get('/models/:name/versions', {
+    config: { access: 'read' },
     schema: {
       tags: ['registry'],
       summary: 'A registered name\'s versions, oldest first, with their models and aliases',
@@ -24,6 +26,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   }, async (request) => models.versions(request.params.name));
 
   app.put('/models/:name/aliases/:alias', {
+    config: { access: 'train' },
     schema: {
       tags: ['registry'],
       summary: 'Point an alias (e.g. "production") at a version',
@@ -35,6 +38,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   }, async (request) => models.setAlias(request.params.name, request.params.alias, request.body.version));
 
   app.delete('/models/:name/aliases/:alias', {
+    config: { access: 'train' },
     schema: { tags: ['registry'], summary: 'Remove an alias', params: aliasParamsSchema, response: { 204: z.null(), ...errorResponses(400, 404) } },
   }, async (request, reply) => {
     await models.deleteAlias(request.params.name, request.params.alias);
@@ -42,10 +46,12 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   });
 
   app.get('/models/:id', {
+    config: { access: 'read' },
     schema: { tags: ['models'], summary: 'A model: shape, config, metrics, source job', params: modelParamsSchema, response: { 200: modelSchema, ...errorResponses(400, 404) } },
   }, async (request) => models.get(request.params.id));
 
   app.get('/models/:id/snapshot', {
+    config: { access: 'read' },
     schema: { tags: ['models'], summary: 'Download the binary snapshot (header + float32 weights)', params: modelParamsSchema, produces: ['application/octet-stream'], response: { 200: z.unknown().describe('The snapshot bytes'), ...errorResponses(400, 404) } },
   }, async (request, reply) => {
     const { record, stream } = await models.snapshot(request.params.id);
@@ -57,6 +63,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   });
 
   app.get('/models/:id/export', {
+    config: { access: 'read' },
     schema: {
       tags: ['models'],
       summary: 'Export the model as ONNX, or as plain JSON',
@@ -76,6 +83,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   });
 
   app.delete('/models/:id', {
+    config: { access: 'train' },
     schema: {
       tags: ['models'],
       summary: 'Delete a model and its snapshot',
@@ -89,6 +97,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
   });
 
   app.post('/models/:id/evaluate', {
+    config: { access: 'predict' },
     schema: {
       tags: ['models'],
       summary: 'Accuracy, loss and confusion matrix on a dataset, or on the data its job validated on',

@@ -6,6 +6,7 @@ import { typedJsonSerializer } from '../typed-json.js';
 
 export const predictRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = async (app, { models }) => {
   app.post('/predict', {
+    config: { access: 'predict' },
     serializerCompiler: typedJsonSerializer,
     schema: {
       tags: ['predict'],

@@ -3,11 +3,20 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
+import { keepOurErrorShape } from '../error-handler.js';
 
 const BASE_PATH = '/queues';
 
-/** The bull-board dashboard of the training queue at /queues. */
+/**
+ * The bull-board dashboard of the training queue at /queues, read-only, for admin keys. A browser
+ * cannot add a header to a page it opens, so these routes also take HTTP Basic (the key as the
+ * password): the browser asks for it once and sends it with the dashboard's own requests.
+ */
 export const queueDashboardRoutes: FastifyPluginAsync<{ queue: Queue }> = async (app, { queue }) => {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, access: 'admin', keyFrom: 'basic' };
+  });
+  keepOurErrorShape(app);
   const serverAdapter = new FastifyAdapter();
   createBullBoard({ queues: [new BullMQAdapter(queue, { readOnlyMode: true })], serverAdapter });
   serverAdapter.setBasePath(BASE_PATH);

@@ -21,7 +21,7 @@ export interface WebRoutesOptions {
  */
 export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, { root = WEB_BUILD_DIR }) => {
   app.addHook('onRoute', (route) => {
-    route.config = { ...route.config, apiKey: 'public' };
+    route.config = { ...route.config, access: 'public' };
   });
   if (!existsSync(join(root, 'index.html'))) {
     app.get('/', { schema: { hide: true } }, async () => {

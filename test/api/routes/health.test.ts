@@ -49,7 +49,7 @@ describe('operations routes', () => {
     const response = await service.app.inject({ method: 'GET', url: `/datasets/${'a'.repeat(500)}` });
     assert.equal(response.statusCode, 414);
     assert.equal(response.json().error.code, 'URL_TOO_LONG');
-    assert.match(response.json().error.message, /path segment of the URL is too long/);
+    assert.match(response.json().error.message, /URL is too long.*max param length/);
   });
 });
 
