@@ -26,7 +26,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
       summary: 'Upload a dataset',
       description: UPLOAD_DESCRIPTION,
       consumes: ['multipart/form-data'],
-      response: { 200: datasetSchema, 201: datasetSchema, ...errorResponses(400, 413, 415) },
+      response: { 200: datasetSchema, 201: datasetSchema, ...errorResponses(400, 413, 415, 503) },
     },
   }, async (request, reply) => {
     const { dataset, created } = await datasets.upload(multipartParts(request));
