@@ -25,7 +25,7 @@ export function showApiKeyPrompt(root: HTMLElement, retry: () => void): void {
     h('h1', {}, 'API key needed'),
     refused
       ? notice('error', h('p', {}, 'The service refused the API key this tab was using: enter the current one.'))
-      : notice('info', h('p', {}, 'This service asks for an API key (its API_KEY setting). Enter it to continue.')),
+      : notice('info', h('p', {}, 'This service asks for an API key (its API_KEY or API_KEYS setting). Enter it to continue.')),
     h('section', { class: 'panel' }, form));
   input.focus();
 }

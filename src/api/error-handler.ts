@@ -67,6 +67,12 @@ function toAppError(error: FastifyError): AppError | null {
   return null;
 }
 
+/** The client closed the connection mid-request (Node's "aborted"): its fault, and nobody is left to answer. */
+function clientWentAway(error: FastifyError, request: FastifyRequest): AppError | null {
+  if (error.code !== 'ECONNRESET' || !request.raw.destroyed) return null;
+  return new AppError('MALFORMED_REQUEST', `${ERROR_CATALOGUE.MALFORMED_REQUEST.message}: the client closed the connection before the request was complete`);
+}
+
 /**
  * One place turns every error into `{ error: { code, message, details? } }`. Errors we
  * raised on purpose keep their message; anything unexpected becomes a 500 that says only
@@ -74,12 +80,6 @@ function toAppError(error: FastifyError): AppError | null {
  * `frameworkErrors` option: the router rejects a malformed or over-long URL before any
  * route or error handler runs.
  */
-/** The client closed the connection mid-request (Node's "aborted"): its fault, and nobody is left to answer. */
-function clientWentAway(error: FastifyError, request: FastifyRequest): AppError | null {
-  if (error.code !== 'ECONNRESET' || !request.raw.destroyed) return null;
-  return new AppError('MALFORMED_REQUEST', `${ERROR_CATALOGUE.MALFORMED_REQUEST.message}: the client closed the connection before the request was complete`);
-}
-
 export function replyWithError(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body, retryAfterSeconds } = errorAnswer(error, request);
   if (retryAfterSeconds !== null) reply.header('retry-after', String(retryAfterSeconds));
@@ -171,18 +171,23 @@ export function clientErrorHandler(maxUrlBytes: number) {
   };
 }
 
+const CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
 /**
  * For plugins that answer errors in their own format (Bull Board's error handler sends its stack
- * as a 500): any 4xx or 5xx body in their scope that is not ours is replaced by ours.
+ * as a 500): any 4xx or 5xx body in their scope that is not ours is replaced by ours, under the
+ * first catalogue code of its status.
  */
 export function keepOurErrorShape(scope: FastifyInstance): void {
   scope.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode < 400 || typeof payload !== 'string' || isOurs(payload)) return payload;
     const status = reply.statusCode;
-    const code: ErrorCode = status === 404 ? 'ROUTE_NOT_FOUND' : status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED';
-    if (status >= 500) request.log.error({ status, body: payload.slice(0, 1000) }, 'a plugin failed');
+    const code = CODES.find((candidate) => ERROR_CATALOGUE[candidate].status === status);
     reply.header('content-type', 'application/json; charset=utf-8');
-    return JSON.stringify(errorBody(status >= 500 ? null : new AppError(code), request.id));
+    if (code && status < 500) return JSON.stringify(errorBody(new AppError(code), request.id));
+    request.log.error({ status, body: payload.slice(0, 1000) }, 'a plugin failed');
+    reply.code(ERROR_CATALOGUE.INTERNAL.status);
+    return JSON.stringify(errorBody(null, request.id));
   });
 }
 

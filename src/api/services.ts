@@ -96,10 +96,17 @@ export function createServices(config: AppConfig) {
     gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),
     events,
     readiness: () => checkReadiness(redis, blobs),
-    /** Removes the upload temp files and half-written blobs of processes that died mid-write. */
+    /**
+     * Removes the upload temp files and half-written blobs of processes that died mid-write. Storage
+     * that cannot be read does not stop start-up: /ready names it.
+     */
     async sweepOrphans(log: FastifyBaseLogger): Promise<void> {
-      const removed = await blobs.sweep([UPLOAD_TEMP_PREFIX], new Date(Date.now() - config.ORPHAN_AGE_MS));
-      if (removed > 0) log.info({ removed }, 'removed orphaned upload temp files and half-written blobs');
+      try {
+        const removed = await blobs.sweep([UPLOAD_TEMP_PREFIX], new Date(Date.now() - config.ORPHAN_AGE_MS));
+        if (removed > 0) log.info({ removed }, 'removed orphaned upload temp files and half-written blobs');
+      } catch (error) {
+        log.warn({ err: error }, 'could not sweep the data directory for orphaned files');
+      }
     },
     async close(): Promise<void> {
       await models.close();

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import Fastify from 'fastify';
+import { installErrorHandler, keepOurErrorShape } from '../../src/api/error-handler.js';
 import { MAX_JSON_DEPTH } from '../../src/data/limits.js';
 import { multipartBody } from '../helpers/multipart.js';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
@@ -133,4 +135,25 @@ describe("the framework's own refusals answer in our shape", () => {
       assertOurError(response, 415, 'UNSUPPORTED_CONTENT_ENCODING', /gzip the files inside it/);
     });
   });
+});
+
+test("a plugin's own error bodies become ours: its 4xx under the catalogue code of that status, its 5xx as our 500 without its stack", async () => {
+  const app = Fastify({ logger: false });
+  installErrorHandler(app);
+  await app.register(async (plugin) => {
+    keepOurErrorShape(plugin);
+    plugin.get('/foreign/missing', async (_request, reply) => reply.code(404).send({ error: 'Queue not found' }));
+    plugin.get('/foreign/broken', async (_request, reply) => reply.code(500).send({ error: 'Internal server error', details: 'Error: boom\n    at handler (board.js:1:1)' }));
+  });
+  try {
+    const missing = await app.inject({ method: 'GET', url: '/foreign/missing' });
+    assert.equal(missing.statusCode, 404);
+    assert.deepEqual(missing.json(), { error: { code: 'ROUTE_NOT_FOUND', message: 'No route matches this method and path' } });
+    const broken = await app.inject({ method: 'GET', url: '/foreign/broken' });
+    assert.equal(broken.statusCode, 500);
+    assert.equal(broken.json().error.code, 'INTERNAL');
+    assert.doesNotMatch(broken.body, /boom|board\.js/);
+  } finally {
+    await app.close();
+  }
 });

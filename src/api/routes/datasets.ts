@@ -28,7 +28,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRoutesOptions> = async 
       description: UPLOAD_DESCRIPTION,
       consumes: ['multipart/form-data'],
       multipartBody: uploadFormSchema,
-      response: { 200: datasetSchema, 201: datasetSchema, ...errorResponses(400, 413, 415) },
+      response: { 200: datasetSchema, 201: datasetSchema, ...errorResponses(400, 413, 415, 503) },
     },
   }, async (request, reply) => {
     const { dataset, created } = await datasets.upload(multipartParts(request));
