@@ -22,6 +22,7 @@ export const ERROR_CATALOGUE = {
   LABEL_OUT_OF_RANGE: { status: 400, message: 'A label is outside the class range' },
   CSV_NOT_NUMERIC: { status: 400, message: 'A CSV value is not a number' },
   CSV_WRONG_VALUE_COUNT: { status: 400, message: 'A CSV row has the wrong number of values' },
+  CSV_MALFORMED: { status: 400, message: 'The CSV is not well formed (a quote is not closed, or a field is cut)' },
   JSON_TOO_DEEP: { status: 400, message: 'The JSON nests deeper than allowed' },
   PIXEL_OUT_OF_RANGE: { status: 400, message: 'A pixel value is out of range' },
   INVALID_DATASET_JSON: { status: 400, message: 'The JSON dataset has the wrong shape' },

@@ -1,25 +1,46 @@
+import { CsvError, parse } from 'csv-parse';
+import { Readable } from 'node:stream';
 import type { Dataset } from '../core/types.js';
-import { AppError } from '../errors.js';
+import { AppError, type ErrorCode } from '../errors.js';
 import { MAX_CSV_LINE_BYTES, MAX_SAMPLES, MAX_SAMPLE_VALUES } from './limits.js';
 import type { MemoryBudget } from './upload-capacity.js';
 
 const MAX_BYTE_VALUE = 255;
-const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
+/** Square images at least this wide whose values are all 0..255 whole numbers are read as pixels unless the upload says otherwise. */
+const MIN_PIXEL_IMAGE_SIDE = 16;
 /** The first buffers hold this much whatever the width, so a wide first row cannot make a huge first allocation. */
 const INITIAL_SAMPLE_BYTES = 64 * 1024;
+/** Header names that mark the label column when the upload names none (pandas and scikit-learn conventions). */
+const LABEL_NAMES = ['label', 'labels', 'target', 'class', 'y'];
 
-/** A typed array that doubles as rows arrive; bytes until a fraction shows the values are 0..1 floats. */
-class GrowingSamples {
+export const CSV_INPUT_KINDS = ['pixels', 'values'] as const;
+
+/** How to read a CSV: which columns are the answer, how fields are separated, and what the features are. */
+export interface CsvOptions {
+  /** The label's column, by header name or 0-based index. Default: a column named label, target, class or y, else the first. */
+  labelColumn?: string;
+  /** Columns of regression targets, by header name or 0-based index; the dataset then has targets instead of labels. */
+  targetColumns?: readonly string[];
+  delimiter?: string;
+  /**
+   * pixels: 0..255 whole numbers, stored as bytes and scaled to 0..1 for training and prediction alike;
+   * values: numbers used as they are, as pandas reads them. Default: pixels for square images at
+   * least 16x16 whose values are all 0..255 whole numbers, else values.
+   */
+  inputs?: (typeof CSV_INPUT_KINDS)[number];
+}
+
+/** Feature rows in a typed array that doubles as rows arrive: bytes while every value is a 0..255 whole number, floats after. */
+class GrowingRows {
   values: Uint8Array | Float32Array;
-  labels: Uint8Array;
+  answers: Float32Array;
   count = 0;
 
-  constructor(readonly width: number, private readonly budget: MemoryBudget) {
+  constructor(readonly width: number, readonly answerWidth: number, private readonly budget: MemoryBudget) {
     const rows = Math.max(1, Math.floor(INITIAL_SAMPLE_BYTES / width));
-    budget.reserve(rows * (width + 1), 'the first CSV rows');
+    budget.reserve(rows * (width + answerWidth * Float32Array.BYTES_PER_ELEMENT), 'the first CSV rows');
     this.values = new Uint8Array(width * rows);
-    this.labels = new Uint8Array(rows);
+    this.answers = new Float32Array(answerWidth * rows);
   }
 
   get isBytes(): boolean {
@@ -33,133 +54,156 @@ class GrowingSamples {
     this.budget.free(bytes);
   }
 
-  /** Room for one more row; returns its offset in `values`. */
+  /** Room for one more row; returns its index. */
   nextRow(): number {
-    if (this.count === this.labels.length) {
-      const size = this.values.length * 2;
-      const oldBytes = this.values.byteLength + this.labels.byteLength;
+    if (this.count * this.width === this.values.length) {
+      const oldBytes = this.values.byteLength + this.answers.byteLength;
       this.budget.reserve(oldBytes * 2, `${this.count * 2} CSV rows`);
-      const values = this.values instanceof Uint8Array ? new Uint8Array(size) : new Float32Array(size);
+      const values = this.values instanceof Uint8Array ? new Uint8Array(this.values.length * 2) : new Float32Array(this.values.length * 2);
       values.set(this.values);
       this.values = values;
-      const labels = new Uint8Array(this.labels.length * 2);
-      labels.set(this.labels);
-      this.labels = labels;
+      const answers = new Float32Array(this.answers.length * 2);
+      answers.set(this.answers);
+      this.answers = answers;
       this.budget.free(oldBytes);
     }
-    return this.count * this.width;
+    return this.count++;
   }
-}
-
-/**
- * The lines of `source` without their line breaks (LF or CRLF), each at most MAX_CSV_LINE_BYTES:
- * a file of one huge line is refused at the limit instead of being gathered into one string.
- */
-async function* csvLines(source: AsyncIterable<Buffer>, field: string): AsyncGenerator<string> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let lineNumber = 0;
-  const line = (last: Buffer): string => {
-    lineNumber++;
-    const bytes = pending.length === 0 ? last : Buffer.concat([...pending, last]);
-    pending = [];
-    pendingBytes = 0;
-    const end = bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN ? bytes.length - 1 : bytes.length;
-    return bytes.toString('utf8', 0, end);
-  };
-  const checkLength = (bytes: number): void => {
-    if (bytes <= MAX_CSV_LINE_BYTES) return;
-    throw new AppError('LINE_TOO_LONG', `${field}: line ${lineNumber + 1} is over ${MAX_CSV_LINE_BYTES} bytes; a row holds at most ${MAX_SAMPLE_VALUES} pixels`, {
-      field, line: lineNumber + 1, maxLineBytes: MAX_CSV_LINE_BYTES,
-    });
-  };
-  for await (const chunk of source) {
-    let start = 0;
-    for (let end = chunk.indexOf(NEWLINE, start); end >= 0; end = chunk.indexOf(NEWLINE, start)) {
-      checkLength(pendingBytes + end - start);
-      yield line(chunk.subarray(start, end));
-      start = end + 1;
-    }
-    pendingBytes += chunk.length - start;
-    checkLength(pendingBytes);
-    if (start < chunk.length) pending.push(chunk.subarray(start));
-  }
-  if (pendingBytes > 0) yield line(Buffer.alloc(0));
 }
 
 const ZERO = 0x30;
 /** x, b and o, lower-cased with | 0x20: Number() reads 0x10, 0b1 and 0o7 as hex, binary and octal. */
 const RADIX_LETTERS = new Set([0x78, 0x62, 0x6f]);
 
-/** A decimal number such as 12, 0.5 or 1e-3: finite, not blank, and no 0x, 0b or 0o prefix (kept off a regex: this runs per pixel). */
-function isNumeric(field: string): boolean {
-  const text = field.trim();
+/** A decimal number such as 12, -0.5 or 1e-3: finite, not blank, and no 0x, 0b or 0o prefix (kept off a regex: this runs per value). */
+function isNumeric(text: string): boolean {
   if (text === '' || !Number.isFinite(Number(text))) return false;
-  return !(text.charCodeAt(0) === ZERO && RADIX_LETTERS.has(text.charCodeAt(1) | 0x20));
+  const digit = text.charCodeAt(0) === 0x2d ? 1 : 0;
+  return !(text.charCodeAt(digit) === ZERO && RADIX_LETTERS.has(text.charCodeAt(digit + 1) | 0x20));
+}
+
+/** csv-parse's own errors, as the 4xx they are. */
+const PARSER_ERRORS: Record<string, ErrorCode> = {
+  CSV_MAX_RECORD_SIZE: 'LINE_TOO_LONG',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'CSV_WRONG_VALUE_COUNT',
+  CSV_QUOTE_NOT_CLOSED: 'CSV_MALFORMED',
+  CSV_INVALID_CLOSING_QUOTE: 'CSV_MALFORMED',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'CSV_MALFORMED',
+  INVALID_OPENING_QUOTE: 'CSV_MALFORMED',
+};
+
+/** Which columns are features and which the answer, from the header (when there is one) and the options. */
+function layout(columns: number, header: readonly string[] | null, options: CsvOptions, field: string) {
+  const find = (name: string, option: string): number => {
+    const index = /^\d+$/.test(name) ? Number(name) : (header?.findIndex((column) => column === name) ?? -1);
+    if (index < 0 || index >= columns) {
+      const known = header ? `its columns are ${header.slice(0, 12).map((column) => `"${column}"`).join(', ')}${header.length > 12 ? ', …' : ''}` : `it has no header, so name columns 0 to ${columns - 1} by number`;
+      throw new AppError('VALIDATION_FAILED', `${option}: the CSV has no column "${name}"; ${known}`, { field: option });
+    }
+    return index;
+  };
+  if (options.targetColumns && options.labelColumn !== undefined) {
+    throw new AppError('VALIDATION_FAILED', 'labelColumn: give labelColumn (classes) or targetColumns (regression), not both', { field: 'labelColumn' });
+  }
+  const named = header ? header.findIndex((column) => LABEL_NAMES.includes(column.toLowerCase())) : -1;
+  const answers = options.targetColumns
+    ? [...new Set(options.targetColumns.map((name) => find(name, 'targetColumns')))]
+    : [options.labelColumn !== undefined ? find(options.labelColumn, 'labelColumn') : Math.max(named, 0)];
+  const features = Array.from({ length: columns }, (_, i) => i).filter((i) => !answers.includes(i));
+  if (features.length === 0) throw new AppError('CSV_WRONG_VALUE_COUNT', `${field}: every column is an answer; a row needs at least one feature`, { field });
+  if (features.length > MAX_SAMPLE_VALUES) {
+    throw new AppError('ROW_TOO_WIDE', `${field}: line 1: ${features.length} features; a sample has at most ${MAX_SAMPLE_VALUES}`, { field, line: 1 });
+  }
+  return { answers, features, regression: options.targetColumns !== undefined };
 }
 
 /**
- * A CSV of one sample per line: the label, then the pixels (the `mnist_train.csv`
- * layout). A first line whose first value is not a number is a header. Pixels are
- * 0..255 integers (kept as bytes) or 0..1 floats. Every buffer is reserved from `budget` first.
+ * A CSV read as pandas would read it (csv-parse: quoting, any one-character delimiter, a UTF-8
+ * BOM): a first row with any field that is not a number is the header; the label (or the target
+ * columns) may be any column; the other columns are the features, used as they are unless they are
+ * 0..255 pixels of square images (see CsvOptions.inputs). Every buffer is reserved from `budget`
+ * first, and a record longer than MAX_CSV_LINE_BYTES is refused before it is gathered.
  */
-export async function parseCsv(source: AsyncIterable<Buffer>, field: string, budget: MemoryBudget): Promise<Dataset> {
-  let samples: GrowingSamples | null = null;
-  let expectedValues = 0;
-  let lineNumber = 0;
+export async function parseCsv(source: AsyncIterable<Buffer>, field: string, budget: MemoryBudget, options: CsvOptions = {}): Promise<Dataset> {
+  const parser = Readable.from(source).pipe(parse({
+    delimiter: options.delimiter ?? ',',
+    bom: true,
+    trim: true,
+    skip_empty_lines: true,
+    max_record_size: MAX_CSV_LINE_BYTES,
+    info: true,
+  }));
+  let rows: GrowingRows | null = null;
+  let plan: ReturnType<typeof layout> | null = null;
+  let header: string[] | null = null;
+  let line = 0;
   let maxValue = 0;
-
-  const fail = (code: 'CSV_NOT_NUMERIC' | 'CSV_WRONG_VALUE_COUNT' | 'PIXEL_OUT_OF_RANGE' | 'LABEL_OUT_OF_RANGE' | 'ROW_TOO_WIDE' | 'TOO_MANY_ROWS', message: string): never => {
-    throw new AppError(code, `${field}: line ${lineNumber}: ${message}`, { field, line: lineNumber });
+  const fail = (code: ErrorCode, message: string): never => {
+    throw new AppError(code, `${field}: line ${line}: ${message}`, { field, line });
   };
 
-  for await (const line of csvLines(source, field)) {
-    lineNumber++;
-    if (line.trim() === '') continue;
-    const values = line.split(',');
-    if (expectedValues === 0) {
-      expectedValues = values.length;
-      if (expectedValues < 2) fail('CSV_WRONG_VALUE_COUNT', 'a row needs a label and at least one pixel, separated by commas');
-      if (expectedValues - 1 > MAX_SAMPLE_VALUES) fail('ROW_TOO_WIDE', `${expectedValues - 1} pixels; a sample has at most ${MAX_SAMPLE_VALUES}`);
-      if (!isNumeric(values[0])) continue;
-    }
-    if (values.length !== expectedValues) {
-      fail('CSV_WRONG_VALUE_COUNT', `${values.length} values; expected ${expectedValues} (a label, then ${expectedValues - 1} pixels)`);
-    }
-    samples ??= new GrowingSamples(expectedValues - 1, budget);
-    if (samples.count === MAX_SAMPLES) fail('TOO_MANY_ROWS', `a dataset has at most ${MAX_SAMPLES} samples`);
-
-    const label = Number(values[0]);
-    if (!isNumeric(values[0])) fail('CSV_NOT_NUMERIC', `the label "${values[0].slice(0, 40)}" is not a decimal number`);
-    if (!Number.isInteger(label) || label < 0 || label > MAX_BYTE_VALUE) {
-      fail('LABEL_OUT_OF_RANGE', `the label ${label} must be a whole number from 0 to ${MAX_BYTE_VALUE}`);
-    }
-    const offset = samples.nextRow();
-    for (let i = 1; i < expectedValues; i++) {
-      const text = values[i];
-      const value = Number(text);
-      if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${i + 1} "${text.slice(0, 40)}" is not a decimal number`);
-      if (value < 0 || value > MAX_BYTE_VALUE) fail('PIXEL_OUT_OF_RANGE', `pixel ${i} is ${value}; pixels are 0..255 integers or 0..1 floats`);
-      if (samples.isBytes && !Number.isInteger(value)) {
-        if (maxValue > 1) fail('PIXEL_OUT_OF_RANGE', `pixel ${i} is ${value}, a fraction among 0..255 integers`);
-        samples.switchToFloats();
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      line = info.lines;
+      if (!plan) {
+        if (record.length > MAX_SAMPLE_VALUES + 1 && !options.targetColumns) fail('ROW_TOO_WIDE', `${record.length - 1} values; a sample has at most ${MAX_SAMPLE_VALUES}`);
+        const isHeader = record.some((value) => !isNumeric(value));
+        if (isHeader) header = record;
+        plan = layout(record.length, header, options, field);
+        rows = new GrowingRows(plan.features.length, plan.answers.length, budget);
+        if (isHeader) continue;
       }
-      if (!samples.isBytes && value > 1) fail('PIXEL_OUT_OF_RANGE', `pixel ${i} is ${value}, above 1 among 0..1 floats`);
-      if (value > maxValue) maxValue = value;
-      samples.values[offset + i - 1] = value;
+      const growing = rows!;
+      if (growing.count === MAX_SAMPLES) fail('TOO_MANY_ROWS', `a dataset has at most ${MAX_SAMPLES} samples`);
+      const row = growing.nextRow();
+      plan.answers.forEach((column, k) => {
+        const text = record[column];
+        if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${column + 1} "${text.slice(0, 40)}" is not a decimal number`);
+        const value = Number(text);
+        if (!plan!.regression && (!Number.isInteger(value) || value < 0 || value > MAX_BYTE_VALUE)) {
+          fail('LABEL_OUT_OF_RANGE', `the label ${value} must be a whole number from 0 to ${MAX_BYTE_VALUE}`);
+        }
+        growing.answers[row * plan!.answers.length + k] = value;
+      });
+      const offset = row * growing.width;
+      plan.features.forEach((column, i) => {
+        const text = record[column];
+        if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${column + 1} "${text.slice(0, 40)}" is not a decimal number`);
+        const value = Number(text);
+        if (growing.isBytes && (!Number.isInteger(value) || value < 0 || value > MAX_BYTE_VALUE)) {
+          if (options.inputs === 'pixels') fail('PIXEL_OUT_OF_RANGE', `value ${column + 1} is ${value}; pixels are whole numbers from 0 to ${MAX_BYTE_VALUE}`);
+          growing.switchToFloats();
+        }
+        if (value > maxValue) maxValue = value;
+        growing.values[offset + i] = value;
+      });
     }
-    samples.labels[samples.count++] = label;
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    const code = PARSER_ERRORS[error.code] ?? 'CSV_MALFORMED';
+    const at = (error as CsvError & { lines?: number }).lines ?? line + 1;
+    if (code === 'LINE_TOO_LONG') {
+      throw new AppError(code, `${field}: line ${at} is over ${MAX_CSV_LINE_BYTES} bytes; a row holds at most ${MAX_SAMPLE_VALUES} values`, { field, line: at, maxLineBytes: MAX_CSV_LINE_BYTES });
+    }
+    throw new AppError(code, `${field}: line ${at}: ${error.message.replace(/^Invalid Record Length: /, '')}`, { field, line: at });
   }
 
-  if (!samples) throw new AppError('EMPTY_FILE', `${field}: the CSV has no data rows`, { field });
-  const { count, width } = samples;
+  if (!rows || rows.count === 0) throw new AppError('EMPTY_FILE', `${field}: the CSV has no data rows`, { field });
+  const { count, width } = rows;
   const side = Math.sqrt(width);
+  const square = Number.isInteger(side);
+  const pixels = options.inputs === 'pixels' || (options.inputs === undefined && rows.isBytes && square && side >= MIN_PIXEL_IMAGE_SIDE && maxValue > 1);
+  let inputs = rows.values.subarray(0, count * width);
+  if (!pixels && inputs instanceof Uint8Array) {
+    budget.reserve(inputs.length * Float32Array.BYTES_PER_ELEMENT, 'CSV values as floats');
+    inputs = Float32Array.from(inputs);
+  }
   return {
     count,
     inputSize: width,
-    inputs: samples.values.subarray(0, count * width),
-    labels: samples.labels.subarray(0, count),
-    targets: null,
-    ...(Number.isInteger(side) && { width: side, height: side }),
+    inputs,
+    labels: plan!.regression ? null : Uint8Array.from(rows.answers.subarray(0, count)),
+    targets: plan!.regression ? rows.answers.subarray(0, count * plan!.answers.length) : null,
+    ...(pixels && square && { width: side, height: side }),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema, integerTextSchema } from '../storage/ids.js';
 import { nextCursorSchema } from '../storage/paging.js';
+import { CSV_INPUT_KINDS } from './csv.js';
 import { MAX_SAMPLES } from './limits.js';
 
 export const DATASET_FORMATS = ['idx', 'csv', 'json'] as const;
@@ -20,7 +21,7 @@ export const datasetSchema = z
     classCounts: z.array(z.int()).nullable().describe('Samples per class, indexed by label'),
     targetSize: z.int().nullable().describe('Values per target row for regression data; null for labels'),
     warnings: z.array(z.string()).default([]).describe('What to know before training on it: classes with no samples, or very unbalanced ones'),
-    sha256: z.string().describe('SHA-256 of the stored dataset; the same content uploaded again returns this dataset'),
+    sha256: z.string().describe('SHA-256 of the stored dataset and its class count; the same content uploaded again returns this dataset'),
     bytes: z.int().describe('Size of the stored dataset'),
     createdAt: z.iso.datetime(),
   })
@@ -95,4 +96,12 @@ export const uploadFieldsSchema = z.strictObject({
     .optional(),
   numClasses: integerTextSchema(1, 256).optional()
     .describe('Number of classes; every label must be below it (default: the largest label + 1)'),
+  labelColumn: z.string().trim().min(1).max(MAX_NAME_LENGTH).optional()
+    .describe('CSV: the label\'s column, by header name or 0-based number (default: a column named label, target, class or y, else the first)'),
+  targetColumns: z.string().trim().min(1).max(10_000).transform((list) => list.split(',').map((column) => column.trim())).optional()
+    .describe('CSV: regression targets instead of a label: their columns, comma-separated names or numbers'),
+  delimiter: z.enum([',', ';', '|', '\t', 'tab']).transform((delimiter) => (delimiter === 'tab' ? '\t' : delimiter)).optional()
+    .describe('CSV: the field separator, "," (default), ";", "|", or a tab (sent as a tab or as "tab")'),
+  inputs: z.enum(CSV_INPUT_KINDS).optional()
+    .describe('CSV: "pixels" for 0..255 values scaled to 0..1, "values" to use numbers as they are (default: pixels for square images of 16x16 or more whose values are all 0..255 whole numbers, else values)'),
 });

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { PageQuery } from '../storage/paging.js';
 import { BlobNotFoundError, readBlob, type BlobStore } from '../storage/blob-store.js';
 import { newId } from '../storage/ids.js';
-import { parseCsv } from './csv.js';
+import { parseCsv, type CsvOptions } from './csv.js';
 import { datasetLayout, DATASET_HEADER_BYTES, encodedDatasetBytes, encodeDataset, readDatasetHeader } from './dataset-file.js';
 import { nameFromFilename, uploadFieldsSchema, type DatasetRecord, type DatasetView, type Sample } from './dataset-schema.js';
 import type { DatasetStore } from './dataset-store.js';
@@ -21,7 +21,7 @@ export type UploadPart =
   | { kind: 'field'; field: string; value: string };
 
 const FILE_FIELDS = ['images', 'labels', 'file'] as const;
-const TEXT_FIELDS = ['name', 'numClasses'] as const;
+const TEXT_FIELDS = Object.keys(uploadFieldsSchema.shape);
 const ACCEPTED = `files "images" + "labels" (an IDX pair) or "file" (CSV or JSON), and optional fields ${TEXT_FIELDS.join(', ')}`;
 
 export const datasetBlobKey = (id: string): string => `datasets/${id}.mlpd`;
@@ -61,7 +61,7 @@ export class DatasetService {
         const issue = fields.error.issues[0];
         throw new AppError('VALIDATION_FAILED', `${issue.path.join('.')}: ${issue.message}`, { field: issue.path.join('.') });
       }
-      const { format, dataset, field, filename } = await this.parse(received.files, budget);
+      const { format, dataset, field, filename } = await this.parse(received.files, budget, fields.data);
       const summary = summarizeDataset(dataset, field, fields.data.numClasses);
       return await this.save(dataset, { ...summary, format, name: fields.data.name ?? nameFromFilename(filename, format) }, budget);
     } finally {
@@ -89,7 +89,7 @@ export class DatasetService {
     }
   }
 
-  private async parse(files: ReceivedUpload['files'], budget: MemoryBudget): Promise<{ format: DatasetRecord['format']; dataset: Dataset; field: string; filename: string }> {
+  private async parse(files: ReceivedUpload['files'], budget: MemoryBudget, csv: CsvOptions): Promise<{ format: DatasetRecord['format']; dataset: Dataset; field: string; filename: string }> {
     const images = files.get('images');
     const labels = files.get('labels');
     const file = files.get('file');
@@ -101,7 +101,7 @@ export class DatasetService {
       const first = await content.next();
       const bytes = prepend(first.done ? Buffer.alloc(0) : first.value, content);
       const isJson = !first.done && first.value.toString('utf8', 0, 64).trimStart().startsWith('{');
-      const dataset = isJson ? await parseJsonDataset(bytes, 'file', budget) : await parseCsv(bytes, 'file', budget);
+      const dataset = isJson ? await parseJsonDataset(bytes, 'file', budget) : await parseCsv(bytes, 'file', budget, csv);
       return { format: isJson ? 'json' : 'csv', dataset, field: 'file', filename: file.filename };
     }
     if (!images || !labels) {
@@ -121,7 +121,8 @@ export class DatasetService {
   private async save(dataset: Dataset, described: Omit<DatasetRecord, 'id' | 'sha256' | 'bytes' | 'createdAt'>, budget: MemoryBudget): Promise<{ dataset: DatasetRecord; created: boolean }> {
     budget.reserve(encodedDatasetBytes(dataset), 'the stored form of the dataset');
     const bytes = encodeDataset(dataset);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // The class count is part of what a dataset means: the same bytes with another numClasses are another dataset.
+    const sha256 = createHash('sha256').update(bytes).update(`numClasses=${described.numClasses}`).digest('hex');
     const existing = await this.existingWithSha(sha256);
     if (existing) {
       // Redis can outlive the data dir (a wiped or new DATA_DIR on the same Redis): the record then
