@@ -13,6 +13,10 @@ const PHONE = { width: 390, height: 844 };
 const DIGITS = 300;
 /** Longer than one refresh of the jobs list (2 s), twice over. */
 const TWO_REFRESHES_MS = 4500;
+/** Long enough at one sample per batch to be caught running and stopped. */
+const KEYBOARD_JOB_EPOCHS = 2000;
+/** More Tab presses than any page has stops before the control a step looks for. */
+const MAX_TABS = 200;
 const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 /** The dashboard as an experiment tracker: runs table, chart tools, evaluation, registry, and access for everyone. */
@@ -108,6 +112,7 @@ describe('the dashboard as an experiment tracker', () => {
     assert.equal(await lossChart.getByLabel('Log scale').isChecked(), false);
     await lossChart.locator('.uplot').waitFor();
     await lossChart.getByText('Loss: data as a table').click();
+    await lossChart.locator('.chart-table tbody tr').first().waitFor();
     assert.ok(await lossChart.locator('.chart-table tbody tr').count() > 5);
     const csv = page.waitForEvent('download');
     await lossChart.getByRole('button', { name: 'Loss: download CSV' }).click();
@@ -170,6 +175,56 @@ describe('the dashboard as an experiment tracker', () => {
     await page.waitForFunction(`(() => { const box = document.querySelector('.prediction').getBoundingClientRect(); return box.top >= 0 && box.bottom <= innerHeight; })()`);
     await session.screenshot('tracker-phone-predict');
     await page.setViewportSize(DESKTOP);
+  });
+
+  test('with the keyboard alone: create a job, watch it run, stop it, and compare it with another run', async () => {
+    /** Tabs forward until the focused control's label, name or text starts with `name`: proof it is reachable without a mouse. */
+    const tabTo = async (name: string) => {
+      for (let presses = 0; presses < MAX_TABS; presses++) {
+        await page.keyboard.press('Tab');
+        const reached = await page.evaluate(`(() => {
+          const element = document.activeElement;
+          const name = element?.labels?.[0]?.textContent ?? element?.getAttribute('aria-label') ?? element?.textContent ?? '';
+          return name.trim().startsWith(${JSON.stringify(name)});
+        })()`);
+        if (reached) return;
+      }
+      throw new Error(`${MAX_TABS} presses of Tab never reached "${name}"`);
+    };
+    await open('#/jobs');
+    await page.getByRole('heading', { name: 'Training jobs' }).waitFor();
+    await tabTo('Dataset');
+    await page.keyboard.type('x');
+    await tabTo('Epochs');
+    await page.keyboard.type(String(KEYBOARD_JOB_EPOCHS));
+    await tabTo('Run name');
+    await page.keyboard.type('typed run');
+    await tabTo('Advanced');
+    await page.keyboard.press('Enter');
+    await tabTo('Batch size');
+    await page.keyboard.type('1');
+    await tabTo('Start training');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    await page.locator('h1 .state-running').waitFor({ timeout: 30_000 });
+    await page.locator('#epochs-title + div tbody tr').first().waitFor({ timeout: 30_000 });
+    await tabTo('Stop and keep model');
+    await page.keyboard.press('Enter');
+    await page.locator('h1 .state-completed').waitFor({ timeout: 30_000 });
+    await page.getByText(/The job was stopped on request/).waitFor();
+
+    await tabTo('Jobs');
+    await page.keyboard.press('Enter');
+    await page.locator('table.runs tbody tr[data-job]').first().waitFor();
+    await tabTo('Compare run typed run');
+    await page.keyboard.press('Space');
+    await tabTo('Compare run');
+    await page.keyboard.press('Space');
+    await tabTo('Compare selected');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/compare\?jobs=/);
+    await page.locator('.chart .uplot').first().waitFor();
+    assert.match(await page.locator('#compare-summary-title + div').innerText(), /typed run/);
   });
 
   test('dark mode follows the system setting', async () => {
