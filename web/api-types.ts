@@ -4,19 +4,23 @@
  */
 import type { z } from 'zod';
 import type { datasetListSchema } from '../src/data/dataset-schema.js';
-import type { Job, jobListSchema, jobRequestSchema, resumeRequestSchema } from '../src/queue/job-schema.js';
+import type { Job, jobLabelsRequestSchema, jobListSchema, jobRequestSchema, resumeRequestSchema } from '../src/queue/job-schema.js';
 import type { JobEvent } from '../src/queue/job-store.js';
 import type { modelListSchema, Prediction } from '../src/models/model-schema.js';
 
 export type { DatasetRecord as Dataset, Sample } from '../src/data/dataset-schema.js';
 export type { EpochRecord, Job, JobState, JobSummary, StepRecord } from '../src/queue/job-schema.js';
 export type { EvaluateRequest, EvaluationResult, ModelRecord as Model, PredictRequest } from '../src/models/model-schema.js';
+import type { registeredModelSchema } from '../src/models/model-schema.js';
+export type RegisteredModel = z.infer<typeof registeredModelSchema>;
 
 export type DatasetList = z.infer<typeof datasetListSchema>;
 export type JobList = z.infer<typeof jobListSchema>;
 export type ModelList = z.infer<typeof modelListSchema>;
 /** The body of POST /jobs as a client writes it (before defaults and transforms). */
 export type JobRequestBody = z.input<ReturnType<typeof jobRequestSchema>>;
+/** The body of PATCH /jobs/:id: a run's name and tags. */
+export type JobLabelsBody = z.input<typeof jobLabelsRequestSchema>;
 export type ResumeRequestBody = NonNullable<z.input<ReturnType<typeof resumeRequestSchema>>>;
 /** The answer of POST /predict for one sample. */
 export type SinglePrediction = Prediction & { modelId: string };

@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { formatNumber } from './dom.js';
+import { formatNumber, h, show } from './dom.js';
 
 /** How a line looks. Every line differs from the others by its dash pattern too, so colour is never the only cue. */
 export interface LineStyle {
@@ -14,16 +14,24 @@ export interface Curve {
   /** [x, y] pairs in increasing x; a non-finite y (a diverged loss) leaves a gap. */
   points: [number, number][];
   style: LineStyle;
+  /** Whether the smoothing slider applies to it (per-step losses), or not (per-epoch records). */
+  smoothable?: boolean;
 }
 
 export interface ChartOptions {
   title: string;
   xLabel: string;
   yLabel: string;
-  /** Loss spans orders of magnitude: plot it on a log scale. */
+  /** Loss spans orders of magnitude: start on a log scale (the user can switch). */
   logY?: boolean;
   /** Accuracy: a 0..1 axis labelled in percent. */
   fraction?: boolean;
+  /** An x axis over orders of magnitude (learning rates) instead of epochs. */
+  logX?: boolean;
+  /** Offer the EMA smoothing slider, for noisy per-step curves. */
+  smoothing?: boolean;
+  /** Charts with the same key show the hover cursor at the same x together. */
+  syncKey?: string;
 }
 
 /** Okabe–Ito colours, told apart by people with the common colour-vision deficiencies. */
@@ -62,6 +70,15 @@ function legendDash(dash: number[]): string {
 const CHART_HEIGHT_PX = 260;
 /** Room above the highest point of a log-scale curve, as a factor. */
 const LOG_HEADROOM = 1.2;
+/** Room around a linear curve, as a share of its span, so points do not sit on the frame. */
+const LINEAR_PADDING = 0.05;
+const MIN_CHART_WIDTH_PX = 260;
+/** TensorBoard's default smoothing weight. */
+const DEFAULT_SMOOTHING = 0.6;
+/** Rows of the data table before it is thinned to every n-th. */
+const TABLE_ROWS = 200;
+/** Whole-number epoch ticks only: a 5-epoch run gets no tick at 1.5. */
+const EPOCH_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000];
 
 /**
  * A log axis from the decade below the lowest point to just above the highest. uPlot's default
@@ -72,52 +89,76 @@ function logRange(min: number | null, max: number | null): [number, number] {
   if (min === null || max === null || min <= 0) return [0.1, 10];
   return [10 ** Math.floor(Math.log10(min)), max * LOG_HEADROOM];
 }
-const MIN_CHART_WIDTH_PX = 260;
+
+/** A linear axis fitted to the data with a little room, kept within 0..1 for fractions. */
+function linearRange(min: number | null, max: number | null, fraction: boolean): [number, number] {
+  if (min === null || max === null) return [0, 1];
+  const pad = Math.max((max - min) * LINEAR_PADDING, Math.abs(max) * 1e-3, 1e-9);
+  const range: [number, number] = [min - pad, max + pad];
+  return fraction ? [Math.max(0, range[0]), Math.min(1, range[1])] : range;
+}
 
 /**
- * A uPlot line chart that follows its container's width. Curves with different x values
- * share one chart: uPlot.join aligns them, and spanGaps draws each line across the others' x.
+ * Exponential moving average as TensorBoard draws it, debiased so the first points are not pulled
+ * towards 0: s_t = w·s_{t-1} + (1 − w)·y_t, shown as s_t / (1 − w^t). Gaps (non-finite) are skipped.
+ */
+export function smooth(values: number[], weight: number): number[] {
+  if (weight <= 0) return values;
+  let average = 0;
+  let count = 0;
+  return values.map((value) => {
+    if (!Number.isFinite(value)) return value;
+    count++;
+    average = weight * average + (1 - weight) * value;
+    return average / (1 - weight ** count);
+  });
+}
+
+function download(name: string, href: string): void {
+  const link = document.createElement('a');
+  link.href = href;
+  link.download = name;
+  link.click();
+}
+
+const fileName = (title: string): string => title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/**
+ * A uPlot line chart in the TensorBoard manner: EMA smoothing, a log/linear switch, a y axis
+ * fitted to the data, values on hover, a visible zoom reset, CSV and PNG export, and its data as a
+ * table for those who cannot see the plot. It follows its container's width. Curves with
+ * different x values share one chart: uPlot.join aligns them, and spanGaps draws each line
+ * across the others' x.
  */
 export class LineChart {
   readonly element = document.createElement('figure');
   private readonly container = document.createElement('div');
   private plot: uPlot | null = null;
-  private seriesKey = '';
-  /** The x axis runs from 0 to here when set (a run's planned epochs), so a live curve grows to the right. */
+  private plotKey = '';
+  private curves: Curve[] = [];
+  /** The x axis runs from 0 to here: the run's planned or finished epochs, so charts of one run line up. */
   private xMax: number | null = null;
+  private logY: boolean;
+  private smoothing: number;
   private readonly resizeObserver: ResizeObserver;
+  private readonly tableHolder: HTMLDetailsElement;
 
   constructor(private readonly options: ChartOptions) {
+    this.logY = options.logY ?? false;
+    this.smoothing = options.smoothing ? DEFAULT_SMOOTHING : 0;
     this.element.className = 'chart';
     this.element.setAttribute('aria-label', `${options.title}: ${options.yLabel} against ${options.xLabel}`);
-    this.element.append(this.container);
+    this.tableHolder = h('details', { class: 'chart-data' }, h('summary', {}, `${options.title}: data as a table`));
+    this.tableHolder.addEventListener('toggle', () => this.drawTable());
+    this.element.append(this.toolbar(), this.container, this.tableHolder);
     this.resizeObserver = new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: CHART_HEIGHT_PX }));
     this.resizeObserver.observe(this.element);
   }
 
   update(curves: Curve[], xMax: number | null = null): void {
+    this.curves = curves;
     this.xMax = xMax;
-    const drawn = curves.filter((curve) => curve.points.length > 0);
-    if (drawn.length === 0) {
-      this.plot?.destroy();
-      this.plot = null;
-      this.seriesKey = '';
-      this.container.replaceChildren(Object.assign(document.createElement('p'), { className: 'chart-empty', textContent: `${this.options.title}: no points yet` }));
-      return;
-    }
-    const data = uPlot.join(drawn.map((curve) => [
-      curve.points.map(([x]) => x),
-      curve.points.map(([, y]) => (Number.isFinite(y) && (!this.options.logY || y > 0) ? y : null)),
-    ]));
-    const key = drawn.map((curve) => curve.label).join('\n');
-    if (this.plot && key === this.seriesKey) {
-      this.plot.setData(data);
-      return;
-    }
-    this.plot?.destroy();
-    this.container.replaceChildren();
-    this.seriesKey = key;
-    this.plot = new uPlot(this.plotOptions(drawn), data, this.container);
+    this.draw();
   }
 
   destroy(): void {
@@ -126,38 +167,150 @@ export class LineChart {
     this.plot = null;
   }
 
+  private toolbar(): HTMLElement {
+    const { title, smoothing } = this.options;
+    const controls: HTMLElement[] = [];
+    if (smoothing) {
+      const slider = h('input', { type: 'range', min: 0, max: 0.99, step: 0.01, value: this.smoothing, 'aria-label': `${title}: smoothing` });
+      const shown = h('output', {}, this.smoothing.toFixed(2));
+      slider.addEventListener('input', () => {
+        this.smoothing = Number(slider.value);
+        shown.textContent = this.smoothing.toFixed(2);
+        this.draw();
+      });
+      controls.push(h('label', { class: 'chart-control' }, 'Smoothing ', slider, shown));
+    }
+    const log = h('input', { type: 'checkbox', checked: this.logY });
+    log.addEventListener('change', () => {
+      this.logY = log.checked;
+      this.draw();
+    });
+    controls.push(h('label', { class: 'chart-control choice' }, log, 'Log scale'));
+    const button = (label: string, name: string, action: () => void) => {
+      const element = h('button', { type: 'button', class: 'secondary small', 'aria-label': `${title}: ${name}` }, label);
+      element.addEventListener('click', action);
+      return element;
+    };
+    controls.push(
+      button('Reset zoom', 'reset zoom', () => this.plot?.setData(this.plot.data, true)),
+      button('CSV', 'download CSV', () => this.downloadCsv()),
+      button('PNG', 'download PNG', () => this.downloadPng()));
+    return h('div', { class: 'chart-tools' }, ...controls);
+  }
+
+  /** The curves as drawn: smoothed where the slider applies, and without the points a log axis cannot show. */
+  private series(): { drawn: Curve[]; data: uPlot.AlignedData } {
+    const drawn = this.curves.filter((curve) => curve.points.length > 0);
+    if (drawn.length === 0) return { drawn, data: [[]] };
+    const data = uPlot.join(drawn.map((curve) => {
+      const ys = curve.points.map(([, y]) => y);
+      const shown = curve.smoothable ? smooth(ys, this.smoothing) : ys;
+      return [curve.points.map(([x]) => x), shown.map((y) => (Number.isFinite(y) && (!this.logY || y > 0) ? y : null))];
+    }));
+    return { drawn, data };
+  }
+
+  private draw(): void {
+    const { drawn, data } = this.series();
+    if (drawn.length === 0) {
+      this.plot?.destroy();
+      this.plot = null;
+      this.plotKey = '';
+      this.container.replaceChildren(h('p', { class: 'chart-empty' }, `${this.options.title}: no points yet`));
+    } else {
+      const key = [this.logY, ...drawn.map((curve) => curve.label)].join('\n');
+      if (this.plot && key === this.plotKey) {
+        this.plot.setData(data);
+      } else {
+        this.plot?.destroy();
+        this.container.replaceChildren();
+        this.plotKey = key;
+        this.plot = new uPlot(this.plotOptions(drawn), data, this.container);
+      }
+    }
+    if (this.tableHolder.open) this.drawTable();
+  }
+
+  private labels(): string[] {
+    return [this.options.xLabel, ...this.series().drawn.map((curve) => curve.label)];
+  }
+
+  private drawTable(): void {
+    if (!this.tableHolder.open) return;
+    const { data } = this.series();
+    const rows = data[0].length;
+    const every = Math.max(1, Math.ceil(rows / TABLE_ROWS));
+    const kept = Array.from({ length: rows }, (_, i) => i).filter((i) => i % every === 0 || i === rows - 1);
+    const cell = (value: number | null | undefined) => (value === null || value === undefined ? '–' : formatNumber(value));
+    show(this.tableHolder, this.tableHolder.firstElementChild,
+      every > 1 && h('p', { class: 'hint' }, `Every ${every}th of ${rows} rows; the CSV has them all.`),
+      h('div', { class: 'table-scroll chart-table', tabindex: 0, role: 'region', 'aria-label': `${this.options.title} data` }, h('table', {},
+        h('thead', {}, h('tr', {}, ...this.labels().map((label) => h('th', { scope: 'col', class: 'number' }, label)))),
+        h('tbody', {}, ...kept.map((i) => h('tr', {}, ...data.map((column) => h('td', { class: 'number' }, cell(column[i])))))))));
+  }
+
+  private downloadCsv(): void {
+    const { data } = this.series();
+    const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
+    const lines = [this.labels().map(quote).join(',')];
+    for (let i = 0; i < data[0].length; i++) lines.push(data.map((column) => column[i] ?? '').join(','));
+    download(`${fileName(this.options.title)}.csv`, URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'text/csv' })));
+  }
+
+  /** The plot on the page's paper colour, so the PNG is readable outside the page. */
+  private downloadPng(): void {
+    if (!this.plot) return;
+    const source = this.plot.ctx.canvas;
+    const canvas = h('canvas', { width: source.width, height: source.height });
+    const context = canvas.getContext('2d')!;
+    context.fillStyle = getComputedStyle(this.element).getPropertyValue('--paper').trim() || '#fff';
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(source, 0, 0);
+    download(`${fileName(this.options.title)}.png`, canvas.toDataURL('image/png'));
+  }
+
   private width(): number {
     return Math.max(MIN_CHART_WIDTH_PX, this.element.clientWidth);
   }
 
   private plotOptions(curves: Curve[]): uPlot.Options {
-    const { title, xLabel, yLabel, logY, fraction } = this.options;
+    const { title, xLabel, yLabel, fraction = false, syncKey, logX = false } = this.options;
     const formatY = (value: number): string => (fraction ? `${(value * 100).toFixed(1)}%` : formatNumber(value));
+    const ink = getComputedStyle(this.element).getPropertyValue('--ink').trim() || '#1d2430';
+    const grid = getComputedStyle(this.element).getPropertyValue('--line').trim() || '#d5dae1';
+    const axisColours = { stroke: ink, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     return {
       title,
       width: this.width(),
       height: CHART_HEIGHT_PX,
+      cursor: syncKey ? { sync: { key: syncKey } } : {},
       scales: {
-        x: { time: false, range: (_plot, min, max) => (this.xMax === null ? [min, max] : [0, Math.max(this.xMax, max)]) },
-        y: logY ? { distr: 3, range: (_plot, min, max) => logRange(min, max) } : fraction ? { range: [0, 1] } : {},
+        x: logX
+          ? { time: false, distr: 3, range: (_plot, min, max) => logRange(min, max) }
+          // At least one whole epoch: the ticks are whole epochs, and a run that failed in its first has no whole one.
+          : { time: false, range: (_plot, _min, max) => [0, Math.max(this.xMax ?? max, max, 1)] },
+        y: this.logY
+          ? { distr: 3, range: (_plot, min, max) => logRange(min, max) }
+          : { range: (_plot, min, max) => linearRange(min, max, fraction) },
       },
       axes: [
-        { label: xLabel },
-        { label: yLabel, size: 60, values: (_plot, splits) => splits.map((value) => (value === null ? '' : formatY(value))) },
+        { label: xLabel, ...(logX ? { values: (_plot, splits) => splits.map((value) => (value === null ? '' : formatNumber(value))) } : { incrs: EPOCH_TICKS }), ...axisColours },
+        { label: this.logY ? `${yLabel} (log scale)` : yLabel, size: 60, values: (_plot, splits) => splits.map((value) => (value === null ? '' : formatY(value))), ...axisColours },
       ],
       series: [
-        { label: xLabel },
+        { label: xLabel, value: (_plot, value) => (value === null ? '–' : formatNumber(value)) },
         ...curves.map((curve): uPlot.Series => ({
           label: curve.label,
           stroke: curve.style.colour,
           dash: curve.style.dash,
           width: curve.style.width,
           spanGaps: true,
+          value: (_plot, value) => (value === null ? '–' : formatY(value)),
           // Marked points are drawn while there is room for them; uPlot leaves them out on dense curves.
           points: curve.style.points ? { size: 7, fill: curve.style.colour } : { show: false },
         })),
       ],
-      legend: { live: false, markers: { width: 3, dash: (_plot, index) => legendDash(curves[index - 1]?.style.dash ?? []) } },
+      legend: { live: true, markers: { width: 3, dash: (_plot, index) => legendDash(curves[index - 1]?.style.dash ?? []) } },
     };
   }
 }

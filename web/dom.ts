@@ -89,3 +89,12 @@ export function poll(intervalMs: number, signal: AbortSignal, task: () => Promis
   };
   void run();
 }
+
+/**
+ * A table in a box that scrolls sideways on narrow screens. The box takes focus, so keyboard
+ * users can scroll it too, and is a named region, so that focus stop says what it holds.
+ */
+export function scrollBox(table: HTMLTableElement): HTMLElement {
+  const name = table.getAttribute('aria-label') ?? 'Table';
+  return h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': `${name} (scrolls sideways)` }, table);
+}

@@ -68,9 +68,51 @@ export function bestAccuracyText(best: BestAccuracy | null): string {
 /**
  * The step losses against the epoch, so runs with different batch sizes line up: step 150
  * of 100-step epochs sits at x = 1.5, between the ends of epochs 1 and 2 (x = 1 and x = 2).
+ * A run that failed before it reported its progress (a divergence in its first epoch) has no
+ * steps per epoch: its steps are spread evenly over the epoch they belong to, up to the blow-up.
  */
 export function stepLossPoints(job: Job): [number, number][] {
+  const steps = job.history.steps;
   const stepsPerEpoch = job.progress?.stepsPerEpoch;
-  if (!stepsPerEpoch) return [];
-  return job.history.steps.map((step) => [step.step / stepsPerEpoch, step.loss]);
+  if (stepsPerEpoch) return steps.map((step) => [step.step / stepsPerEpoch, step.loss]);
+  const perEpoch = new Map<number, number>();
+  for (const step of steps) perEpoch.set(step.epoch, (perEpoch.get(step.epoch) ?? 0) + 1);
+  const seen = new Map<number, number>();
+  return steps.map((step) => {
+    const nth = (seen.get(step.epoch) ?? 0) + 1;
+    seen.set(step.epoch, nth);
+    return [step.epoch - 1 + nth / perEpoch.get(step.epoch)!, step.loss];
+  });
+}
+
+/** A run's name when it has one, else its short id. */
+export const runName = (job: JobSummary): string => job.name ?? shortId(job.id);
+
+/** How long the run has trained: to its end, or to now while it runs; null before it starts. */
+export function runSeconds(job: JobSummary, now = Date.now()): number | null {
+  if (!job.startedAt) return null;
+  const end = job.finishedAt ? Date.parse(job.finishedAt) : now;
+  return Math.max(0, (end - Date.parse(job.startedAt)) / 1000);
+}
+
+/** A config value in words: objects as their fields (`kind cosine, minLearningRate 0`), null as "off". */
+function settingText(value: unknown): string {
+  if (value === null || value === undefined) return 'off';
+  if (Array.isArray(value)) return value.join(', ');
+  if (typeof value === 'object') return Object.entries(value).map(([key, inner]) => `${key} ${settingText(inner)}`).join(', ');
+  return typeof value === 'number' ? formatNumber(value) : String(value);
+}
+
+/** Every setting of a job as [name, words], in the config's own order: the job page lists them, and compare keeps those that differ. */
+export function jobSettings(job: JobSummary): [string, string][] {
+  const { learningRate: _rate, ...rest } = job.config;
+  return [
+    ['learningRate', learningRateText(job)],
+    ...Object.entries(rest).map(([name, value]): [string, string] => [name, settingText(value)]),
+    ['validation', job.validationDatasetId ? `dataset ${job.validationDatasetId}` : job.validationSplit ? `${formatPercent(job.validationSplit)} held out` : 'none'],
+    ['fromModelId', job.fromModelId ?? 'none (fresh init)'],
+    ['registerAs', job.registerAs ?? 'not registered'],
+    ['threads', job.threads === null ? 'chosen by the worker' : String(job.threads)],
+    ['maxRuntimeSeconds', formatDuration(job.maxRuntimeSeconds)],
+  ];
 }

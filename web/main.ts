@@ -6,6 +6,7 @@ import { datasetsPage } from './pages/datasets.js';
 import { jobPage } from './pages/job.js';
 import { jobsPage } from './pages/jobs.js';
 import { predictPage } from './pages/predict.js';
+import { registryPage } from './pages/registry.js';
 import { currentRoute, type Page } from './route.js';
 
 const PAGES: Record<string, { title: string; page: Page }> = {
@@ -13,10 +14,29 @@ const PAGES: Record<string, { title: string; page: Page }> = {
   compare: { title: 'Compare', page: comparePage },
   datasets: { title: 'Datasets', page: datasetsPage },
   predict: { title: 'Predict', page: predictPage },
+  registry: { title: 'Registry', page: registryPage },
 };
 
 const root = document.getElementById('page') as HTMLElement;
 let leaving = new AbortController();
+
+/**
+ * The skip link focuses the page's content without touching the hash: the hash is the route, so
+ * an ordinary `#page` link would navigate away.
+ */
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  root.focus();
+});
+
+/**
+ * After a route change, focus moves to the new page's content, as it would on a page load, so a
+ * keyboard or screen-reader user starts there rather than on the nav link they left.
+ */
+async function navigateAndFocus(): Promise<void> {
+  await navigate();
+  if (!root.contains(document.activeElement)) root.focus({ preventScroll: true });
+}
 
 /** Draws the page the hash names. Whatever goes wrong ends as a message on the page, never a blank one. */
 async function navigate(): Promise<void> {
@@ -50,7 +70,7 @@ async function navigate(): Promise<void> {
   }
 }
 
-window.addEventListener('hashchange', () => void navigate());
+window.addEventListener('hashchange', () => void navigateAndFocus());
 window.addEventListener('unhandledrejection', (event) => {
   if (leaving.signal.aborted || (event.reason instanceof DOMException && event.reason.name === 'AbortError')) return;
   root.prepend(notice('error', h('p', {}, errorText(event.reason))));

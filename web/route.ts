@@ -16,3 +16,6 @@ export const jobHref = (id: string): string => `#/jobs/${encodeURIComponent(id)}
 export const datasetHref = (id: string): string => `#/datasets/${encodeURIComponent(id)}`;
 export const compareHref = (ids: string[]): string => `#/compare?jobs=${ids.map(encodeURIComponent).join(',')}`;
 export const predictHref = (modelId: string): string => `#/predict?model=${encodeURIComponent(modelId)}`;
+/** The jobs page's form filled with a job's settings, and with its diagnosis's suggestions when `withAdvice`. */
+export const cloneHref = (id: string, withAdvice: boolean): string => `#/jobs?from=${encodeURIComponent(id)}${withAdvice ? '&advice' : ''}`;
+export const registryHref = (name?: string): string => (name === undefined ? '#/registry' : `#/registry/${encodeURIComponent(name)}`);

@@ -80,6 +80,27 @@ export function resumeRequestSchema(limits: JobLimits) {
   }).nullable().transform((body) => body ?? {}).describe('May be left out: the run goes on as it was set up');
 }
 
+/** Most tags a run carries, and the longest name and tag, so a runs table stays readable. */
+export const MAX_JOB_TAGS = 20;
+const MAX_JOB_NAME_LENGTH = 100;
+const MAX_JOB_TAG_LENGTH = 40;
+
+const jobNameSchema = z.string().trim().min(1).max(MAX_JOB_NAME_LENGTH);
+/** A comma would be ambiguous in the dashboard's comma-separated tag field. */
+const jobTagSchema = z.string().trim().min(1).max(MAX_JOB_TAG_LENGTH).regex(/^[^,]+$/, 'a tag may not contain a comma');
+
+/** PATCH /jobs/:id: a run's name and tags, which describe it and may change at any time, unlike its spec. */
+export const jobLabelsRequestSchema = z
+  .strictObject({
+    name: jobNameSchema.nullable().optional().describe('A name for the run, as in MLflow\'s run names; null removes it'),
+    tags: z.array(jobTagSchema).max(MAX_JOB_TAGS).optional()
+      .describe(`Replaces the run's tags; duplicates are kept once, at most ${MAX_JOB_TAGS}`),
+  })
+  .refine((body) => body.name !== undefined || body.tags !== undefined, { message: 'give a name, tags or both' })
+  .transform((body) => ({ ...body, ...(body.tags && { tags: [...new Set(body.tags)] }) }));
+
+export type JobLabelsRequest = z.infer<typeof jobLabelsRequestSchema>;
+
 export type JobRequest = z.infer<ReturnType<typeof jobRequestSchema>>;
 export type ResumeRequest = z.infer<ReturnType<typeof resumeRequestSchema>>;
 
@@ -209,6 +230,9 @@ export const jobSchema = jobSpecSchema
     startedAt: z.iso.datetime().nullable(),
     resumedAt: z.iso.datetime().nullable().describe('When POST /jobs/:id/resume last sent it back to the queue; maxRuntimeSeconds counts from here'),
     finishedAt: z.iso.datetime().nullable(),
+    name: z.string().nullable().describe('The run\'s name, set with PATCH /jobs/:id'),
+    tags: z.array(z.string()).describe('The run\'s tags, set with PATCH /jobs/:id'),
+    lastEpoch: epochRecordSchema.nullable().describe('The latest finished epoch\'s metrics, so a runs table needs no job\'s history'),
   })
   .meta({ id: 'Job' });
 

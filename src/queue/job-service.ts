@@ -15,7 +15,7 @@ import { newId } from '../storage/ids.js';
 import type { RedisKeys } from '../storage/redis.js';
 import { sendStop } from './job-control.js';
 import { jobFailure } from './job-errors.js';
-import { FINISHED_STATES, RESUMABLE_STOP_REASONS, type HistoryDetail, type Job, type JobListQuery, type JobRequest, type JobSpec, type ResumeRequest, type StepHistoryQuery } from './job-schema.js';
+import { FINISHED_STATES, RESUMABLE_STOP_REASONS, type HistoryDetail, type Job, type JobLabelsRequest, type JobListQuery, type JobRequest, type JobSpec, type ResumeRequest, type StepHistoryQuery } from './job-schema.js';
 import { finishJob, heldDatasets } from './finish-job.js';
 import type { JobStore } from './job-store.js';
 import { TRAINING_JOB_NAME, type TrainingJobData } from './training-queue.js';
@@ -221,6 +221,13 @@ export class JobService {
     const history = await this.deps.jobs.steps(id, query.from, query.every, query.limit);
     if (!history) throw new AppError('JOB_NOT_FOUND', `No job has the id ${id}`, { id });
     return history;
+  }
+
+  /** Names and tags describe a run, so they change in any state. */
+  async label(id: string, labels: JobLabelsRequest): Promise<Job> {
+    await this.current(id);
+    await this.deps.jobs.setLabels(id, labels);
+    return this.get(id, 'none');
   }
 
   list(query: JobListQuery) {

@@ -3,7 +3,7 @@ import { pageOfIndex } from '../storage/paging.js';
 import type { RedisKeys } from '../storage/redis.js';
 import {
   checkpointRecordSchema, JOB_STATES, jobSpecSchema,
-  type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobListQuery, type JobProgress,
+  type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobLabelsRequest, type JobListQuery, type JobProgress,
   type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord,
 } from './job-schema.js';
 import type { Diagnostics, LearningRateSearch, TrainingNote } from '../core/index.js';
@@ -215,6 +215,15 @@ export class JobStore {
     return parseJson<EpochRecord>(await this.redis.lindex(this.keys.jobEpochs(id), -1));
   }
 
+  /** Sets the run's name and tags as asked; a null name removes it. */
+  async setLabels(id: string, labels: JobLabelsRequest): Promise<void> {
+    const multi = this.redis.multi();
+    if (labels.name === null) multi.hdel(this.keys.job(id), 'name');
+    else if (labels.name !== undefined) multi.hset(this.keys.job(id), 'name', labels.name);
+    if (labels.tags !== undefined) multi.hset(this.keys.job(id), 'tags', JSON.stringify(labels.tags));
+    await multi.exec();
+  }
+
   /** Rewrites what a resume changes of the spec (its epochs or runtime). */
   async updateSpec(spec: JobSpec): Promise<void> {
     await this.redis.hset(this.keys.job(spec.id), 'spec', JSON.stringify(spec));
@@ -230,8 +239,9 @@ export class JobStore {
       this.checkpoints(id),
     ]);
     if (!hash.spec) return null;
+    const lastEpoch = history === 'none' ? await this.lastEpoch(id) : parseJson<EpochRecord>(epochs.at(-1));
     return {
-      ...this.summaryFrom(hash),
+      ...this.summaryFrom(hash, lastEpoch),
       statusTransitions: transitions.map((text) => JSON.parse(text) as JobTransition),
       history: {
         steps: steps.map((text) => JSON.parse(text) as StepRecord),
@@ -257,8 +267,12 @@ export class JobStore {
   async list(query: JobListQuery): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
     const index = query.state ? this.keys.jobsByState(query.state) : this.keys.jobs;
     const { ids, nextCursor } = await pageOfIndex(this.redis, index, query.limit, query.cursor);
-    const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.job(id))));
-    return { jobs: hashes.filter((hash) => hash.spec).map((hash) => this.summaryFrom(hash)), nextCursor };
+    const [hashes, lastEpochs] = await Promise.all([
+      Promise.all(ids.map((id) => this.redis.hgetall(this.keys.job(id)))),
+      Promise.all(ids.map((id) => this.lastEpoch(id))),
+    ]);
+    const jobs = hashes.flatMap((hash, i) => (hash.spec ? [this.summaryFrom(hash, lastEpochs[i])] : []));
+    return { jobs, nextCursor };
   }
 
   async countsByState(): Promise<Record<JobState, number>> {
@@ -272,7 +286,7 @@ export class JobStore {
     return progresses.reduce((sum, text) => sum + (parseJson<JobProgress>(text)?.samplesPerSecond ?? 0), 0);
   }
 
-  private summaryFrom(hash: Record<string, string>): JobSummary {
+  private summaryFrom(hash: Record<string, string>, lastEpoch: EpochRecord | null): JobSummary {
     const spec = jobSpecSchema.parse(JSON.parse(hash.spec));
     return {
       ...spec,
@@ -289,6 +303,9 @@ export class JobStore {
       startedAt: hash.startedAt ?? null,
       resumedAt: hash.resumedAt ?? null,
       finishedAt: hash.finishedAt ?? null,
+      name: hash.name ?? null,
+      tags: parseJson<string[]>(hash.tags) ?? [],
+      lastEpoch,
     };
   }
 }

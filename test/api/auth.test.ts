@@ -98,6 +98,7 @@ const ROUTE_SCOPES: { request: InjectOptions & { method: string; url: string }; 
   { request: { method: 'GET', url: '/jobs' }, scope: 'read' },
   { request: { method: 'GET', url: `/jobs/${JOB}` }, scope: 'read' },
   { request: { method: 'DELETE', url: `/jobs/${JOB}` }, scope: 'train' },
+  { request: { method: 'PATCH', url: `/jobs/${JOB}`, payload: { name: 'a run' } }, scope: 'train' },
   { request: { method: 'GET', url: `/jobs/${JOB}/events` }, scope: 'read' },
   { request: { method: 'GET', url: `/jobs/${JOB}/history` }, scope: 'read' },
   { request: { method: 'POST', url: `/jobs/${JOB}/stop` }, scope: 'train' },

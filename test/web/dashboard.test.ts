@@ -177,9 +177,9 @@ describe('the web dashboard in a real browser', () => {
     };
     page.on('request', countListReads);
     await open('#/jobs');
-    const best = page.locator(`tr[data-job="${jobIds[0]}"] td[data-label="Best accuracy"]`);
+    const best = page.locator(`tr[data-job="${jobIds[0]}"] td[data-label="Model accuracy"]`);
     await best.filter({ hasText: /^\d+\.\d% \((validation|training)\)$/ }).waitFor();
-    assert.match(await page.locator(`tr[data-job="${jobIds[1]}"] td[data-label="Best accuracy"]`).innerText(), /^\d+\.\d% \(validation\)$/);
+    assert.match(await page.locator(`tr[data-job="${jobIds[1]}"] td[data-label="Model accuracy"]`).innerText(), /^\d+\.\d% \(validation\)$/);
     page.off('request', countListReads);
     assert.deepEqual(listReads, [], 'the list shows each best accuracy from GET /jobs alone');
     for (const id of jobIds) await page.locator(`tr[data-job="${id}"] input[type=checkbox]`).check();

@@ -1,7 +1,8 @@
 import { api, uploadForm, LIST_PAGE_MAX } from '../api.js';
 import type { Dataset, DatasetList, Sample } from '../api-types.js';
-import { errorText, field, formatBytes, formatDate, formatPercent, h, notice, show } from '../dom.js';
+import { errorText, field, formatBytes, formatDate, formatPercent, h, notice, show, scrollBox } from '../dom.js';
 import { datasetHref, type Page } from '../route.js';
+import { sampleCanvas } from '../sample-image.js';
 
 const SAMPLES_PER_PAGE = 30;
 
@@ -81,7 +82,8 @@ function uploadPanel(): HTMLElement {
         progressText.textContent = '';
         const words = code === 201 ? `Stored “${dataset.name}”: ${dataset.count.toLocaleString()} samples.` : `This content was already stored as “${dataset.name}”.`;
         show(status, notice('success', h('p', {}, words, ' ', h('a', { href: datasetHref(dataset.id) }, 'See its samples'))));
-        location.hash = datasetHref(dataset.id);
+        // A new dataset opens at once; a known one stays here, so its "already stored" message is read.
+        if (code === 201) location.hash = datasetHref(dataset.id);
       })
       .catch((error: unknown) => {
         progress.hidden = true;
@@ -126,7 +128,7 @@ function datasetTable(datasets: Dataset[]): HTMLElement {
     });
     return row;
   });
-  return h('div', {}, status, h('div', { class: 'table-scroll' }, h('table', { class: 'cards' },
+  return h('div', {}, status, scrollBox(h('table', { class: 'cards' },
     h('thead', {}, h('tr', {}, ...['Name', 'Format', 'Samples', 'Inputs', 'Outputs', 'Size', 'Created', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
     h('tbody', {}, ...rows))));
 }
@@ -170,18 +172,6 @@ function classCountTable(counts: number[], total: number): HTMLElement {
     h('span', { class: 'bar-value' }, `${count} (${formatPercent(count / total)})`))));
 }
 
-/** A sample as a grey image, white on black as MNIST stores it; `scale` maps a value to 0..255. */
-function sampleCanvas(sample: Sample, width: number, height: number, scale: number): HTMLCanvasElement {
-  const canvas = h('canvas', { width, height, role: 'img', 'aria-label': `sample ${sample.index}, label ${sample.label ?? 'none'}` });
-  const image = new ImageData(width, height);
-  for (let i = 0; i < width * height; i++) {
-    const grey = Math.max(0, Math.min(255, (sample.pixels[i] ?? 0) * scale));
-    image.data.set([grey, grey, grey, 255], i * 4);
-  }
-  canvas.getContext('2d')?.putImageData(image, 0, 0);
-  return canvas;
-}
-
 function sampleGrid(samples: Sample[], dataset: Dataset, width: number, height: number): HTMLElement {
   const scale = dataset.inputKind === 'bytes' ? 1 : 255;
   return h('ul', { class: 'samples' }, ...samples.map((sample) => h('li', {},
@@ -189,7 +179,7 @@ function sampleGrid(samples: Sample[], dataset: Dataset, width: number, height: 
 }
 
 function sampleTable(samples: Sample[]): HTMLElement {
-  return h('div', { class: 'table-scroll' }, h('table', {},
+  return scrollBox(h('table', {},
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Inputs'), h('th', { scope: 'col' }, 'Label or target'))),
     h('tbody', {}, ...samples.map((sample) => h('tr', {},
       h('th', { scope: 'row' }, sample.index),

@@ -1,12 +1,13 @@
 import { api, followEvents } from '../api.js';
-import type { Dataset, EpochRecord, EvaluateRequest, EvaluationResult, Job, JobStreamEvents } from '../api-types.js';
+import type { Dataset, EpochRecord, Job, JobStreamEvents } from '../api-types.js';
 import { LineChart, lineStyle, type Curve } from '../charts.js';
-import { errorText, formatDate, formatDuration, formatNumber, formatPercent, h, notice, show } from '../dom.js';
+import { errorText, formatDate, formatDuration, formatNumber, formatPercent, h, notice, show, scrollBox } from '../dom.js';
 import { MNIST_SIDE } from '../digit-centring.js';
-import { confusionHeatmap } from '../heatmap.js';
-import { bestAccuracyText, isFinished, learningRateText, listedBestAccuracy, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
+import { showEvaluation } from '../evaluation-view.js';
+import { bestAccuracyText, isFinished, jobSettings, learningRateText, listedBestAccuracy, progressView, shapeText, stateBadge, stepLossPoints } from '../job-format.js';
+import { RunLabels } from '../run-labels.js';
 import { JobActions } from '../job-actions.js';
-import { datasetHref, predictHref, type Page } from '../route.js';
+import { cloneHref, datasetHref, predictHref, type Page } from '../route.js';
 
 /** Epoch rows shown before the rest fold away. */
 const EPOCHS_LISTED = 20;
@@ -38,27 +39,37 @@ export const jobPage: Page = async (root, route, signal) => {
   });
   const summary = h('div', {});
   const connection = h('div', { 'aria-live': 'polite' });
-  const lossChart = new LineChart({ title: 'Loss', xLabel: 'epoch', yLabel: 'loss (log scale)', logY: true });
-  const accuracyChart = new LineChart({ title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', fraction: true });
+  const lossChart = new LineChart({ title: 'Loss', xLabel: 'epoch', yLabel: 'loss', logY: true, smoothing: true, syncKey: 'job' });
+  const accuracyChart = new LineChart({ title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', fraction: true, syncKey: 'job' });
+  const learningRateChart = new LineChart({ title: 'Learning-rate range test', xLabel: 'learning rate', yLabel: 'smoothed loss', logY: true, logX: true });
+  const labels = new RunLabels(job);
+  const clone = h('div', { class: 'actions' });
   const diagnostics = h('div', {});
   const epochs = h('div', {});
-  const result = h('section', { class: 'panel', 'aria-labelledby': 'result-title' }, h('h2', { id: 'result-title' }, 'Confusion matrix'));
+  const result = h('section', { class: 'panel', 'aria-labelledby': 'result-title' }, h('h2', { id: 'result-title' }, 'Evaluation'));
+  const settings = h('div', {});
+  const learningRateSection = h('section', { class: 'panel', 'aria-labelledby': 'lr-title', hidden: true }, h('h2', { id: 'lr-title' }, 'Learning-rate range test'), learningRateChart.element);
   signal.addEventListener('abort', () => {
     lossChart.destroy();
     accuracyChart.destroy();
+    learningRateChart.destroy();
   });
 
   show(root,
     heading,
+    labels.element,
     actions.element,
+    clone,
     h('div', { class: 'columns' },
       h('section', { class: 'panel', 'aria-labelledby': 'status-title' }, h('h2', { id: 'status-title' }, 'Status'), summary, connection),
       h('section', { class: 'panel', 'aria-labelledby': 'diagnostics-title' }, h('h2', { id: 'diagnostics-title' }, 'Diagnostics'), diagnostics)),
     h('section', { class: 'panel', 'aria-labelledby': 'curves-title' },
       h('h2', { id: 'curves-title' }, 'Curves'),
       h('div', { class: 'columns' }, lossChart.element, accuracyChart.element)),
+    learningRateSection,
     h('section', { class: 'panel', 'aria-labelledby': 'epochs-title' }, h('h2', { id: 'epochs-title' }, 'Epochs'), epochs),
-    result);
+    result,
+    h('section', { class: 'panel', 'aria-labelledby': 'settings-title' }, h('h2', { id: 'settings-title' }, 'All settings'), settings));
 
   const datasetName = await datasetNameOf(job.datasetId, signal);
   let frameRequested = false;
@@ -69,7 +80,8 @@ export const jobPage: Page = async (root, route, signal) => {
     actions.update(job);
     show(summary, statusFacts(job, datasetName));
     // While it runs, the x axis spans the planned epochs so the curves grow to the right; after, the epochs run.
-    const xMax = isFinished(job.state) ? null : job.config.epochs;
+    // Both charts get the same span, so their x axes line up.
+    const xMax = isFinished(job.state) ? job.history.epochs.at(-1)?.epoch ?? null : job.config.epochs;
     lossChart.update(lossCurves(job), xMax);
     if (!tablesStale) return;
     tablesStale = false;
@@ -77,6 +89,12 @@ export const jobPage: Page = async (root, route, signal) => {
     show(epochs, epochsView(job));
     accuracyChart.update(accuracyCurves(job), xMax);
     result.hidden = job.state !== 'completed';
+    show(clone, ...cloneLinks(job));
+    show(settings, settingsList(job));
+    learningRateSection.hidden = job.learningRateSearch === null;
+    if (job.learningRateSearch) {
+      learningRateChart.update([{ label: 'smoothed loss', points: job.learningRateSearch.curve.map((point) => [point.learningRate, point.loss]), style: lineStyle(0) }]);
+    }
   };
   /**
    * Steps can arrive many times a second: draw at most once per frame, and redraw the tables
@@ -127,6 +145,21 @@ export const jobPage: Page = async (root, route, signal) => {
   }, () => show(connection, notice('warning', h('p', {}, 'The live connection dropped; reconnecting…'))));
 };
 
+/** Start a new run from this one's settings, as they are or with the diagnosis's suggestions applied. */
+function cloneLinks(job: Job): HTMLElement[] {
+  const advised = (job.diagnostics?.warnings ?? []).filter((warning) => warning.field !== undefined && warning.suggestion !== undefined);
+  return [
+    h('a', { class: 'button secondary', href: cloneHref(job.id, false) }, 'Clone and edit'),
+    ...(advised.length > 0
+      ? [h('a', { class: 'button secondary', href: cloneHref(job.id, true) }, `Clone with the advice applied (${advised.map((warning) => warning.field).join(', ')})`)]
+      : []),
+  ];
+}
+
+function settingsList(job: Job): HTMLElement {
+  return h('dl', { class: 'facts' }, ...jobSettings(job).flatMap(([name, value]) => [h('dt', { class: 'mono' }, name), h('dd', {}, value)]));
+}
+
 async function datasetNameOf(id: string, signal: AbortSignal): Promise<string> {
   try {
     return (await api.get<Dataset>(`/datasets/${id}`, signal)).name;
@@ -144,7 +177,7 @@ function statusFacts(job: Job, datasetName: string): HTMLElement {
     ['Optimizer', `${config.optimizer} (momentum ${config.momentum}), learning rate ${learningRateText(job)}, batch ${config.batchSize}, L2 ${config.l2}, dropout ${config.dropout}`],
     ['Activation', `${config.activation} hidden, ${config.outputActivation} output, ${config.loss} loss, ${config.init.kind} init`],
     ['Schedule', `${config.schedule.kind}, up to ${config.epochs} epochs, seed ${config.seed}${config.augment ? `, augmented (±${config.augment.maxShift} px, ±${config.augment.maxRotationDegrees}°)` : ''}`],
-    [job.accuracyKind === 'validation' ? 'Validation accuracy' : 'Training accuracy', bestAccuracyText(listedBestAccuracy(job))],
+    ...accuracyFacts(job),
     ['Created', formatDate(job.createdAt)],
   ];
   if (job.startedAt) facts.push(['Started', formatDate(job.startedAt)]);
@@ -155,6 +188,22 @@ function statusFacts(job: Job, datasetName: string): HTMLElement {
     facts.push(['Model', h('span', {}, h('span', { class: 'mono' }, job.modelId), drawable && ' · ', drawable && h('a', { href: predictHref(job.modelId) }, 'draw a digit for it'))]);
   }
   return h('dl', { class: 'facts' }, ...facts.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
+}
+
+/**
+ * The model's accuracy is that of the epoch whose weights it keeps (the predict page lists the
+ * same); a better epoch it did not keep is named apart, so the two are never confused.
+ */
+function accuracyFacts(job: Job): [string, string][] {
+  const kind = job.accuracyKind;
+  const epochAccuracy = (record: EpochRecord) => (kind === 'validation' ? record.valAccuracy : record.trainAccuracy) ?? Number.NaN;
+  const peak = job.history.epochs.reduce<EpochRecord | null>((best, record) => (best === null || epochAccuracy(record) > epochAccuracy(best) ? record : best), null);
+  if (job.modelId === null) return peak ? [[`Best ${kind} accuracy so far`, `${formatPercent(epochAccuracy(peak))} (epoch ${peak.epoch})`]] : [];
+  const facts: [string, string][] = [['Model accuracy', bestAccuracyText(listedBestAccuracy(job))]];
+  if (peak && job.bestAccuracy !== null && epochAccuracy(peak) > job.bestAccuracy) {
+    facts.push([`Best epoch`, `${formatPercent(epochAccuracy(peak))} ${kind} accuracy at epoch ${peak.epoch}, whose weights the model did not keep`]);
+  }
+  return facts;
 }
 
 /** What is wrong, in words: a failure with its advice, the core's warnings, and whether the loss is falling. */
@@ -172,13 +221,7 @@ function diagnosticsView(job: Job): HTMLElement[] {
   const trend = lossTrend(job);
   if (trend) views.push(trend);
   const search = job.learningRateSearch;
-  if (search) {
-    views.push(h('p', {}, `Learning-rate range test: ${search.curve.length} steps; lowest loss at ${formatNumber(search.lowestLossAt)}, chosen ${formatNumber(search.chosen)}.`));
-    views.push(h('div', { class: 'table-scroll' }, h('table', { 'aria-label': 'Learning-rate range test' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'number' }, 'Learning rate'), h('th', { scope: 'col', class: 'number' }, 'Smoothed loss'))),
-      h('tbody', {}, ...search.curve.filter((_, i) => i % 10 === 0).map((point) => h('tr', { class: point.learningRate === search.chosen ? 'chosen' : '' },
-        h('td', { class: 'number' }, formatNumber(point.learningRate)), h('td', { class: 'number' }, formatNumber(point.loss))))))));
-  }
+  if (search) views.push(h('p', {}, `Learning-rate range test: ${search.curve.length} steps; lowest loss at ${formatNumber(search.lowestLossAt)}, chosen ${formatNumber(search.chosen)} (drawn below).`));
   if (views.length === 0) {
     views.push(job.diagnostics
       ? notice('success', h('p', {}, 'No problems found: gradients flow and the weights change at a healthy rate.'))
@@ -187,7 +230,7 @@ function diagnosticsView(job: Job): HTMLElement[] {
   const layers = job.diagnostics?.layers ?? [];
   if (layers.length > 0) {
     views.push(h('p', { class: 'hint' }, 'Per layer, over the last batch. Update ratio: weight change per step relative to the weights (the default rates move them about 1–3% per step early on).'));
-    views.push(h('div', { class: 'table-scroll' }, h('table', { 'aria-label': 'Diagnostics per layer' },
+    views.push(scrollBox(h('table', { 'aria-label': 'Diagnostics per layer' },
       h('thead', {}, h('tr', {}, ...['Layer', 'Gradient norm', 'Update ratio', 'Saturated units', 'Dead units'].map((title) => h('th', { scope: 'col', class: title === 'Layer' ? '' : 'number' }, title)))),
       h('tbody', {}, ...layers.map((layer) => h('tr', {},
         h('th', { scope: 'row' }, layer.layer),
@@ -228,7 +271,7 @@ function epochsView(job: Job): HTMLElement {
 function epochTable(records: EpochRecord[]): HTMLElement {
   const hasValidation = records.some((record) => record.valLoss !== undefined);
   const titles = ['Epoch', 'Train loss', 'Train accuracy', ...(hasValidation ? ['Validation loss', 'Validation accuracy'] : []), 'Time', 'Samples/s'];
-  return h('div', { class: 'table-scroll' }, h('table', {},
+  return scrollBox(h('table', {},
     h('thead', {}, h('tr', {}, ...titles.map((title) => h('th', { scope: 'col', class: title === 'Epoch' ? '' : 'number' }, title)))),
     h('tbody', {}, ...records.map((record) => h('tr', {},
       h('th', { scope: 'row' }, record.epoch),
@@ -243,7 +286,7 @@ function epochTable(records: EpochRecord[]): HTMLElement {
 function lossCurves(job: Job): Curve[] {
   const records = job.history.epochs;
   return [
-    { label: 'loss per step', points: stepLossPoints(job), style: lineStyle(0, { width: 1 }) },
+    { label: 'loss per step', points: stepLossPoints(job), style: lineStyle(0, { width: 1 }), smoothable: true },
     { label: 'training loss (epoch)', points: records.map((record) => [record.epoch, record.trainLoss]), style: lineStyle(1, { points: true }) },
     {
       label: 'validation loss (epoch)',
@@ -263,25 +306,4 @@ function accuracyCurves(job: Job): Curve[] {
       style: lineStyle(2, { points: true }),
     },
   ];
-}
-
-/** What the finished model is evaluated on: the data its job validated on when there is some, else its training data (said so). */
-function evaluationTarget(job: Job): { body: EvaluateRequest; where: string } {
-  if (job.validationDatasetId) return { body: { split: 'validation' }, where: 'the validation dataset' };
-  if (job.validationSplit) return { body: { split: 'validation' }, where: `the ${formatPercent(job.validationSplit)} of the dataset held out for validation` };
-  return { body: { datasetId: job.datasetId }, where: 'the training dataset (it includes the samples the model learned from)' };
-}
-
-async function showEvaluation(section: HTMLElement, job: Job, modelId: string, signal: AbortSignal): Promise<void> {
-  const heading = section.firstElementChild;
-  const { body, where } = evaluationTarget(job);
-  show(section, heading, h('p', {}, `Evaluating the model on ${where}…`));
-  try {
-    const evaluation = await api.post<EvaluationResult>(`/models/${modelId}/evaluate`, body, signal);
-    show(section, heading,
-      h('p', {}, `On ${where}: accuracy ${formatPercent(evaluation.accuracy)}, loss ${formatNumber(evaluation.loss)}, ${evaluation.count.toLocaleString()} samples.`),
-      confusionHeatmap(evaluation.confusionMatrix));
-  } catch (error) {
-    if (!signal.aborted) show(section, heading, notice('error', h('p', {}, `The model could not be evaluated: ${errorText(error)}`)));
-  }
 }

@@ -1,38 +1,76 @@
 import { DEFAULT_LEARNING_RATES, DEFAULT_TRAINING } from '../../src/core/training-config.js';
 import { HIDDEN_ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS } from '../../src/core/types.js';
 import { api, ApiError, LIST_PAGE_MAX } from '../api.js';
-import type { Dataset, DatasetList, Job, JobList, JobRequestBody, JobSummary } from '../api-types.js';
-import { errorText, field, formatDate, formatNumber, h, notice, poll, show } from '../dom.js';
-import { bestAccuracyText, learningRateText, listedBestAccuracy, progressView, shapeText, shortId, stateBadge } from '../job-format.js';
-import { compareHref, datasetHref, jobHref, type Page } from '../route.js';
+import type { Dataset, DatasetList, Job, JobLabelsBody, JobList, JobRequestBody, JobSummary } from '../api-types.js';
+import { errorText, field, h, notice, poll, show } from '../dom.js';
+import { runName } from '../job-format.js';
+import { tagsFrom } from '../run-labels.js';
+import { RunsTable } from '../runs-table.js';
+import { jobHref, type Page } from '../route.js';
 
 const LIST_REFRESH_MS = 2000;
-const JOBS_LISTED = 50;
+const JOBS_PER_PAGE = 50;
 
-export const jobsPage: Page = async (root, _route, signal) => {
-  const [{ datasets }, { jobs }] = await Promise.all([
-    api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`, signal),
-    api.get<JobList>(`/jobs?limit=${JOBS_LISTED}`, signal),
-  ]);
-  const list = new JobTable(datasets);
+/**
+ * The runs loaded so far, page by page over the API's cursor. A refresh reads every loaded page
+ * again, so running jobs on older pages update too.
+ */
+class RunPages {
+  private cursors: (string | null)[] = [null];
+  nextCursor: string | null = null;
+
+  constructor(private readonly signal: AbortSignal) {}
+
+  async read(): Promise<JobSummary[]> {
+    const pages = await Promise.all(this.cursors.map((cursor) =>
+      api.get<JobList>(`/jobs?limit=${JOBS_PER_PAGE}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, this.signal)));
+    this.nextCursor = pages.at(-1)?.nextCursor ?? null;
+    return pages.flatMap((page) => page.jobs);
+  }
+
+  more(): void {
+    if (this.nextCursor !== null) this.cursors.push(this.nextCursor);
+  }
+}
+
+export const jobsPage: Page = async (root, route, signal) => {
+  const pages = new RunPages(signal);
+  const [{ datasets }, jobs] = await Promise.all([api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`, signal), pages.read()]);
+  const list = new RunsTable(new Map(datasets.map((dataset) => [dataset.id, dataset.name])));
+  const problem = h('div', { 'aria-live': 'polite' });
+  const older = h('button', { type: 'button', class: 'secondary' }, `Load ${JOBS_PER_PAGE} older runs`);
+  const refresh = async () => {
+    try {
+      list.update(await pages.read());
+      older.hidden = pages.nextCursor === null;
+      show(problem);
+    } catch (error) {
+      if (!signal.aborted) show(problem, notice('error', h('p', {}, `The list could not be refreshed: ${errorText(error)}`)));
+    }
+  };
+  older.addEventListener('click', () => {
+    pages.more();
+    void refresh();
+  });
+  const cloneOf = route.query.get('from');
+  const source = cloneOf === null ? null : await api.get<Job>(`/jobs/${encodeURIComponent(cloneOf)}?history=none`, signal);
   show(root,
     h('h1', {}, 'Training jobs'),
     h('section', { class: 'panel', 'aria-labelledby': 'new-job-title' },
       h('h2', { id: 'new-job-title' }, 'Start a job'),
       datasets.length === 0
         ? notice('info', h('p', {}, 'There are no datasets yet. ', h('a', { href: '#/datasets' }, 'Upload one'), ' first.'))
-        : jobForm(datasets)),
+        : jobForm(datasets, source && { job: source, withAdvice: route.query.has('advice') })),
     h('section', { class: 'panel', 'aria-labelledby': 'job-list-title' },
-      h('h2', { id: 'job-list-title' }, 'Jobs'),
-      list.element));
+      h('h2', { id: 'job-list-title' }, 'Runs'),
+      problem,
+      list.element,
+      h('div', { class: 'actions' }, older)));
 
   list.update(jobs);
+  older.hidden = pages.nextCursor === null;
   poll(LIST_REFRESH_MS, signal, async () => {
-    try {
-      list.update((await api.get<JobList>(`/jobs?limit=${JOBS_LISTED}`, signal)).jobs);
-    } catch (error) {
-      if (!signal.aborted) list.showProblem(error);
-    }
+    await refresh();
     return true;
   });
 };
@@ -61,13 +99,15 @@ function numberInput(name: string, placeholder: string, attributes: Record<strin
 }
 
 /** The options most runs change are in view; everything else has a default and folds under "Advanced". */
-function jobForm(datasets: Dataset[]): HTMLFormElement {
+function jobForm(datasets: Dataset[], clone: CloneSource | null): HTMLFormElement {
   const datasetSelect = h('select', { name: 'datasetId', required: true }, ...datasets.map((dataset) => h('option', { value: dataset.id }, datasetOption(dataset))));
   const shapeInput = h('input', { type: 'text', name: 'shape', required: true, autocomplete: 'off', spellcheck: 'false' });
   const optimizerSelect = select('optimizer', OPTIMIZERS, `default (${DEFAULT_TRAINING.optimizer})`);
   const learningRateInput = h('input', { name: 'learningRate', inputmode: 'decimal', placeholder: String(DEFAULT_LEARNING_RATES[DEFAULT_TRAINING.optimizer]) }) as HTMLInputElement;
   const status = h('div', { 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit' }, 'Start training');
+  const nameInput = h('input', { type: 'text', name: 'runName', autocomplete: 'off', maxlength: 100, placeholder: 'the job\'s id' });
+  const tagsInput = h('input', { type: 'text', name: 'tags', autocomplete: 'off', placeholder: 'none' });
 
   let suggested = '';
   const suggestShape = () => {
@@ -88,8 +128,10 @@ function jobForm(datasets: Dataset[]): HTMLFormElement {
       field('Shape', shapeInput, 'Layer widths, input to output'),
       field('Learning rate', learningRateInput, 'Empty: the optimizer\'s default; "auto": a range test picks it'),
       field('Optimizer', optimizerSelect),
-      field('Epochs', numberInput('epochs', 'until it converges', { min: 1, step: 1 }), 'Empty: a step budget, ended once the loss stops improving')),
-    h('details', {},
+      field('Epochs', numberInput('epochs', 'until it converges', { min: 1, step: 1 }), 'Empty: a step budget, ended once the loss stops improving'),
+      field('Run name', nameInput),
+      field('Tags', tagsInput, 'Separated by commas')),
+    h('details', { open: clone !== null },
       h('summary', {}, 'Advanced'),
       h('div', { class: 'form-grid' },
         field('Validation split', numberInput('validationSplit', '0.1', { min: 0, max: 0.5 }), 'Fraction held out, stratified, 0–0.5; empty: 10% of 100+ samples'),
@@ -108,6 +150,10 @@ function jobForm(datasets: Dataset[]): HTMLFormElement {
         field('Time limit', numberInput('maxRuntimeSeconds', 'none', { min: 1, step: 1 }), 'Seconds; the model so far is kept'))),
     h('div', { class: 'actions' }, submit),
     status);
+  if (clone) {
+    prefill(form, clone);
+    show(status, notice('info', h('p', {}, `The settings of run ${runName(clone.job)}${clone.withAdvice ? ', with the diagnosis\'s advice applied' : ''}: edit them and start the new run.`)));
+  }
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -120,8 +166,12 @@ function jobForm(datasets: Dataset[]): HTMLFormElement {
     }
     submit.disabled = true;
     show(status, notice('info', h('p', {}, 'Queuing the job…')));
+    const labels = runLabelsFrom(nameInput.value, tagsInput.value);
     api.post<Job>('/jobs', body)
-      .then((job) => { location.hash = jobHref(job.id); })
+      .then(async (job) => {
+        if (labels) await api.patch<Job>(`/jobs/${job.id}`, labels);
+        location.hash = jobHref(job.id);
+      })
       .catch((error: unknown) => {
         submit.disabled = false;
         if (error instanceof ApiError) markFields(form, error.fields);
@@ -129,6 +179,51 @@ function jobForm(datasets: Dataset[]): HTMLFormElement {
       });
   });
   return form;
+}
+
+/** A job to copy into the form, and whether to apply its diagnosis's suggestions on top. */
+interface CloneSource {
+  job: Job;
+  withAdvice: boolean;
+}
+
+/** The PATCH /jobs/:id body for a new run's name and comma-separated tags, or null when both are empty. */
+function runLabelsFrom(name: string, tags: string): JobLabelsBody | null {
+  const tagList = tagsFrom(tags);
+  if (name.trim() === '' && tagList.length === 0) return null;
+  return { ...(name.trim() !== '' && { name: name.trim() }), ...(tagList.length > 0 && { tags: tagList }) };
+}
+
+/** A config or suggested value as the form's input holds it: widths with commas, a schedule by its kind, a patience or shift by its number. */
+function formValue(name: string, value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.join(', ');
+  if (typeof value !== 'object') return String(value);
+  const fields = value as Record<string, unknown>;
+  const inner = { schedule: fields.kind, init: fields.kind, earlyStopping: fields.patience, augment: fields.maxShift }[name];
+  return inner === undefined ? '' : String(inner);
+}
+
+/** Fills the form with a job's settings and, when asked, the values its diagnosis suggests. */
+function prefill(form: HTMLFormElement, { job, withAdvice }: CloneSource): void {
+  const { config } = job;
+  const values: Record<string, unknown> = {
+    ...config,
+    datasetId: job.datasetId,
+    validationSplit: job.validationSplit,
+    maxRuntimeSeconds: job.maxRuntimeSeconds,
+    runName: job.name === null ? '' : `${job.name} (copy)`,
+    tags: job.tags.join(', '),
+  };
+  if (withAdvice) {
+    for (const warning of job.diagnostics?.warnings ?? []) {
+      if (warning.field !== undefined && warning.suggestion !== undefined) values[warning.field] = warning.suggestion;
+    }
+  }
+  for (const [name, value] of Object.entries(values)) {
+    const control = form.elements.namedItem(name);
+    if (control instanceof HTMLInputElement || control instanceof HTMLSelectElement) control.value = formValue(name, value);
+  }
 }
 
 /** Marks the inputs a validation error names (`shape.1` marks `shape`). */
@@ -171,70 +266,4 @@ function jobRequestFrom(form: FormData): JobRequestBody | string {
     maxRuntimeSeconds: number('maxRuntimeSeconds'),
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as JobRequestBody;
-}
-
-/**
- * The job list. Rows are updated in place, so the compare checkboxes keep their state and
- * focus while running jobs refresh.
- */
-class JobTable {
-  readonly element: HTMLElement;
-  private readonly body = h('tbody');
-  private readonly rows = new Map<string, HTMLTableRowElement>();
-  private readonly selected = new Set<string>();
-  private readonly problem = h('div', { 'aria-live': 'polite' });
-  private readonly compareButton = h('button', { type: 'button', class: 'secondary', disabled: true }, 'Compare selected');
-  private readonly datasetNames: Map<string, string>;
-
-  constructor(datasets: Dataset[]) {
-    this.datasetNames = new Map(datasets.map((dataset) => [dataset.id, dataset.name]));
-    this.compareButton.addEventListener('click', () => { location.hash = compareHref([...this.selected]); });
-    this.element = h('div', {},
-      this.problem,
-      h('div', { class: 'table-scroll' },
-        h('table', { class: 'cards' },
-          h('thead', {}, h('tr', {}, ...['Compare', 'Job', 'State', 'Dataset', 'Shape', 'Learning rate', 'Progress', 'Best accuracy', 'Created']
-            .map((title) => h('th', { scope: 'col' }, title)))),
-          this.body)),
-      h('div', { class: 'actions' }, this.compareButton, h('span', { class: 'hint' }, 'Tick two or more jobs to overlay their curves.')));
-  }
-
-  update(jobs: JobSummary[]): void {
-    show(this.problem);
-    if (jobs.length === 0) {
-      show(this.body, h('tr', {}, h('td', { colspan: 9 }, 'No jobs yet: start one with the form.')));
-      return;
-    }
-    this.body.replaceChildren(...jobs.map((job) => this.row(job)));
-  }
-
-  showProblem(error: unknown): void {
-    show(this.problem, notice('error', h('p', {}, `The list could not be refreshed: ${errorText(error)}`)));
-  }
-
-  private row(job: JobSummary): HTMLTableRowElement {
-    let row = this.rows.get(job.id);
-    if (!row) {
-      const checkbox = h('input', { type: 'checkbox', 'aria-label': `Compare job ${shortId(job.id)}` });
-      checkbox.addEventListener('change', () => {
-        if (checkbox.checked) this.selected.add(job.id);
-        else this.selected.delete(job.id);
-        this.compareButton.disabled = this.selected.size < 2;
-      });
-      row = h('tr', { 'data-job': job.id }, h('td', { 'data-label': 'Compare' }, checkbox));
-      this.rows.set(job.id, row);
-    }
-    const cells = [
-      ['Job', h('a', { href: jobHref(job.id), class: 'mono' }, shortId(job.id))],
-      ['State', stateBadge(job.state)],
-      ['Dataset', h('a', { href: datasetHref(job.datasetId) }, this.datasetNames.get(job.datasetId) ?? shortId(job.datasetId))],
-      ['Shape', shapeText(job.config.shape)],
-      ['Learning rate', `${learningRateText(job)} (${job.config.optimizer})`],
-      ['Progress', progressView(job)],
-      ['Best accuracy', bestAccuracyText(listedBestAccuracy(job))],
-      ['Created', formatDate(job.createdAt)],
-    ] as const;
-    row.replaceChildren(row.cells[0], ...cells.map(([label, content]) => h('td', { 'data-label': label }, content)));
-    return row;
-  }
 }

@@ -1,5 +1,5 @@
 import { api, LIST_PAGE_MAX } from '../api.js';
-import type { Model, ModelList, PredictRequest, SinglePrediction } from '../api-types.js';
+import type { DatasetList, Model, ModelList, PredictRequest, Sample, SinglePrediction } from '../api-types.js';
 import { centreDigit, MNIST_SIDE } from '../digit-centring.js';
 import { errorText, field, formatPercent, h, notice, show } from '../dom.js';
 import { shapeText, shortId } from '../job-format.js';
@@ -7,6 +7,8 @@ import { predictHref, type Page } from '../route.js';
 
 /** The drawing canvas in backing pixels: ten per MNIST pixel. */
 const CANVAS_PX = 280;
+/** How much of the answer must show below the fold's edge before it counts as in view. */
+const MIN_ANSWER_VISIBLE_PX = 120;
 /** About 2.5 MNIST pixels once a digit drawn across most of the box is scaled into its 20-pixel box. */
 const STROKE_PX = 26;
 
@@ -32,6 +34,18 @@ export const predictPage: Page = async (root, route, signal) => {
   const predictButton = h('button', { type: 'button' }, 'Predict');
   const answer = h('div', { 'aria-live': 'polite' }, h('p', {}, 'Draw a digit from 0 to 9 in the box; the prediction appears when you lift the pen.'));
 
+  const answerPanel = h('section', { class: 'panel', 'aria-labelledby': 'answer-title' }, h('h2', { id: 'answer-title' }, 'Prediction'), answer);
+  /** Sends 784 pixels of 0..255; on a phone the answer sits below the drawing, so it is scrolled into view. */
+  const predictPixels = async (pixels: Uint8Array) => {
+    const body: PredictRequest = { modelId: modelSelect.value, pixels: Array.from(pixels), scale: '0-255' };
+    try {
+      show(answer, probabilityView(await api.post<SinglePrediction>('/predict', body, signal)));
+      const box = answerPanel.getBoundingClientRect();
+      if (box.top < 0 || box.top > window.innerHeight - MIN_ANSWER_VISIBLE_PX) answerPanel.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    } catch (error) {
+      if (!signal.aborted) show(answer, notice('error', h('p', {}, `No prediction: ${errorText(error)}`)));
+    }
+  };
   const predict = async () => {
     const pixels = centreDigit(drawing.ink(), CANVAS_PX, CANVAS_PX);
     drawPreview(preview, pixels);
@@ -39,13 +53,12 @@ export const predictPage: Page = async (root, route, signal) => {
       show(answer, notice('warning', h('p', {}, 'The box is empty: draw a digit first.')));
       return;
     }
-    const body: PredictRequest = { modelId: modelSelect.value, pixels: Array.from(pixels), scale: '0-255' };
-    try {
-      show(answer, probabilityView(await api.post<SinglePrediction>('/predict', body, signal)));
-    } catch (error) {
-      if (!signal.aborted) show(answer, notice('error', h('p', {}, `No prediction: ${errorText(error)}`)));
-    }
+    await predictPixels(pixels);
   };
+  const samplePicker = await sampleForm(signal, async (pixels) => {
+    drawPreview(preview, pixels);
+    await predictPixels(pixels);
+  });
   drawing.onStroke = () => void predict();
   predictButton.addEventListener('click', () => void predict());
   clear.addEventListener('click', () => {
@@ -65,9 +78,38 @@ export const predictPage: Page = async (root, route, signal) => {
           h('div', { class: 'stack' },
             h('p', { class: 'hint', style: 'margin: 0' }, 'What the model sees: scaled into 20×20 and centred by mass in 28×28, like MNIST.'),
             preview)),
-        h('div', { class: 'actions' }, predictButton, clear)),
-      h('section', { class: 'panel', 'aria-labelledby': 'answer-title' }, h('h2', { id: 'answer-title' }, 'Prediction'), answer)));
+        h('div', { class: 'actions' }, predictButton, clear),
+        samplePicker),
+      answerPanel));
 };
+
+/**
+ * The keyboard's way in, and a check on real data: a digit from a stored 28×28 dataset, by its
+ * index, sent as it is stored (already centred like MNIST).
+ */
+async function sampleForm(signal: AbortSignal, use: (pixels: Uint8Array) => Promise<void>): Promise<HTMLElement | null> {
+  const { datasets } = await api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`, signal);
+  const images = datasets.filter((dataset) => dataset.inputSize === MNIST_SIDE * MNIST_SIDE && dataset.inputKind === 'bytes');
+  if (images.length === 0) return null;
+  const datasetSelect = h('select', { name: 'sample-dataset' }, ...images.map((dataset) => h('option', { value: dataset.id }, dataset.name)));
+  const indexInput = h('input', { type: 'number', name: 'sample-index', min: 0, step: 1, value: 0, inputmode: 'numeric' });
+  const status = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'stack' },
+    h('h3', {}, 'Or take a sample from a dataset'),
+    h('div', { class: 'form-grid' }, field('Sample dataset', datasetSelect), field('Sample number', indexInput, 'From 0')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Predict this sample')),
+    status);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    api.get<Sample>(`/datasets/${datasetSelect.value}/samples/${Number(indexInput.value)}`, signal)
+      .then((sample) => {
+        show(status, h('p', { class: 'hint' }, `Sample ${sample.index}, labelled ${sample.label ?? '–'}.`));
+        return use(Uint8Array.from(sample.pixels));
+      })
+      .catch((error: unknown) => show(status, notice('error', h('p', {}, errorText(error)))));
+  });
+  return form;
+}
 
 function modelOption(model: Model): string {
   const accuracy = model.metrics?.valAccuracy ?? model.metrics?.trainAccuracy;
@@ -100,7 +142,7 @@ function probabilityView(prediction: SinglePrediction): HTMLElement {
 class DrawingPad {
   readonly canvas = h('canvas', {
     class: 'draw-canvas', width: CANVAS_PX, height: CANVAS_PX,
-    'aria-label': 'Drawing area: draw a digit with the mouse, a pen or a finger',
+    'aria-label': 'Drawing area: draw a digit with the mouse, a pen or a finger; with a keyboard, take a sample from a dataset below',
   });
   onStroke: () => void = () => {};
   private readonly context: CanvasRenderingContext2D;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MAX_TRAINING_THREADS, type AppConfig } from '../../config.js';
 import type { JobEventHub } from '../../queue/job-events.js';
 import {
-  jobGetQuerySchema, jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, resumeRequestSchema, stepHistoryQuerySchema,
+  jobGetQuerySchema, jobLabelsRequestSchema, jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, resumeRequestSchema, stepHistoryQuerySchema,
   stepHistorySchema, type JobLimits,
 } from '../../queue/job-schema.js';
 import type { JobService } from '../../queue/job-service.js';
@@ -56,6 +56,18 @@ export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { 
       response: { 200: jobSchema, ...errorResponses(400, 404) },
     },
   }, async (request) => jobs.get(request.params.id, request.query.history));
+
+  app.patch('/jobs/:id', {
+    config: { access: 'train' },
+    schema: {
+      tags: ['jobs'],
+      summary: 'Name or tag a run',
+      description: 'Sets the run\'s name (null removes it) and replaces its tags, in any state. Answers the job without its history.',
+      params: jobParamsSchema,
+      body: jobLabelsRequestSchema,
+      response: { 200: jobSchema, ...errorResponses(400, 404) },
+    },
+  }, async (request) => jobs.label(request.params.id, request.body));
 
   app.get('/jobs/:id/history', {
     config: { access: 'read' },

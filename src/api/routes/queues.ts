@@ -6,6 +6,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { keepOurErrorShape } from '../error-handler.js';
 
 const BASE_PATH = '/queues';
+/** bull-board's page asks Google Fonts for IBM Plex: an error offline and a leak of every visit. Its CSS falls back to system fonts. */
+const OUTSIDE_FONTS = /<link[^>]+fonts\.googleapis\.com[^>]*>/g;
 
 /**
  * The bull-board dashboard of the training queue at /queues, read-only, for admin keys. A browser
@@ -20,5 +22,9 @@ export const queueDashboardRoutes: FastifyPluginAsync<{ queue: Queue }> = async 
   const serverAdapter = new FastifyAdapter();
   createBullBoard({ queues: [new BullMQAdapter(queue, { readOnlyMode: true })], serverAdapter });
   serverAdapter.setBasePath(BASE_PATH);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const html = typeof payload === 'string' && String(reply.getHeader('content-type') ?? '').startsWith('text/html');
+    return html ? payload.replace(OUTSIDE_FONTS, '') : payload;
+  });
   await app.register(serverAdapter.registerPlugin(), { prefix: BASE_PATH });
 };

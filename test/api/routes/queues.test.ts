@@ -12,6 +12,7 @@ test('the queue dashboard is served at /queues', async () => {
   const response = await service.app.inject({ method: 'GET', url: '/queues' });
   assert.equal(response.statusCode, 200);
   assert.match(String(response.headers['content-type']), /text\/html/);
+  assert.doesNotMatch(response.body, /https?:\/\//, 'the page loads nothing from another host (bull-board links Google Fonts)');
 });
 
 test('the OpenAPI document at /docs/json comes from the zod schemas', async () => {
