@@ -1,5 +1,6 @@
 import { CsvError, parse } from 'csv-parse';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Dataset } from '../core/types.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { MAX_CSV_LINE_BYTES, MAX_SAMPLES, MAX_SAMPLE_VALUES } from './limits.js';
@@ -125,14 +126,18 @@ function layout(columns: number, header: readonly string[] | null, options: CsvO
  * first, and a record longer than MAX_CSV_LINE_BYTES is refused before it is gathered.
  */
 export async function parseCsv(source: AsyncIterable<Buffer>, field: string, budget: MemoryBudget, options: CsvOptions = {}): Promise<Dataset> {
-  const parser = Readable.from(source).pipe(parse({
+  const parser = parse({
     delimiter: options.delimiter ?? ',',
     bom: true,
     trim: true,
     skip_empty_lines: true,
     max_record_size: MAX_CSV_LINE_BYTES,
     info: true,
-  }));
+  });
+  // pipeline, not pipe: an error of the source (a decompression limit, a cut upload) must end the parse with it.
+  const feeding = pipeline(Readable.from(source), parser).catch(() => {
+    // The same error reaches the loop below through the destroyed parser.
+  });
   let rows: GrowingRows | null = null;
   let plan: ReturnType<typeof layout> | null = null;
   let header: string[] | null = null;
@@ -185,9 +190,12 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
     if (code === 'LINE_TOO_LONG') {
       throw new AppError(code, `${field}: line ${at} is over ${MAX_CSV_LINE_BYTES} bytes; a row holds at most ${MAX_SAMPLE_VALUES} values`, { field, line: at, maxLineBytes: MAX_CSV_LINE_BYTES });
     }
-    throw new AppError(code, `${field}: line ${at}: ${error.message.replace(/^Invalid Record Length: /, '')}`, { field, line: at });
+    const counts = /expect (\d+), got (\d+)/.exec(error.message);
+    const what = counts ? `${counts[2]} values; expected ${counts[1]}, as the first row has` : error.message;
+    throw new AppError(code, `${field}: line ${at}: ${what}`, { field, line: at });
   }
 
+  await feeding;
   if (!rows || rows.count === 0) throw new AppError('EMPTY_FILE', `${field}: the CSV has no data rows`, { field });
   const { count, width } = rows;
   const side = Math.sqrt(width);
