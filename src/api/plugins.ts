@@ -19,7 +19,7 @@ const openApiTransform: typeof jsonSchemaTransform = (input) => {
   const { multipartBody, ...schema } = input.schema ?? {};
   const transformed = jsonSchemaTransform({ ...input, schema });
   if (!multipartBody) return transformed;
-  return { ...transformed, schema: { ...transformed.schema, body: z.toJSONSchema(multipartBody, { target: 'openapi-3.0' }) } };
+  return { ...transformed, schema: { ...transformed.schema, body: z.toJSONSchema(multipartBody, { target: 'openapi-3.0', io: 'input' }) } };
 };
 import type { AppConfig } from '../config.js';
 

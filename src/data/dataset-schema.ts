@@ -56,15 +56,6 @@ export const datasetListSchema = z.object({ datasets: z.array(datasetViewSchema)
 
 const file = (description: string) => z.string().meta({ format: 'binary' }).describe(description);
 
-/** The upload's parts as the OpenAPI document shows them, so Swagger UI can send one. */
-export const uploadFormSchema = z.object({
-  images: file('IDX images (magic 2051), raw or gzip').optional(),
-  labels: file('IDX labels (magic 2049), raw or gzip; goes with images').optional(),
-  file: file('Instead of images + labels: a CSV (label, then pixels; optional header) or a JSON { inputs, labels } / { inputs, targets }').optional(),
-  name: z.string().max(200).optional().describe('A name to show; default: the file name'),
-  numClasses: z.string().regex(/^\d+$/).optional().describe('Number of classes; every label must be below it (default: the largest label + 1)'),
-});
-
 /** Longest dataset name, in UTF-16 code units as JavaScript counts them; a longer file name is cut to it. */
 export const MAX_NAME_LENGTH = 200;
 /**
@@ -105,3 +96,10 @@ export const uploadFieldsSchema = z.strictObject({
   inputs: z.enum(CSV_INPUT_KINDS).optional()
     .describe('CSV: "pixels" for 0..255 values scaled to 0..1, "values" to use numbers as they are (default: pixels for square images of 16x16 or more whose values are all 0..255 whole numbers, else values)'),
 });
+
+/** The upload's parts as the OpenAPI document shows them, so Swagger UI can send one: the files, then the text fields above. */
+export const uploadFormSchema = z.object({
+  images: file('IDX images (magic 2051), raw or gzip').optional(),
+  labels: file('IDX labels (magic 2049), raw or gzip; goes with images').optional(),
+  file: file('Instead of images + labels: a CSV or a JSON { inputs, labels } / { inputs, targets }').optional(),
+}).extend(uploadFieldsSchema.shape);

@@ -53,7 +53,7 @@ test('every API route is in the OpenAPI document, with a summary, tags and its e
 test('the upload documents its multipart parts, so Swagger UI can send one', async () => {
   const document = (await service.app.inject({ method: 'GET', url: '/docs/json' })).json();
   const form = document.paths['/datasets'].post.requestBody.content['multipart/form-data'].schema;
-  assert.deepEqual(Object.keys(form.properties), ['images', 'labels', 'file', 'name', 'numClasses']);
+  assert.deepEqual(Object.keys(form.properties), ['images', 'labels', 'file', 'name', 'numClasses', 'labelColumn', 'targetColumns', 'delimiter', 'inputs']);
   assert.equal(form.properties.images.format, 'binary');
 });
 

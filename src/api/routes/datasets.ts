@@ -8,9 +8,9 @@ import { errorResponses } from '../schemas/errors.js';
 
 const UPLOAD_DESCRIPTION = `Multipart upload of one dataset, validated completely before it is stored:
 - \`images\` + \`labels\`: an IDX pair exactly as MNIST publishes it, raw or gzip;
-- or \`file\`: a CSV (label, then pixels; optional header) or a JSON \`{ inputs, labels }\` / \`{ inputs, targets }\`.
+- or \`file\`: a CSV (header optional; see labelColumn, targetColumns, delimiter and inputs) or a JSON \`{ inputs, labels }\` / \`{ inputs, targets }\`.
 
-Optional text fields: \`name\`, \`numClasses\`. Uploading the same content again answers 200 with the existing dataset.`;
+Optional text fields: \`name\`, \`numClasses\`, and for a CSV \`labelColumn\`, \`targetColumns\`, \`delimiter\`, \`inputs\`. Uploading the same content again answers 200 with the existing dataset.`;
 
 export interface DatasetRoutesOptions {
   datasets: DatasetService;
