@@ -13,7 +13,7 @@ import { JobService } from '../queue/job-service.js';
 import { JobStore } from '../queue/job-store.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { FsBlobStore } from '../storage/fs-blob-store.js';
+import { createBlobStore } from '../storage/create-blob-store.js';
 import { createRedis, redisKeys } from '../storage/redis.js';
 import { createMetrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
@@ -41,7 +41,7 @@ export function createServices(config: AppConfig) {
     // Connection errors surface as failed commands (503) and in /ready; ioredis keeps reconnecting.
   };
   redis.on('error', quiet);
-  const blobs: BlobStore = new FsBlobStore(config.DATA_DIR);
+  const blobs: BlobStore = createBlobStore(config);
   const keys = redisKeys(config.REDIS_PREFIX);
 
   const datasetStore = new DatasetStore(redis, keys);
