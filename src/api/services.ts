@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import type { AppConfig } from '../config.js';
 import { DatasetService } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
@@ -15,8 +16,12 @@ import { createTrainingQueue } from '../queue/training-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { createBlobStore } from '../storage/create-blob-store.js';
 import { createRedis, redisKeys } from '../storage/redis.js';
+import { SweepController } from '../sweeps/sweep-controller.js';
+import { SweepService } from '../sweeps/sweep-service.js';
+import { SweepStore } from '../sweeps/sweep-store.js';
 import { createMetrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
+import { jobLimits } from './routes/jobs.js';
 
 /**
  * BullMQ's Queue.close() on a shared connection neither waits for nor silences the INFO handshake
@@ -64,6 +69,14 @@ export function createServices(config: AppConfig) {
     cacheSize: config.MODEL_CACHE_SIZE,
   });
 
+  const jobs = new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, models: modelStore, queue });
+  const sweepStore = new SweepStore(redis, keys);
+  const sweeps = new SweepService({ sweeps: sweepStore, jobs, limits: jobLimits(config) });
+  const sweepEvents = createRedis(config, { name: 'api-sweeps', blocking: true });
+  sweepEvents.on('error', quiet);
+  const sweepController = new SweepController(sweeps, sweepStore, sweepEvents, keys.jobEvents('*'), pino({ level: config.LOG_LEVEL, name: 'sweeps' }));
+  sweepController.start();
+
   let subscriber: Redis | null = null;
   let hub: JobEventHub | null = null;
   const events = (): JobEventHub => {
@@ -82,12 +95,14 @@ export function createServices(config: AppConfig) {
     datasetStore,
     jobStore,
     datasets: new DatasetService(datasetStore, blobs, { maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES }),
-    jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, models: modelStore, queue }),
+    jobs,
+    sweeps,
     models,
     gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),
     events,
     readiness: () => checkReadiness(redis, blobs),
     async close(): Promise<void> {
+      await sweepController.close();
       await models.close();
       await settleQueueHandshake(queue, redis);
       await queue.close();

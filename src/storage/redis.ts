@@ -38,6 +38,10 @@ export function redisKeys(prefix: string) {
     idempotency: (key: string) => `${prefix}:idempotency:${key}`,
     models: `${prefix}:models`,
     model: (id: string) => `${prefix}:model:${id}`,
+    sweeps: `${prefix}:sweeps`,
+    sweepsRunning: `${prefix}:sweeps:running`,
+    sweep: (id: string) => `${prefix}:sweep:${id}`,
+    sweepLock: (id: string) => `${prefix}:sweep:${id}:lock`,
     bullPrefix: `${prefix}:bull`,
   };
 }
