@@ -16,3 +16,4 @@ export const jobHref = (id: string): string => `#/jobs/${encodeURIComponent(id)}
 export const datasetHref = (id: string): string => `#/datasets/${encodeURIComponent(id)}`;
 export const compareHref = (ids: string[]): string => `#/compare?jobs=${ids.map(encodeURIComponent).join(',')}`;
 export const predictHref = (modelId: string): string => `#/predict?model=${encodeURIComponent(modelId)}`;
+export const sweepHref = (id: string): string => `#/sweeps/${encodeURIComponent(id)}`;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WarningCode } from '../core/index.js';
+import { formatNumber, type WarningCode } from '../core/index.js';
 import { AppError } from '../errors.js';
 import { FINISHED_STATES, jobRequestSchema, type EpochRecord, type Job, type JobLimits, type JobRequest } from '../queue/job-schema.js';
 import type { JobService } from '../queue/job-service.js';
@@ -202,7 +202,7 @@ export class SweepService {
       const earlier = sweep.trials.flatMap((other) => other.rungs.filter((reached) => reached.epoch === rung).map((reached) => reached.value));
       trial.rungs.push({ epoch: rung, value });
       if (!ruledOut && !continuesAtRung(earlier, value, reductionFactor, DIRECTIONS[metric])) {
-        ruledOut = { epoch: rung, reason: `${metric} ${value} at epoch ${rung} is not in the top 1/${reductionFactor} of the ${earlier.length + 1} trials that reached it` };
+        ruledOut = { epoch: rung, reason: `${metric} ${formatNumber(value)} at epoch ${rung} is not in the top 1/${reductionFactor} of the ${earlier.length + 1} trials that reached it` };
       }
     }
     return ruledOut;
