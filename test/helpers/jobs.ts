@@ -60,6 +60,7 @@ export function spawnWorkerProcess(config: AppConfig): ChildProcess {
     PROGRESS_INTERVAL_MS: String(config.PROGRESS_INTERVAL_MS),
     CHECKPOINT_INTERVAL_MS: String(config.CHECKPOINT_INTERVAL_MS),
     ...(config.REDIS_URL && { REDIS_URL: config.REDIS_URL }),
+    ...(config.TRAINING_THREADS && { TRAINING_THREADS: String(config.TRAINING_THREADS) }),
     ...storageEnv(config),
   };
   return spawn(process.execPath, [WORKER_ENTRY], { env, stdio: ['ignore', 'inherit', 'inherit'] });
