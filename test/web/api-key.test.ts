@@ -5,7 +5,7 @@ import { startBrowserSession, type BrowserSession } from '../helpers/browser.js'
 
 const API_KEY = 'dashboard-test-key-0123456789';
 const JOB_TIMEOUT_MS = 30_000;
-/** XOR repeated, so that with one sample per batch a job runs until it is cancelled. */
+/** XOR repeated, so that with one sample per batch and no early stop a job runs until it is cancelled. */
 const XOR_REPEATS = 1000;
 const LONG_JOB_EPOCHS = 500;
 
@@ -50,6 +50,8 @@ describe('the dashboard of a service with API_KEY set', () => {
     await page.getByLabel('Epochs', { exact: true }).fill(String(LONG_JOB_EPOCHS));
     await page.getByText('Advanced').click();
     await page.getByLabel('Batch size', { exact: true }).fill('1');
+    // XOR is fitted within seconds: a patience longer than the run keeps early stopping from ending it before the cancel.
+    await page.getByLabel('Early stopping patience', { exact: true }).fill(String(LONG_JOB_EPOCHS));
     const stream = page.waitForResponse((response) => response.url().endsWith('/events'), { timeout: JOB_TIMEOUT_MS });
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);

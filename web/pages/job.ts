@@ -31,6 +31,8 @@ export const jobPage: Page = async (root, route, signal) => {
       window.dispatchEvent(new HashChangeEvent('hashchange'));
       return;
     }
+    // The event stream may already have brought a later state than this answer knew of.
+    if (answer.statusTransitions.length < job.statusTransitions.length) return;
     job = { ...job, ...answer };
     renderSoon();
   });
