@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { streamSweepEvents } from '../../sweeps/sweep-event-stream.js';
 import { sweepListSchema, sweepParamsSchema, sweepRequestSchema, sweepSchema } from '../../sweeps/sweep-schema.js';
 import type { SweepService } from '../../sweeps/sweep-service.js';
@@ -46,7 +47,10 @@ export const sweepRoutes: FastifyPluginAsyncZod<SweepRoutesOptions> = async (app
       summary: 'Server-Sent Events: the sweep now, then again whenever it changes, until it finishes',
       params: sweepParamsSchema,
       produces: ['text/event-stream'],
-      response: { ...errorResponses(400, 404) },
+      response: {
+        200: z.string().describe('An event stream of "sweep" events, each the whole sweep with its leaderboard'),
+        ...errorResponses(400, 404),
+      },
     },
   }, async (request, reply) => streamSweepEvents({ id: request.params.id, sweeps, request, reply, heartbeatMs }));
 };

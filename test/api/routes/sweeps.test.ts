@@ -98,10 +98,13 @@ describe('sweeps routes (no worker: trials stay queued)', () => {
 test('the OpenAPI document describes the sweep routes from their zod schemas', async () => {
   const service = await startTestApp();
   try {
-    const document = service.app.swagger() as { paths: Record<string, Record<string, { tags?: string[] }>>; components: { schemas: Record<string, unknown> } };
+    const document: { paths: Record<string, Record<string, { tags?: string[]; responses: object }>>; components: { schemas: Record<string, unknown> } } = JSON.parse(JSON.stringify(service.app.swagger()));
     assert.deepEqual(Object.keys(document.paths).filter((path) => path.startsWith('/sweeps')), ['/sweeps', '/sweeps/{id}', '/sweeps/{id}/events']);
     assert.deepEqual(Object.keys(document.paths['/sweeps']), ['post', 'get']);
     assert.deepEqual(document.paths['/sweeps'].post.tags, ['sweeps']);
+    for (const [path, method] of [['/sweeps', 'post'], ['/sweeps', 'get'], ['/sweeps/{id}', 'get'], ['/sweeps/{id}', 'delete'], ['/sweeps/{id}/events', 'get']]) {
+      assert.ok(Object.keys(document.paths[path][method].responses).some((status) => status.startsWith('2')), `${method} ${path} documents its success`);
+    }
     assert.ok(document.components.schemas.Sweep && document.components.schemas.SweepTrial);
   } finally {
     await service.close();
