@@ -57,7 +57,8 @@ export async function startPrivateRedis(executable: string, dir: string, port: n
   mkdirSync(dir, { recursive: true });
   const server = spawn(executable, [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', 'redis.log',
-    '--save', '60 1', '--appendonly', 'no',
+    // AOF, fsynced every second: a crash loses at most a second of job records; BullMQ needs keys never evicted.
+    '--save', '60 1', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
   ], { detached: true, stdio: 'ignore' });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await redisAnswers('127.0.0.1', port))) {

@@ -14,6 +14,7 @@ import { jobRoutes } from './api/routes/jobs.js';
 import { modelRoutes } from './api/routes/models.js';
 import { predictRoutes } from './api/routes/predict.js';
 import { queueDashboardRoutes } from './api/routes/queues.js';
+import { sweepRoutes } from './api/routes/sweeps.js';
 import { webRoutes } from './api/routes/web.js';
 import { createServices, type Services } from './api/services.js';
 import { SERVICE_VERSION, type AppConfig } from './config.js';
@@ -46,6 +47,7 @@ export async function buildApp(config: AppConfig, services: Services = createSer
   await app.register(predictRoutes, { models: services.models });
   await app.register(inferenceV2Routes, { prefix: '/v2', models: services.models, readiness: services.readiness, serverVersion: SERVICE_VERSION });
   await app.register(gradientCheckRoutes, { gradientCheck: services.gradientCheck });
+  await app.register(sweepRoutes, { sweeps: services.sweeps, heartbeatMs: config.SSE_HEARTBEAT_MS });
   if (config.ENABLE_DASHBOARDS) await app.register(queueDashboardRoutes, { queue: services.queue });
   await app.register(webRoutes);
   return app;

@@ -7,6 +7,8 @@ const GIGABYTE = 1024 * MEGABYTE;
 
 /** The service's version, as package.json gives it, for clients that ask the server what it is. */
 export const SERVICE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+/** `file://` and a path, or `s3://` and a bucket name (S3's rules), optionally `/prefix`. */
+const STORAGE_URL_PATTERN = /^(file:\/\/\/.+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[a-zA-Z0-9_.\/-]*)?)$/;
 /** The most kernel threads a job may ask for when TRAINING_THREADS does not set the cap. */
 export const MAX_TRAINING_THREADS = 64;
 
@@ -69,6 +71,17 @@ const configSchema = z.object({
    * removed; younger ones may belong to another process sharing DATA_DIR that is still writing.
    */
   ORPHAN_AGE_MS: z.coerce.number().int().min(0).default(15 * 60_000),
+  /** Where datasets, checkpoints and models live: unset is DATA_DIR; `s3://bucket/prefix` any S3-compatible store. */
+  STORAGE_URL: z.string().regex(STORAGE_URL_PATTERN, 'must be file:///a/folder or s3://bucket or s3://bucket/prefix').optional(),
+  /** Read by the AWS SDK too; an endpoint (MinIO, R2, Ceph, s3rver) switches to path-style bucket addressing. */
+  AWS_ENDPOINT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Unset, the SDK looks further: its shared config files, SSO, an instance or task role. */
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Per S3 request: time to connect and to answer, and attempts with exponential backoff before the store counts as unavailable. */
+  STORAGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  STORAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** One key with every scope: the single-key setup from before API_KEYS. */
   API_KEY: apiKeySchema.optional(),
@@ -181,4 +194,16 @@ export function loadConfigOrReport(env: NodeJS.ProcessEnv = process.env): AppCon
 
 export function redisUrl(config: AppConfig): string {
   return config.REDIS_URL ?? DEFAULT_REDIS_URL;
+}
+
+export type StorageLocation = { kind: 'file'; root: string } | { kind: 's3'; bucket: string; prefix: string };
+
+/** Where blobs live, from STORAGE_URL (whose form the schema has checked) or DATA_DIR. */
+export function storageLocation(config: AppConfig): StorageLocation {
+  const url = config.STORAGE_URL;
+  if (!url) return { kind: 'file', root: config.DATA_DIR };
+  if (url.startsWith('file://')) return { kind: 'file', root: url.slice('file://'.length) };
+  const [bucket = '', ...path] = url.slice('s3://'.length).split('/');
+  const prefix = path.filter(Boolean).join('/');
+  return { kind: 's3', bucket, prefix: prefix && `${prefix}/` };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, storageLocation } from '../src/config.js';
 
 test('defaults give a working local configuration', () => {
   const config = loadConfig({});
@@ -26,4 +26,17 @@ test('a bad value stops start-up naming every offending variable', () => {
       return true;
     },
   );
+});
+
+test('STORAGE_URL picks the store: DATA_DIR by default, a folder, or a bucket and prefix', () => {
+  assert.deepEqual(storageLocation(loadConfig({ DATA_DIR: '/srv/data' })), { kind: 'file', root: '/srv/data' });
+  assert.deepEqual(storageLocation(loadConfig({ STORAGE_URL: 'file:///mnt/blobs' })), { kind: 'file', root: '/mnt/blobs' });
+  assert.deepEqual(storageLocation(loadConfig({ STORAGE_URL: 's3://mlp-data' })), { kind: 's3', bucket: 'mlp-data', prefix: '' });
+  assert.deepEqual(storageLocation(loadConfig({ STORAGE_URL: 's3://mlp-data/team/a/' })), { kind: 's3', bucket: 'mlp-data', prefix: 'team/a/' });
+});
+
+test('a STORAGE_URL that is neither a folder nor a bucket is refused at start-up', () => {
+  for (const url of ['s3://', 's3://Bad_Bucket', 'gs://bucket', 'file://relative', '/data']) {
+    assert.throws(() => loadConfig({ STORAGE_URL: url }), /STORAGE_URL: must be file:\/\/\/a\/folder or s3:\/\/bucket/, url);
+  }
 });

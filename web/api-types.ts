@@ -7,9 +7,11 @@ import type { datasetListSchema } from '../src/data/dataset-schema.js';
 import type { Job, jobLabelsRequestSchema, jobListSchema, jobRequestSchema, resumeRequestSchema } from '../src/queue/job-schema.js';
 import type { JobEvent } from '../src/queue/job-store.js';
 import type { modelListSchema, Prediction } from '../src/models/model-schema.js';
+import type { sweepListSchema } from '../src/sweeps/sweep-schema.js';
 
 export type { DatasetRecord as Dataset, Sample } from '../src/data/dataset-schema.js';
 export type { EpochRecord, Job, JobState, JobSummary, StepRecord } from '../src/queue/job-schema.js';
+export type { Sweep, Trial as SweepTrial } from '../src/sweeps/sweep-schema.js';
 export type { EvaluateRequest, EvaluationResult, ModelRecord as Model, PredictRequest } from '../src/models/model-schema.js';
 import type { registeredModelSchema } from '../src/models/model-schema.js';
 export type RegisteredModel = z.infer<typeof registeredModelSchema>;
@@ -17,6 +19,7 @@ export type RegisteredModel = z.infer<typeof registeredModelSchema>;
 export type DatasetList = z.infer<typeof datasetListSchema>;
 export type JobList = z.infer<typeof jobListSchema>;
 export type ModelList = z.infer<typeof modelListSchema>;
+export type SweepList = z.infer<typeof sweepListSchema>;
 /** The body of POST /jobs as a client writes it (before defaults and transforms). */
 export type JobRequestBody = z.input<ReturnType<typeof jobRequestSchema>>;
 /** The body of PATCH /jobs/:id: a run's name and tags. */

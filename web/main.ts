@@ -7,11 +7,13 @@ import { jobPage } from './pages/job.js';
 import { jobsPage } from './pages/jobs.js';
 import { predictPage } from './pages/predict.js';
 import { registryPage } from './pages/registry.js';
+import { sweepsPage } from './pages/sweeps.js';
 import { currentRoute, type Page } from './route.js';
 
 const PAGES: Record<string, { title: string; page: Page }> = {
   jobs: { title: 'Jobs', page: (root, route, signal) => (route.path[1] ? jobPage : jobsPage)(root, route, signal) },
   compare: { title: 'Compare', page: comparePage },
+  sweeps: { title: 'Sweeps', page: sweepsPage },
   datasets: { title: 'Datasets', page: datasetsPage },
   predict: { title: 'Predict', page: predictPage },
   registry: { title: 'Registry', page: registryPage },

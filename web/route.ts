@@ -19,3 +19,4 @@ export const predictHref = (modelId: string): string => `#/predict?model=${encod
 /** The jobs page's form filled with a job's settings, and with its diagnosis's suggestions when `withAdvice`. */
 export const cloneHref = (id: string, withAdvice: boolean): string => `#/jobs?from=${encodeURIComponent(id)}${withAdvice ? '&advice' : ''}`;
 export const registryHref = (name?: string): string => (name === undefined ? '#/registry' : `#/registry/${encodeURIComponent(name)}`);
+export const sweepHref = (id: string): string => `#/sweeps/${encodeURIComponent(id)}`;

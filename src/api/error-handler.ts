@@ -25,8 +25,8 @@ const FRAMEWORK_ERROR_CODES: Record<string, ErrorCode> = {
 const MAX_ISSUES_IN_MESSAGE = 3;
 const MAX_ISSUES_IN_DETAILS = 20;
 
-/** ioredis gives up on a command after its retries while Redis is unreachable. */
-const REDIS_UNAVAILABLE_ERRORS = new Set(['MaxRetriesPerRequestError']);
+/** ioredis gives up on a command after its retries while Redis is unreachable; the blob store after its retries while S3 is. */
+const REDIS_UNAVAILABLE_ERRORS = new Set(['MaxRetriesPerRequestError', 'StorageUnavailableError']);
 
 /** What each of Node's HTTP parser errors means, for the client that sent the request. */
 const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {

@@ -23,8 +23,18 @@ async function check(probe: () => Promise<unknown>, what: string): Promise<strin
   }
 }
 
-/** Ready means Redis answers a PING and the data directory takes a write. */
-export async function checkReadiness(redis: Redis, blobs: BlobStore): Promise<{ ready: boolean; checks: ReadinessChecks }> {
+/** BullMQ loses queued and running jobs when Redis evicts its keys; any policy but this one may. */
+const REQUIRED_EVICTION_POLICY = 'noeviction';
+
+/** What Redis would do at its memory limit, from INFO (CONFIG is often disabled on managed Redis). */
+async function evictionWarnings(redis: Redis): Promise<string[]> {
+  const policy = /^maxmemory_policy:(\S+)/m.exec(await redis.info('memory'))?.[1];
+  if (!policy || policy === REQUIRED_EVICTION_POLICY) return [];
+  return [`Redis has maxmemory-policy ${policy}: at its memory limit it may evict BullMQ's keys and lose jobs; set maxmemory-policy ${REQUIRED_EVICTION_POLICY}`];
+}
+
+/** Ready means Redis answers a PING and storage takes a write; warnings name settings that will lose data later. */
+export async function checkReadiness(redis: Redis, blobs: BlobStore): Promise<{ ready: boolean; checks: ReadinessChecks; warnings: string[] }> {
   const probeKey = `health/probe-${randomUUID()}`;
   const [redisCheck, storageCheck] = await Promise.all([
     check(() => redis.ping(), 'Redis'),
@@ -33,5 +43,6 @@ export async function checkReadiness(redis: Redis, blobs: BlobStore): Promise<{ 
       await blobs.delete(probeKey);
     }, 'Storage'),
   ]);
-  return { ready: redisCheck === OK && storageCheck === OK, checks: { redis: redisCheck, storage: storageCheck } };
+  const warnings = redisCheck === OK ? await withTimeout(evictionWarnings(redis), 'Redis').catch(() => []) : [];
+  return { ready: redisCheck === OK && storageCheck === OK, checks: { redis: redisCheck, storage: storageCheck }, warnings };
 }

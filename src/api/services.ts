@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Queue } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import type { AppConfig } from '../config.js';
 import { DatasetService, UPLOAD_TEMP_PREFIX } from '../data/dataset-service.js';
 import { DatasetStore } from '../data/dataset-store.js';
@@ -15,10 +16,14 @@ import { JobService } from '../queue/job-service.js';
 import { JobStore } from '../queue/job-store.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { FsBlobStore } from '../storage/fs-blob-store.js';
+import { createBlobStore } from '../storage/create-blob-store.js';
 import { createRedis, redisKeys } from '../storage/redis.js';
+import { SweepController } from '../sweeps/sweep-controller.js';
+import { SweepService } from '../sweeps/sweep-service.js';
+import { SweepStore } from '../sweeps/sweep-store.js';
 import { createMetrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
+import { jobLimits } from './routes/jobs.js';
 
 /**
  * BullMQ's Queue.close() on a shared connection neither waits for nor silences the INFO handshake
@@ -43,7 +48,7 @@ export function createServices(config: AppConfig) {
     // Connection errors surface as failed commands (503) and in /ready; ioredis keeps reconnecting.
   };
   redis.on('error', quiet);
-  const blobs: BlobStore = new FsBlobStore(config.DATA_DIR);
+  const blobs: BlobStore = createBlobStore(config);
   const keys = redisKeys(config.REDIS_PREFIX);
 
   const datasetStore = new DatasetStore(redis, keys);
@@ -65,6 +70,14 @@ export function createServices(config: AppConfig) {
     observePredict: (kind, seconds) => metrics.predictDuration.observe({ kind }, seconds),
     cacheSize: config.MODEL_CACHE_SIZE,
   });
+
+  const jobs = new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, models: modelStore, queue });
+  const sweepStore = new SweepStore(redis, keys);
+  const sweeps = new SweepService({ sweeps: sweepStore, jobs, limits: jobLimits(config) });
+  const sweepEvents = createRedis(config, { name: 'api-sweeps', blocking: true });
+  sweepEvents.on('error', quiet);
+  const sweepController = new SweepController(sweeps, sweepStore, sweepEvents, keys.jobEvents('*'), pino({ level: config.LOG_LEVEL, name: 'sweeps' }));
+  sweepController.start();
 
   let subscriber: Redis | null = null;
   let hub: JobEventHub | null = null;
@@ -91,7 +104,8 @@ export function createServices(config: AppConfig) {
         maxTotalBytes: config.MAX_UPLOADS_MEMORY_BYTES,
       }),
     }),
-    jobs: new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, models: modelStore, queue }),
+    jobs,
+    sweeps,
     models,
     gradientCheck: new GradientCheckService({ datasets: datasetStore, blobs, maxParameters: config.MAX_PARAMETERS }),
     events,
@@ -109,6 +123,7 @@ export function createServices(config: AppConfig) {
       }
     },
     async close(): Promise<void> {
+      await sweepController.close();
       await models.close();
       await settleQueueHandshake(queue, redis);
       await queue.close();

@@ -69,6 +69,11 @@ export class JobService {
     return this.get(spec.id);
   }
 
+  /** The spec a request would make, checked against the datasets and limits, without queueing it: a sweep checks its trials up front. */
+  plan(body: JobRequest): Promise<JobSpec> {
+    return this.specFor(body);
+  }
+
   private async idempotentJob(key: string, bodySha256: string): Promise<Job | null> {
     const text = await this.deps.redis.get(this.deps.keys.idempotency(key));
     if (text === null) return null;

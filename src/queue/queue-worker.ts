@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config.js';
 import { DatasetStore } from '../data/dataset-store.js';
 import { ModelStore } from '../models/model-store.js';
-import { FsBlobStore } from '../storage/fs-blob-store.js';
+import { createBlobStore } from '../storage/create-blob-store.js';
 import { createRedis, redisKeys } from '../storage/redis.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { JobControl } from './job-control.js';
@@ -40,7 +40,7 @@ export class QueueWorker {
       connection.on('error', (error) => log.warn({ err: error }, 'Redis connection problem; reconnecting'));
     }
 
-    const blobs = new FsBlobStore(config.DATA_DIR);
+    const blobs = createBlobStore(config);
     const jobs = new JobStore(this.redis, keys);
     const datasets = new DatasetStore(this.redis, keys);
     this.control = new JobControl(this.subscriber, keys, log);

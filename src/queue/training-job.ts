@@ -1,21 +1,21 @@
-import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
 import type { Logger } from 'pino';
 import { formatNumber, formatPercent, readSnapshotHeader, SnapshotFormatError, type TrainingOutcome } from '../core/index.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import type { ModelStore } from '../models/model-store.js';
-import { BlobNotFoundError, readBlob, type BlobStore } from '../storage/blob-store.js';
+import { BlobNotFoundError, readBlob, StorageUnavailableError, type BlobStore } from '../storage/blob-store.js';
 import { newId } from '../storage/ids.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { jobFailure, type JobFailure } from './job-errors.js';
 import { finishJob } from './finish-job.js';
-import type { JobSpec, ModelStopReason } from './job-schema.js';
+import type { CheckpointRecord, JobSpec, ModelStopReason } from './job-schema.js';
 import type { JobStore } from './job-store.js';
 import { ProgressRecorder } from './progress-recorder.js';
 import { decideOutcome } from './run-outcome.js';
 import { newStopFlag, requestStop } from './stop-cause.js';
 import { hostTrainingThread, type RunEnd } from './thread-host.js';
-import type { ProgressMessage, TrainingThreadInput } from './thread-messages.js';
+import type { CheckpointBytes, ProgressMessage, TrainingThreadInput } from './thread-messages.js';
 import type { TrainingJobData } from './training-queue.js';
 
 export interface TrainingJobDeps {
@@ -35,6 +35,9 @@ export interface TrainingJobDeps {
   onEnd(jobId: string): void;
 }
 
+/** How long a job waits in BullMQ's delayed set, without using up an attempt, each time storage does not answer. */
+export const STORAGE_OUTAGE_RETRY_MS = 5_000;
+
 /** A failure found before the thread starts: recorded on the job, and final for BullMQ. */
 class FailedBeforeStart extends Error {
   constructor(readonly failure: JobFailure) {
@@ -49,6 +52,27 @@ class FailedBeforeStart extends Error {
  * retry or fail). Stop requests reach the thread through the stop flag handed to onStart.
  */
 export async function processTrainingJob(deps: TrainingJobDeps, job: BullJob<TrainingJobData>, token: string | undefined): Promise<void> {
+  try {
+    await trainingRun(deps, job, token);
+  } catch (error) {
+    if (!(error instanceof StorageUnavailableError)) throw error;
+    await waitForStorage(deps, job, token, error);
+  }
+}
+
+/**
+ * Storage (S3) did not answer while the job loaded its data or saved its model: back to the queue
+ * for a while, as often as it takes, and the run then resumes from its newest checkpoint.
+ */
+async function waitForStorage(deps: TrainingJobDeps, job: BullJob<TrainingJobData>, token: string | undefined, error: StorageUnavailableError): Promise<never> {
+  const reason = `storage is unavailable (${error.message}); the job tries again every ${STORAGE_OUTAGE_RETRY_MS / 1000} s and resumes from its newest checkpoint`;
+  deps.log.warn({ jobId: job.data.jobId, err: error }, 'storage unavailable; job delayed');
+  await deps.jobs.transition(job.data.jobId, { from: ['running'], to: 'queued', reason });
+  await job.moveToDelayed(Date.now() + STORAGE_OUTAGE_RETRY_MS, token);
+  throw new DelayedError();
+}
+
+async function trainingRun(deps: TrainingJobDeps, job: BullJob<TrainingJobData>, token: string | undefined): Promise<void> {
   const { jobs, datasets } = deps;
   const spec = await jobs.spec(job.data.jobId);
   if (!spec) throw new UnrecoverableError(`job ${job.data.jobId} has no record`);
@@ -168,13 +192,24 @@ function progressHandler(deps: TrainingJobDeps, spec: JobSpec, recorder: Progres
         await recorder.step(message.report);
         return;
       case 'epoch': {
-        const record = message.checkpoint && (await checkpoints.write(spec.id, message.checkpoint));
+        const record = message.checkpoint && (await checkpointUnlessStorageIsDown(checkpoints, spec, message.checkpoint, log));
         await recorder.epoch(message.report, stepsPerEpoch, record);
         if (record) await checkpoints.prune(spec.id);
         return;
       }
     }
   };
+}
+
+/** A checkpoint that storage does not take is skipped: the run goes on, and the next one tries again. */
+async function checkpointUnlessStorageIsDown(checkpoints: CheckpointStore, spec: JobSpec, checkpoint: CheckpointBytes, log: Logger): Promise<CheckpointRecord | null> {
+  try {
+    return await checkpoints.write(spec.id, checkpoint);
+  } catch (error) {
+    if (!(error instanceof StorageUnavailableError)) throw error;
+    log.warn({ err: error, epoch: checkpoint.epoch }, 'checkpoint skipped: storage unavailable');
+    return null;
+  }
 }
 
 /** Does what decideOutcome says the run's end means, for our record and for BullMQ. */

@@ -34,6 +34,11 @@ export class BlobNotFoundError extends Error {
   }
 }
 
+/** The store did not answer, or refused for a reason other than a missing key: the API answers 503 and a job waits for it. */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+}
+
 export class InvalidBlobKeyError extends Error {
   override readonly name = 'InvalidBlobKeyError';
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 const ID_RANDOM_BYTES = 10;
-const ID_PREFIXES = { dataset: 'ds', job: 'job', model: 'mdl' } as const;
+const ID_PREFIXES = { dataset: 'ds', job: 'job', model: 'mdl', sweep: 'swp' } as const;
 
 type IdKind = keyof typeof ID_PREFIXES;
 

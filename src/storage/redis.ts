@@ -47,6 +47,10 @@ export function redisKeys(prefix: string) {
     registryVersions: (name: string) => `${prefix}:registry:${name}:versions`,
     registryAliases: (name: string) => `${prefix}:registry:${name}:aliases`,
     registrations: `${prefix}:registrations`,
+    sweeps: `${prefix}:sweeps`,
+    sweepsRunning: `${prefix}:sweeps:running`,
+    sweep: (id: string) => `${prefix}:sweep:${id}`,
+    sweepLock: (id: string) => `${prefix}:sweep:${id}:lock`,
     bullPrefix: `${prefix}:bull`,
   };
 }

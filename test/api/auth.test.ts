@@ -81,6 +81,7 @@ const MODEL = `mdl_${'0'.repeat(20)}`;
 /** Every route and the scope it needs; the test below checks that the OpenAPI document has no route this table misses. */
 /** A registry name and alias for the registry and /v2 routes; nothing is registered, so a permitted call is a 404. */
 const REGISTERED = 'scoped-net';
+const SWEEP = 'swp_00000000000000000000';
 const ALIAS = 'production';
 
 const ROUTE_SCOPES: { request: InjectOptions & { method: string; url: string }; scope: ApiKeyScope | 'public' }[] = [
@@ -123,6 +124,11 @@ const ROUTE_SCOPES: { request: InjectOptions & { method: string; url: string }; 
   { request: { method: 'POST', url: `/models/${MODEL}/evaluate`, payload: {} }, scope: 'predict' },
   { request: { method: 'POST', url: '/predict', payload: {} }, scope: 'predict' },
   { request: { method: 'POST', url: '/gradcheck', payload: {} }, scope: 'train' },
+  { request: { method: 'POST', url: '/sweeps', payload: {} }, scope: 'train' },
+  { request: { method: 'GET', url: '/sweeps' }, scope: 'read' },
+  { request: { method: 'GET', url: `/sweeps/${SWEEP}` }, scope: 'read' },
+  { request: { method: 'DELETE', url: `/sweeps/${SWEEP}` }, scope: 'train' },
+  { request: { method: 'GET', url: `/sweeps/${SWEEP}/events` }, scope: 'read' },
   { request: { method: 'GET', url: '/queues' }, scope: 'admin' },
   { request: { method: 'GET', url: '/queues/api/queues' }, scope: 'admin' },
 ];
@@ -137,7 +143,7 @@ describe('with API_KEYS set, each route needs its scope', () => {
   test('the table names every documented route', async () => {
     const document = (await service.app.inject({ method: 'GET', url: '/docs/json' })).json();
     const documentedPath = (url: string) => url.split('?')[0]
-      .replace(/(ds|job|mdl)_0+/, '{id}').replace(/samples\/0$/, 'samples\/{index}')
+      .replace(/(ds|job|mdl|swp)_0+/, '{id}').replace(/samples\/0$/, 'samples\/{index}')
       .replace(REGISTERED, '{name}').replace(`aliases/${ALIAS}`, 'aliases/{alias}').replace(/versions\/1/, 'versions/{version}');
     const tabled = new Set(ROUTE_SCOPES.map(({ request }) => `${request.method} ${documentedPath(request.url)}`));
     for (const [path, methods] of Object.entries(document.paths as Record<string, object>)) {

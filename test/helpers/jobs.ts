@@ -39,6 +39,13 @@ export async function trainModel(app: FastifyInstance, body: Record<string, unkn
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/training-worker.js', import.meta.url));
 
+/** The storage settings a process needs to share the test's store; nothing for the file store. */
+export function storageEnv(config: AppConfig): Record<string, string> {
+  const names = ['STORAGE_URL', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'STORAGE_TIMEOUT_MS', 'STORAGE_MAX_ATTEMPTS'] as const;
+  if (!config.STORAGE_URL) return {};
+  return Object.fromEntries(names.flatMap((name) => (config[name] === undefined ? [] : [[name, String(config[name])]])));
+}
+
 /** The worker entry as its own process, configured like the test's app. */
 export function spawnWorkerProcess(config: AppConfig): ChildProcess {
   const env: Record<string, string> = {
@@ -53,6 +60,8 @@ export function spawnWorkerProcess(config: AppConfig): ChildProcess {
     PROGRESS_INTERVAL_MS: String(config.PROGRESS_INTERVAL_MS),
     CHECKPOINT_INTERVAL_MS: String(config.CHECKPOINT_INTERVAL_MS),
     ...(config.REDIS_URL && { REDIS_URL: config.REDIS_URL }),
+    ...(config.TRAINING_THREADS && { TRAINING_THREADS: String(config.TRAINING_THREADS) }),
+    ...storageEnv(config),
   };
   return spawn(process.execPath, [WORKER_ENTRY], { env, stdio: ['ignore', 'inherit', 'inherit'] });
 }

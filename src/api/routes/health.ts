@@ -18,9 +18,9 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
       response: { 200: readyResponseSchema, ...errorResponses(503) },
     },
   }, async () => {
-    const { ready, checks } = await services.readiness();
+    const { ready, checks, warnings } = await services.readiness();
     if (!ready) throw new AppError('SERVICE_UNAVAILABLE', 'Not ready: a backing service is unavailable', { checks });
-    return { status: 'ready' as const, checks };
+    return { status: 'ready' as const, checks, ...(warnings.length > 0 && { warnings }) };
   });
 
   app.get('/metrics', {
