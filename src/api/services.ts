@@ -73,7 +73,7 @@ export function createServices(config: AppConfig) {
 
   const jobs = new JobService({ config, redis, keys, jobs: jobStore, datasets: datasetStore, models: modelStore, queue });
   const sweepStore = new SweepStore(redis, keys);
-  const sweeps = new SweepService({ sweeps: sweepStore, jobs, limits: jobLimits(config) });
+  const sweeps = new SweepService({ sweeps: sweepStore, jobs, models: modelStore, limits: jobLimits(config) });
   const sweepEvents = createRedis(config, { name: 'api-sweeps', blocking: true });
   sweepEvents.on('error', quiet);
   const sweepController = new SweepController(sweeps, sweepStore, sweepEvents, keys.jobEvents('*'), pino({ level: config.LOG_LEVEL, name: 'sweeps' }));

@@ -46,6 +46,22 @@ redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[4], 'modelId') == ARGV[1] then redis.call('HDEL', KEYS[4], 'modelId') end
 return 'deleted'`;
 
+/**
+ * Makes an existing model the next version of a name, unless it already is a version of one (then
+ * answers that registration). KEYS: record, name's counter, name's versions, registrations, names.
+ * ARGV: id, name, time. Answers the registration as JSON, or '' when the model is gone.
+ */
+const REGISTER_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+local existing = redis.call('HGET', KEYS[4], ARGV[1])
+if existing then return existing end
+local version = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[3], version, ARGV[1])
+local registration = cjson.encode({ name = ARGV[2], version = version })
+redis.call('HSET', KEYS[4], ARGV[1], registration)
+redis.call('ZADD', KEYS[5], 'NX', ARGV[3], ARGV[2])
+return registration`;
+
 /** Points an alias at a version that exists; answers 1, or 0 when there is no such version. */
 const SET_ALIAS_SCRIPT = `
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
@@ -72,6 +88,16 @@ export class ModelStore {
       record.id, JSON.stringify({ ...record, registered: null }), Date.parse(record.createdAt), name,
     );
     return registerAs ? { name: registerAs, version: Number(version) } : null;
+  }
+
+  /** Registers a model after the fact (a sweep's best trial); a model already registered keeps its name and version. Null when it is gone. */
+  async register(id: string, name: string): Promise<Registration | null> {
+    const registration = String(await this.redis.eval(
+      REGISTER_SCRIPT, 5,
+      this.keys.model(id), this.keys.registryCounter(name), this.keys.registryVersions(name), this.keys.registrations, this.keys.registry,
+      id, name, Date.now(),
+    ));
+    return registration === '' ? null : (JSON.parse(registration) as Registration);
   }
 
   async get(id: string): Promise<ModelRecord | null> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TRAINING_LIMITS } from '../core/index.js';
 import type { JobRequest } from '../queue/job-schema.js';
+import { registeredNameSchema } from '../models/model-schema.js';
 import { idSchema } from '../storage/ids.js';
 
 /** Limits and defaults of a sweep, in one place. */
@@ -74,6 +75,8 @@ export const sweepRequestSchema = z.strictObject({
   }).default(ASHA_DEFAULTS),
   maxConcurrent: z.int().min(1).max(SWEEP_LIMITS.maxConcurrent).default(SWEEP_LIMITS.defaultConcurrent)
     .describe('Trials queued or running at once'),
+  registerAs: registeredNameSchema.optional()
+    .describe('When the sweep completes, the best trial\'s model becomes the next version of this registry name'),
 }).superRefine((request, context) => {
   if (request.scheduler === 'asha') {
     const epochs = request.base.epochs;
@@ -116,6 +119,8 @@ export const sweepRecordSchema = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime().nullable(),
+  registered: z.object({ modelId: idSchema('model'), name: z.string(), version: z.int() }).nullable().default(null)
+    .describe('The best trial\'s model as registered when the sweep completed, with registerAs'),
 });
 
 export type SweepRecord = z.infer<typeof sweepRecordSchema>;

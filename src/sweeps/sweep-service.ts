@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatNumber, type WarningCode } from '../core/index.js';
 import { AppError } from '../errors.js';
 import { FINISHED_STATES, jobRequestSchema, type EpochRecord, type Job, type JobLimits, type JobRequest } from '../queue/job-schema.js';
+import type { ModelStore } from '../models/model-store.js';
 import type { JobService } from '../queue/job-service.js';
 import { newId } from '../storage/ids.js';
 import { continuesAtRung, rungEpochs, type MetricDirection } from './asha.js';
@@ -54,7 +55,7 @@ function trialRequest(request: SweepRequest, params: TrialParams): Record<string
 export class SweepService {
   private readonly owner = randomUUID();
 
-  constructor(private readonly deps: { sweeps: SweepStore; jobs: JobService; limits: JobLimits }) {}
+  constructor(private readonly deps: { sweeps: SweepStore; jobs: JobService; models: ModelStore; limits: JobLimits }) {}
 
   async create(request: SweepRequest): Promise<Sweep> {
     const drawn = this.draw(request);
@@ -69,6 +70,7 @@ export class SweepService {
       createdAt: now,
       updatedAt: now,
       finishedAt: null,
+      registered: null,
     };
     await this.deps.sweeps.save(sweep);
     await this.advance(sweep.id);
@@ -244,7 +246,17 @@ export class SweepService {
 
   private async finish(sweep: SweepRecord, state: 'completed' | 'cancelled'): Promise<void> {
     const now = new Date().toISOString();
-    await this.deps.sweeps.save({ ...sweep, state, updatedAt: now, finishedAt: now });
+    const registered = state === 'completed' ? await this.registerLeader(sweep) : null;
+    await this.deps.sweeps.save({ ...sweep, state, updatedAt: now, finishedAt: now, registered });
+  }
+
+  /** With registerAs, the best trial with a model becomes the next version of that name. */
+  private async registerLeader(sweep: SweepRecord): Promise<SweepRecord['registered']> {
+    const name = sweep.request.registerAs;
+    const leader = leaderboard(sweep.trials, sweep.request.metric).find((trial) => trial.modelId !== null);
+    if (!name || !leader?.modelId) return null;
+    const registration = await this.deps.models.register(leader.modelId, name);
+    return registration && { modelId: leader.modelId, ...registration };
   }
 
   /** Runs `step` holding the sweep's lock; `wait` waits for another holder, else the step is skipped. */

@@ -91,7 +91,7 @@ describe('timeouts', () => {
       streamed.on('error', reject);
       streamed.end();
     });
-    assert.match(events, /^event: job\n/);
+    assert.match(events, /^retry: \d+\n\nid: [\d.]+\nevent: job\n/);
     assert.ok((events.match(/: heartbeat/g) ?? []).length >= 10, 'heartbeats kept coming');
   });
 });

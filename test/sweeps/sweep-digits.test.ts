@@ -49,6 +49,7 @@ test('an ASHA sweep on real digits stops low-ranked trials early and ranks the r
     scheduler: 'asha',
     asha: { minEpochs: 1, reductionFactor: 3 },
     maxConcurrent: 2,
+    registerAs: 'sweep-best',
   });
   assert.equal(sweep.state, 'completed');
   const { leaderboard } = sweep;
@@ -70,6 +71,9 @@ test('an ASHA sweep on real digits stops low-ranked trials early and ranks the r
   assert.ok(leaderboard[0].score! > 0.85, `the leader reached ${leaderboard[0].score}`);
   const job = (await service.app.inject({ method: 'GET', url: `/jobs/${leaderboard[0].jobId}` })).json();
   assert.equal(job.modelId, leaderboard[0].modelId);
+  assert.deepEqual(sweep.registered, { modelId: leaderboard[0].modelId, name: 'sweep-best', version: 1 }, 'registerAs makes the leader a registry version');
+  const versions = (await service.app.inject({ method: 'GET', url: '/models/sweep-best/versions' })).json();
+  assert.deepEqual(versions.versions.map(({ modelId }: { modelId: string }) => modelId), [leaderboard[0].modelId]);
 });
 
 test('a trial whose diagnosis finds its relu units dead is stopped at once, without a scheduler', async () => {
