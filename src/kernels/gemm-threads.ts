@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { KernelExports } from './gemm-module.js';
 import {
-  MAX_THREADS, OP, SLOT, controlSlots, createControl, readError, runPart, writePart, type GemmWorkerData,
+  MAX_THREADS, MAX_TILES, OP, SLOT, controlSlots, createControl, publishTiles, readError, takeTiles, tileCount, type GemmWorkerData,
 } from './gemm-protocol.js';
 
 /**
@@ -10,6 +10,12 @@ import {
  * helper and joining it costs a few microseconds, about what 2 MFLOP take one thread.
  */
 const PARALLEL_MIN_FLOP = 2_000_000;
+/**
+ * Tiles per thread in a shared job: enough that when another process slows one thread, the
+ * others take its share (with 2 threads the split can be 3:3, 4:2 or 5:1), and few enough that
+ * the forward product, which packs its input once per tile, packs it only a few times.
+ */
+const TILES_PER_THREAD = 3;
 /** The caller spins this many times (about 1 ms) for the helpers before it sleeps. */
 const CALLER_SPIN_ITERATIONS = 125_000;
 /** A helper that makes no progress for this long is taken for dead. */
@@ -18,7 +24,9 @@ const HELPER_TIMEOUT_MS = 30_000;
 /**
  * The calling thread plus `threads - 1` helper worker threads, each with the kernels
  * instantiated on the same shared memory. The caller writes a product's operation and
- * arguments into `control`, then run() splits its outputs into one range per thread.
+ * arguments into `control`, then run() splits its outputs into tiles that every thread
+ * takes from a shared counter (see gemm-protocol.ts). A tile's outputs are computed the
+ * same way whichever thread takes it, so results do not depend on who took what.
  * Helpers are unref'd, so they never keep a process alive; dispose() ends them.
  */
 export class GemmThreads {
@@ -68,33 +76,28 @@ export class GemmThreads {
   }
 
   /**
-   * Runs the product in `control` over the outputs [0, count), split into at most one range
-   * per thread, each a multiple of `unit` outputs. `scratch` holds each thread's scratch pointer.
+   * Runs the product in `control` over the outputs [0, count), in tiles of whole `unit`s
+   * shared by the threads. `scratch` holds each thread's scratch pointer.
    */
   run(count: number, unit: number, flop: number, scratch: readonly number[]): void {
     if (this.failure !== null) throw new Error(`The wasm GEMM kernels cannot run: ${this.failure}`);
     const { control } = this;
     const units = Math.ceil(count / unit);
-    const parts = flop < PARALLEL_MIN_FLOP ? 1 : Math.min(this.threads, units);
-    for (let thread = 0; thread < this.threads; thread++) {
-      const start = Math.min(count, Math.floor((thread * units) / parts) * unit);
-      const end = thread < parts ? Math.min(count, Math.floor(((thread + 1) * units) / parts) * unit) : start;
-      writePart(control, thread, start, end, scratch[thread]);
+    const shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1;
+    const tiles = Math.max(1, shared ? Math.min(units, this.threads * TILES_PER_THREAD, MAX_TILES) : 1);
+    const tileSize = Math.ceil(units / tiles) * unit;
+    control.set(scratch, SLOT.scratch);
+    publishTiles(control, count, tileSize, Math.ceil(count / tileSize) || 0);
+    // A small job is not announced, but a helper still finishing the last job may take one of its
+    // tiles, so the caller waits for every tile either way.
+    if (shared) {
+      Atomics.add(control, SLOT.sequence, 1);
+      Atomics.notify(control, SLOT.sequence);
     }
-    if (parts === 1) {
-      runPart(this.kernels, control, 0);
-      return;
-    }
-    Atomics.store(control, SLOT.pending, this.threads - 1);
-    Atomics.add(control, SLOT.sequence, 1);
-    Atomics.notify(control, SLOT.sequence);
-    let failed = 0;
-    try {
-      runPart(this.kernels, control, 0);
-    } finally {
-      this.join();
-      failed = Atomics.exchange(control, SLOT.failed, 0);
-    }
+    const error = takeTiles(this.kernels, control, 0);
+    this.join();
+    const failed = Atomics.exchange(control, SLOT.failed, 0);
+    if (error !== null) throw error;
     if (failed !== 0) throw new Error(`GEMM helper thread ${failed - 1} failed: ${readError(this.controlBuffer)}`);
   }
 
@@ -108,17 +111,18 @@ export class GemmThreads {
     for (const worker of this.workers) void worker.terminate();
   }
 
-  /** Waits until every helper has finished its part: spins, then sleeps. */
+  /** Waits until every tile taken is done: spins, then sleeps. */
   private join(): void {
     const { control } = this;
+    const tiles = tileCount(control);
     for (let i = 0; i < CALLER_SPIN_ITERATIONS; i++) {
-      if (Atomics.load(control, SLOT.pending) === 0) return;
+      if (Atomics.load(control, SLOT.done) === tiles) return;
     }
     for (;;) {
-      const pending = Atomics.load(control, SLOT.pending);
-      if (pending === 0) return;
-      if (Atomics.wait(control, SLOT.pending, pending, HELPER_TIMEOUT_MS) === 'timed-out') {
-        this.failure = `${pending} GEMM helper thread(s) made no progress for ${HELPER_TIMEOUT_MS} ms`;
+      const done = Atomics.load(control, SLOT.done);
+      if (done === tiles) return;
+      if (Atomics.wait(control, SLOT.done, done, HELPER_TIMEOUT_MS) === 'timed-out') {
+        this.failure = `a GEMM helper thread made no progress on its tile for ${HELPER_TIMEOUT_MS} ms`;
         throw new Error(`The wasm GEMM kernels stopped: ${this.failure}`);
       }
     }
