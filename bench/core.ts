@@ -15,7 +15,7 @@ import {
   type Dataset, type Kernels, type TrainingConfigInput,
 } from '../src/core/index.js';
 import { chooseKernels } from '../src/kernels/choose-kernels.js';
-import { relaxedSimdSupported } from '../src/kernels/gemm-module.js';
+import { relaxedSimdSupported } from '../src/kernels/wasm-module.js';
 import { createNativeKernels } from '../src/kernels/native-kernels.js';
 import { createWasmKernels } from '../src/kernels/wasm-kernels.js';
 import { loadMnistDigits, MNIST_HEIGHT, MNIST_PIXELS, MNIST_WIDTH } from '../test/helpers/mnist.js';

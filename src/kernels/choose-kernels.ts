@@ -1,6 +1,6 @@
 import type { Kernels } from '../core/kernels.js';
-import { referenceKernels } from '../core/gemm-reference.js';
-import { GEMM_VARIANTS, relaxedSimdSupported } from './gemm-module.js';
+import { referenceKernels } from '../core/reference-kernels.js';
+import { GEMM_VARIANTS, relaxedSimdSupported } from './wasm-module.js';
 import { createNativeKernels } from './native-kernels.js';
 import { createWasmKernels } from './wasm-kernels.js';
 

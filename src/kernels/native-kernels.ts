@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Kernels } from '../core/kernels.js';
-import { referenceKernels } from '../core/gemm-reference.js';
+import { referenceKernels } from '../core/reference-kernels.js';
 
 /** The kernels the addon computes: every method of Kernels but its name and allocate(). */
 const KERNEL_NAMES = [

@@ -1,5 +1,5 @@
 import type { Kernels } from '../../src/core/index.js';
-import { relaxedSimdSupported } from '../../src/kernels/gemm-module.js';
+import { relaxedSimdSupported } from '../../src/kernels/wasm-module.js';
 import { createNativeKernels } from '../../src/kernels/native-kernels.js';
 import { createWasmKernels } from '../../src/kernels/wasm-kernels.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseKernels, describeKernels } from '../../src/kernels/choose-kernels.js';
-import { relaxedSimdSupported } from '../../src/kernels/gemm-module.js';
+import { relaxedSimdSupported } from '../../src/kernels/wasm-module.js';
 import { NATIVE_UNAVAILABLE } from './backends.js';
 
 /** The description a job of `threads` threads gets here: native where the addon loads, else wasm and why not native. */

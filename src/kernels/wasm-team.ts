@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { KernelExports } from './gemm-module.js';
+import type { KernelExports } from './wasm-module.js';
 import {
-  MAX_THREADS, MAX_TILES, OP, SLOT, controlSlots, createControl, publishTiles, readError, takeTiles, tileCount, type GemmWorkerData,
-} from './gemm-protocol.js';
+  MAX_THREADS, MAX_TILES, OP, SLOT, controlSlots, createControl, publishTiles, readError, takeTiles, tileCount, type WasmTeamWorkerData,
+} from './wasm-team-protocol.js';
 
 /**
  * Products smaller than this many flops run on the calling thread alone: waking a
@@ -25,11 +25,11 @@ const HELPER_TIMEOUT_MS = 30_000;
  * The calling thread plus `threads - 1` helper worker threads, each with the kernels
  * instantiated on the same shared memory. The caller writes a product's operation and
  * arguments into `control`, then run() splits its outputs into tiles that every thread
- * takes from a shared counter (see gemm-protocol.ts). A tile's outputs are computed the
+ * takes from a shared counter (see wasm-team-protocol.ts). A tile's outputs are computed the
  * same way whichever thread takes it, so results do not depend on who took what.
  * Helpers are unref'd, so they never keep a process alive; dispose() ends them.
  */
-export class GemmThreads {
+export class WasmTeam {
   readonly threads: number;
   /** Write SLOT.op and SLOT.args here before run(). */
   readonly control: Int32Array;
@@ -46,7 +46,7 @@ export class GemmThreads {
     this.threads = workers.length + 1;
     for (const worker of workers) {
       worker.on('error', (error: Error) => {
-        this.failure = `a GEMM helper thread crashed: ${error.message}`;
+        this.failure = `a wasm helper thread crashed: ${error.message}`;
       });
     }
   }
@@ -54,15 +54,15 @@ export class GemmThreads {
   /** Starts `threads - 1` helpers and resolves once each has instantiated the kernels. */
   static async start(
     kernels: KernelExports, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number,
-  ): Promise<GemmThreads> {
+  ): Promise<WasmTeam> {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw new RangeError(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
     }
     const control = createControl();
     const workers: Worker[] = [];
     for (let thread = 1; thread < threads; thread++) {
-      const workerData: GemmWorkerData = { module, memory, control, thread };
-      const worker = new Worker(new URL('./gemm-worker.js', import.meta.url), { workerData });
+      const workerData: WasmTeamWorkerData = { module, memory, control, thread };
+      const worker = new Worker(new URL('./wasm-team-worker.js', import.meta.url), { workerData });
       worker.unref();
       workers.push(worker);
     }
@@ -72,7 +72,7 @@ export class GemmThreads {
       await Promise.all(workers.map((worker) => worker.terminate()));
       throw error;
     }
-    return new GemmThreads(kernels, control, workers);
+    return new WasmTeam(kernels, control, workers);
   }
 
   /**
@@ -94,11 +94,10 @@ export class GemmThreads {
       Atomics.add(control, SLOT.sequence, 1);
       Atomics.notify(control, SLOT.sequence);
     }
-    const error = takeTiles(this.kernels, control, 0);
+    takeTiles(this.kernels, control, 0);
     this.join();
     const failed = Atomics.exchange(control, SLOT.failed, 0);
-    if (error !== null) throw error;
-    if (failed !== 0) throw new Error(`GEMM helper thread ${failed - 1} failed: ${readError(this.controlBuffer)}`);
+    if (failed !== 0) throw new Error(`The wasm kernels failed on thread ${failed - 1}: ${readError(this.controlBuffer)}`);
   }
 
   /** Ends the helper threads. The kernels cannot run on more than one thread afterwards. */
@@ -122,7 +121,7 @@ export class GemmThreads {
       const done = Atomics.load(control, SLOT.done);
       if (done === tiles) return;
       if (Atomics.wait(control, SLOT.done, done, HELPER_TIMEOUT_MS) === 'timed-out') {
-        this.failure = `a GEMM helper thread made no progress on its tile for ${HELPER_TIMEOUT_MS} ms`;
+        this.failure = `a wasm helper thread made no progress on its tile for ${HELPER_TIMEOUT_MS} ms`;
         throw new Error(`The wasm GEMM kernels stopped: ${this.failure}`);
       }
     }

@@ -1,25 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileGemmModule, instantiateGemm } from '../../src/kernels/gemm-module.js';
-import { OP, SLOT } from '../../src/kernels/gemm-protocol.js';
-import { GemmThreads } from '../../src/kernels/gemm-threads.js';
+import { compileGemmModule, instantiateGemm } from '../../src/kernels/wasm-module.js';
+import { OP, SLOT } from '../../src/kernels/wasm-team-protocol.js';
+import { WasmTeam } from '../../src/kernels/wasm-team.js';
 import { LinearMemory } from '../../src/kernels/linear-memory.js';
 
 const FLOAT_BYTES = 4;
 
 /** Writes a forward product into the team's control slots: out = inp · weightᵀ + bias. */
-function setForward(team: GemmThreads, pointers: { out: number; inp: number; weight: number; bias: number }, batch: number, inDim: number, outDim: number): void {
+function setForward(team: WasmTeam, pointers: { out: number; inp: number; weight: number; bias: number }, batch: number, inDim: number, outDim: number): void {
   const { control } = team;
   control[SLOT.op] = OP.forward;
   control.set([pointers.out, pointers.inp, pointers.weight, pointers.bias, batch, inDim, outDim], SLOT.args);
 }
 
-describe('GemmThreads', () => {
+describe('WasmTeam', () => {
   it("reports a failed tile to the caller, whichever thread took it, and keeps serving", async () => {
     const module = await compileGemmModule('simd');
     const memory = new LinearMemory();
     const kernels = instantiateGemm(module, memory.memory);
-    const team = await GemmThreads.start(kernels, module, memory.memory, 2);
+    const team = await WasmTeam.start(kernels, module, memory.memory, 2);
     try {
       // batch 32, inDim 1, outDim 65536: six tiles of output columns, shared by the two threads.
       const [batch, inDim, outDim] = [32, 1, 65536];
@@ -49,6 +49,6 @@ describe('GemmThreads', () => {
     const module = await compileGemmModule('simd');
     const memory = new LinearMemory();
     const kernels = instantiateGemm(module, memory.memory);
-    await assert.rejects(GemmThreads.start(kernels, module, memory.memory, 0), { name: 'RangeError', message: /threads must be a whole number from 1 to 64, got 0/ });
+    await assert.rejects(WasmTeam.start(kernels, module, memory.memory, 0), { name: 'RangeError', message: /threads must be a whole number from 1 to 64, got 0/ });
   });
 });

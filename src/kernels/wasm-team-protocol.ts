@@ -1,4 +1,4 @@
-import type { KernelExports } from './gemm-module.js';
+import type { KernelExports } from './wasm-module.js';
 
 /**
  * How the calling thread hands one product, or one optimizer step or zeroing over the
@@ -15,7 +15,7 @@ export const SLOT = {
   sequence: 0,
   /** The job's tile count in the high 16 bits and the next untaken tile in the low 16. */
   next: 1,
-  /** 0, or 1 + the index of a helper whose tile threw; its message is in the error bytes. */
+  /** 0, or 1 + the index of the first thread (0 is the caller) whose tile threw; its message is in the error bytes. */
   failed: 2,
   op: 3,
   /**
@@ -40,7 +40,7 @@ export const OP = {
   forward: 1, backwardInput: 2, backwardWeight: 3, quit: 4,
   sgdStep: 5, momentumStep: 6, nesterovStep: 7, adamStep: 8, zero: 9,
 } as const;
-export type GemmOp = (typeof OP)[keyof typeof OP];
+export type TeamOp = (typeof OP)[keyof typeof OP];
 
 export const MAX_THREADS = 64;
 /** Tile counts fit the 15 bits above `next`'s tile index. */
@@ -60,7 +60,7 @@ const HELPER_SPIN_MS = 1;
 const POLLS_PER_CLOCK_READ = 1024;
 
 /** What a helper thread is started with. */
-export interface GemmWorkerData {
+export interface WasmTeamWorkerData {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
@@ -112,22 +112,23 @@ function scalar(control: Int32Array, i: number): number {
  * Takes tiles of the current job until none is left, and runs each: the compare-and-swap on
  * `next` takes a tile of whichever job is current when it succeeds, and that job cannot change
  * until the tile is counted done, so its arguments are read after the tile is taken. A tile that
- * throws is counted done too and the thread goes on taking tiles, so the job always ends;
- * the first error is returned, or null.
+ * throws is recorded in `failed` (the first one only) before it is counted done, so the caller
+ * sees it once the job ends, and the thread goes on taking tiles, so the job always ends.
  */
-export function takeTiles(kernels: KernelExports, control: Int32Array, thread: number): unknown {
-  let failure: unknown = null;
+export function takeTiles(kernels: KernelExports, control: Int32Array, thread: number): void {
   for (;;) {
     const next = Atomics.load(control, SLOT.next);
     const tile = next & TILE_MASK;
     const tiles = next >>> TILE_BITS;
-    if (tile >= tiles) return failure;
+    if (tile >= tiles) return;
     if (Atomics.compareExchange(control, SLOT.next, next, next + 1) !== next) continue;
     try {
       const start = tile * control[SLOT.tileSize];
       runTile(kernels, control, thread, start, Math.min(control[SLOT.count], start + control[SLOT.tileSize]));
     } catch (error) {
-      failure ??= error;
+      if (Atomics.compareExchange(control, SLOT.failed, 0, thread + 1) === 0) {
+        writeError(control.buffer as SharedArrayBuffer, error instanceof Error ? error.message : String(error));
+      }
     }
     if (Atomics.add(control, SLOT.done, 1) === tiles - 1) Atomics.notify(control, SLOT.done);
   }
@@ -156,7 +157,7 @@ function runTile(kernels: KernelExports, control: Int32Array, thread: number, st
       kernels.matmulBackwardWeight(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, batch, inDim, outDim, start, end);
       return;
     default:
-      throw new Error(`Unknown GEMM operation ${op}`);
+      throw new Error(`Unknown wasm team operation ${op}`);
   }
 }
 
@@ -221,10 +222,7 @@ export function serveParts(kernels: KernelExports, controlBuffer: SharedArrayBuf
   for (;;) {
     seen = awaitChange(control, seen);
     if (control[SLOT.op] === OP.quit) return;
-    const error = takeTiles(kernels, control, thread);
-    if (error !== null && Atomics.compareExchange(control, SLOT.failed, 0, thread + 1) === 0) {
-      writeError(controlBuffer, error instanceof Error ? error.message : String(error));
-    }
+    takeTiles(kernels, control, thread);
   }
 }
 
