@@ -17,6 +17,9 @@ constexpr auto HELPER_SPIN = std::chrono::microseconds(500);
 // The caller spins this many pauses for the last tiles before it yields its core to them.
 constexpr int CALLER_SPINS = 4096;
 constexpr int SPINS_PER_CLOCK_READ = 256;
+// Jobs run on the caller alone once helpers kept it waiting: about 30 training steps of
+// 784-800-10, after which the team shares tiles again to see whether the helpers' cores are back.
+constexpr int SOLO_JOBS = 256;
 
 }  // namespace
 
@@ -36,20 +39,27 @@ void Team::stop() {
 
 void Team::run(const Job& job) {
   if (job.tiles <= 0) return;
-  if (job.tiles == 1 || helpers_.empty()) {
+  if (job.tiles == 1 || helpers_.empty() || soloJobs_ > 0) {
+    if (soloJobs_ > 0) soloJobs_--;
     for (int tile = 0; tile < job.tiles; tile++) job.run(job.context, tile);
     return;
   }
+  const auto started = std::chrono::steady_clock::now();
   job_ = job;
   done_.store(0, std::memory_order_relaxed);
   next_.store(static_cast<uint64_t>(job.tiles) << 32, std::memory_order_release);
   generation_.fetch_add(1);
   if (sleepers_.load() > 0) generation_.notify_all();
   work();
+  const auto worked = std::chrono::steady_clock::now();
   for (int spins = 0; done_.load(std::memory_order_acquire) < job.tiles; spins++) {
     if (spins < CALLER_SPINS) relax();
     else std::this_thread::yield();
   }
+  // Waiting longer than its own share took means a helper lost its core while holding a tile:
+  // one thread alone would have been faster, so it goes alone for a while. Tiles are the same
+  // either way, so this changes the speed and never the bits.
+  if (std::chrono::steady_clock::now() - worked > worked - started) soloJobs_ = SOLO_JOBS;
 }
 
 void Team::work() {

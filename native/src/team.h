@@ -16,7 +16,9 @@ struct Job {
 
 // The calling thread plus threads - 1 helpers. run() publishes a job; every thread, the caller
 // included, takes the next untaken tile until none is left, so a thread slowed by another
-// process simply takes fewer tiles, and the caller waits only for tiles that were taken.
+// process simply takes fewer tiles, and the caller waits only for tiles that were taken. When
+// the caller still waits longer for a taken tile than it worked itself (the helper's core was
+// taken from it mid-tile), the team runs the next jobs on the caller alone, then tries again.
 class Team {
  public:
   explicit Team(int threads);
@@ -47,4 +49,6 @@ class Team {
   std::atomic<uint32_t> generation_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> quit_{false};
+  // Jobs left to run on the caller alone after helpers made it wait (see run()).
+  int soloJobs_ = 0;
 };

@@ -16,6 +16,11 @@ const PARALLEL_MIN_FLOP = 2_000_000;
  * the forward product, which packs its input once per tile, packs it only a few times.
  */
 const TILES_PER_THREAD = 3;
+/**
+ * Jobs run on the caller alone once helpers kept it waiting (see run()): about 30 training steps
+ * of 784-800-10, after which the team shares tiles again to see whether the helpers' cores are back.
+ */
+const SOLO_JOBS = 256;
 /** The caller spins this many times (about 1 ms) for the helpers before it sleeps. */
 const CALLER_SPIN_ITERATIONS = 125_000;
 /** A helper that makes no progress for this long is taken for dead. */
@@ -25,8 +30,9 @@ const HELPER_TIMEOUT_MS = 30_000;
  * The calling thread plus `threads - 1` helper worker threads, each with the kernels
  * instantiated on the same shared memory. The caller writes a product's operation and
  * arguments into `control`, then run() splits its outputs into tiles that every thread
- * takes from a shared counter (see wasm-team-protocol.ts). A tile's outputs are computed the
- * same way whichever thread takes it, so results do not depend on who took what.
+ * takes from a shared counter (see wasm-team-protocol.ts), so a thread slowed by another
+ * process takes fewer. A tile's outputs are computed the same way whichever thread takes it,
+ * so results do not depend on who took what.
  * Helpers are unref'd, so they never keep a process alive; dispose() ends them.
  */
 export class WasmTeam {
@@ -37,6 +43,7 @@ export class WasmTeam {
   private readonly kernels: KernelExports;
   private readonly workers: Worker[];
   private failure: string | null = null;
+  private soloJobs = 0;
 
   private constructor(kernels: KernelExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
     this.kernels = kernels;
@@ -83,7 +90,8 @@ export class WasmTeam {
     if (this.failure !== null) throw new Error(`The wasm GEMM kernels cannot run: ${this.failure}`);
     const { control } = this;
     const units = Math.ceil(count / unit);
-    const shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1;
+    const shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && this.soloJobs === 0;
+    if (this.soloJobs > 0) this.soloJobs--;
     const tiles = Math.max(1, shared ? Math.min(units, this.threads * TILES_PER_THREAD, MAX_TILES) : 1);
     const tileSize = Math.ceil(units / tiles) * unit;
     control.set(scratch, SLOT.scratch);
@@ -94,8 +102,14 @@ export class WasmTeam {
       Atomics.add(control, SLOT.sequence, 1);
       Atomics.notify(control, SLOT.sequence);
     }
+    const started = performance.now();
     takeTiles(this.kernels, control, 0);
+    const worked = performance.now();
     this.join();
+    // Waiting longer than its own share took means a helper lost its core while holding a tile:
+    // one thread alone would have been faster, so it goes alone for a while. The kernels compute
+    // an output the same way in any tile, so this changes the speed and never the bits.
+    if (shared && performance.now() - worked > worked - started) this.soloJobs = SOLO_JOBS;
     const failed = Atomics.exchange(control, SLOT.failed, 0);
     if (failed !== 0) throw new Error(`The wasm kernels failed on thread ${failed - 1}: ${readError(this.controlBuffer)}`);
   }
