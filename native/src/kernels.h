@@ -25,13 +25,13 @@ struct Tiling {
 inline Tiling tiling(int extent, double flopPerUnit) {
   // Enough tiles for two threads to balance when one of them is slowed (6 lets the split be 3:3,
   // 4:2 or 5:1), and no tile so small that the sgemm call's packing outweighs its arithmetic:
-  // about 1 MFLOP, 10 µs of one core.
+  // about 1 MFLOP, 10 µs of one core. Tiles are as even as whole lines allow.
   constexpr int TARGET_TILES = 6;
   constexpr double MIN_TILE_FLOP = 1e6;
-  int width = std::max(roundUp(ceilDiv(extent, TARGET_TILES), LINE_FLOATS),
-                       roundUp(static_cast<long>(MIN_TILE_FLOP / std::max(flopPerUnit, 1.0)) + 1, LINE_FLOATS));
-  width = std::min(width, std::max(extent, 1));
-  return {width, extent == 0 ? 0 : ceilDiv(extent, width)};
+  if (extent == 0) return {0, 0};
+  const int wanted = static_cast<int>(std::clamp(extent * flopPerUnit / MIN_TILE_FLOP, 1.0, static_cast<double>(TARGET_TILES)));
+  const int width = std::min(roundUp(ceilDiv(extent, wanted), LINE_FLOATS), extent);
+  return {width, ceilDiv(extent, width)};
 }
 
 void matmulForward(Team& team, float* out, const float* inp, const float* weight, const float* bias,

@@ -20,6 +20,9 @@ constexpr int SPINS_PER_CLOCK_READ = 256;
 // Jobs run on the caller alone once helpers kept it waiting: about 30 training steps of
 // 784-800-10, after which the team shares tiles again to see whether the helpers' cores are back.
 constexpr int SOLO_JOBS = 256;
+// A wait shorter than this is a helper finishing its last tile or waking up, not a lost core:
+// the scheduler takes a core from a thread for a time slice of 0.75 ms or more.
+constexpr auto LOST_CORE_WAIT = std::chrono::microseconds(100);
 
 }  // namespace
 
@@ -59,7 +62,8 @@ void Team::run(const Job& job) {
   // Waiting longer than its own share took means a helper lost its core while holding a tile:
   // one thread alone would have been faster, so it goes alone for a while. Tiles are the same
   // either way, so this changes the speed and never the bits.
-  if (std::chrono::steady_clock::now() - worked > worked - started) soloJobs_ = SOLO_JOBS;
+  const auto waited = std::chrono::steady_clock::now() - worked;
+  if (waited > worked - started && waited > LOST_CORE_WAIT) soloJobs_ = SOLO_JOBS;
 }
 
 void Team::work() {

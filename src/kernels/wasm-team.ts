@@ -21,6 +21,11 @@ const TILES_PER_THREAD = 3;
  * of 784-800-10, after which the team shares tiles again to see whether the helpers' cores are back.
  */
 const SOLO_JOBS = 256;
+/**
+ * A wait shorter than this is a helper finishing its last tile or waking up, not a lost core:
+ * the scheduler takes a core from a thread for a time slice of 0.75 ms or more.
+ */
+const LOST_CORE_WAIT_MS = 0.1;
 /** The caller spins this many times (about 1 ms) for the helpers before it sleeps. */
 const CALLER_SPIN_ITERATIONS = 125_000;
 /** A helper that makes no progress for this long is taken for dead. */
@@ -109,7 +114,8 @@ export class WasmTeam {
     // Waiting longer than its own share took means a helper lost its core while holding a tile:
     // one thread alone would have been faster, so it goes alone for a while. The kernels compute
     // an output the same way in any tile, so this changes the speed and never the bits.
-    if (shared && performance.now() - worked > worked - started) this.soloJobs = SOLO_JOBS;
+    const waited = performance.now() - worked;
+    if (shared && waited > worked - started && waited > LOST_CORE_WAIT_MS) this.soloJobs = SOLO_JOBS;
     const failed = Atomics.exchange(control, SLOT.failed, 0);
     if (failed !== 0) throw new Error(`The wasm kernels failed on thread ${failed - 1}: ${readError(this.controlBuffer)}`);
   }
