@@ -34,8 +34,9 @@ const LINE_FLOATS = 16;
 const FLOP_PER_ELEMENTWISE_FLOAT = 16;
 
 /**
- * The WebAssembly SIMD kernels, with every product split across `threads` threads by
- * output rows or columns, and the optimizer steps and zeroing by ranges of floats. Each
+ * The WebAssembly SIMD kernels, with every product cut into tiles of output rows or columns,
+ * and the optimizer steps and zeroing into ranges of floats, that `threads` threads take from
+ * a shared counter. Each
  * output element is summed by one thread in a fixed order, each float of a loop gets the
  * same arithmetic on any thread, and the sums run on the calling thread, so results are
  * bit-identical for any thread count.

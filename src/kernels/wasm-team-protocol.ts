@@ -197,7 +197,7 @@ function runElementwise(kernels: KernelExports, control: Int32Array, op: number,
   }
 }
 
-/** The message a helper left when its part threw. */
+/** The message the first failed tile left. */
 export function readError(controlBuffer: SharedArrayBuffer): string {
   const bytes = new Uint8Array(controlBuffer, CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT, ERROR_BYTES);
   const length = bytes.indexOf(0);
