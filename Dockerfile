@@ -1,15 +1,21 @@
 # syntax=docker/dockerfile:1
 
-# Build: install everything, compile TypeScript and the WebAssembly kernels, then drop dev packages.
+# Build: install everything, compile TypeScript, the WebAssembly kernels and the native (OpenBLAS)
+# kernels, then drop dev packages.
 FROM node:26-bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends g++ make python3 libopenblas-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-# Run: the compiled service and production packages only, as the unprivileged node user.
+# Run: the compiled service and production packages only, as the unprivileged node user,
+# with the OpenBLAS library the native kernels load.
 FROM node:26-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libopenblas0-pthread \
+    && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

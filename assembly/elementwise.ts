@@ -2,7 +2,7 @@
  * The elementwise loops of a training step, in the same module as the GEMM kernels: the
  * rectifiers, the optimizer steps with L2 fused in, and the sums diagnostics need. Their
  * math, and the reference loops these must match, are in src/core/activations.ts,
- * src/core/optimizers.ts and src/core/gemm-reference.ts.
+ * src/core/optimizers.ts and src/core/reference-kernels.ts.
  *
  * Pointers are byte offsets into the shared linear memory; n counts floats. Each loop runs
  * 4 floats per step, then a remainder loop computes the last n % 4 floats in lane 0 with the

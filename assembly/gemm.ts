@@ -3,7 +3,7 @@
  * twice: with plain SIMD (multiply, then add) and with relaxed SIMD (fused multiply-add).
  *
  * Pointers are byte offsets into the shared linear memory; sizes count floats. Every
- * matrix is row-major and a layer's weight is (outDim, inDim), as in src/core/gemm.ts.
+ * matrix is row-major and a layer's weight is (outDim, inDim), as in src/core/reference-kernels.ts.
  *
  * As in BLIS, a micro-kernel does all the arithmetic: a 4 × 8 tile of C updated by a
  * sum of outer products. Each product only chooses how the tile walks its operands, so

@@ -1,17 +1,23 @@
 /**
- * `npm run bench:core`: accuracy on real digits, training throughput of the reference and the
- * wasm kernels against TensorFlow.js and PyTorch measured in the same run, and predict latency.
- * Prints figures; it is not a test. Sections can be chosen: `node dist/bench/core.js accuracy throughput predict`.
+ * `npm run bench:core`: accuracy on real digits; training throughput of every backend at 1 and 2
+ * threads, on 784-800-10 and on a deep net, against TensorFlow.js and PyTorch; each backend's
+ * peak GFLOP/s on the layer-1 products against OpenBLAS through numpy; predict latency and batch
+ * throughput against PyTorch; and training while another process holds one core. Every peer is
+ * measured in the same run. Prints figures; it is not a test. Sections can be chosen:
+ * `node dist/bench/core.js accuracy throughput deep peak predict load`.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   Predictor, Trainer, evaluate, referenceKernels, resolveTrainingConfig,
   type Dataset, type Kernels, type TrainingConfigInput,
 } from '../src/core/index.js';
 import { chooseKernels } from '../src/kernels/choose-kernels.js';
+import { relaxedSimdSupported } from '../src/kernels/wasm-module.js';
+import { createNativeKernels } from '../src/kernels/native-kernels.js';
+import { createWasmKernels } from '../src/kernels/wasm-kernels.js';
 import { loadMnistDigits, MNIST_HEIGHT, MNIST_PIXELS, MNIST_WIDTH } from '../test/helpers/mnist.js';
 
 const benchDir = fileURLToPath(new URL('../../bench/', import.meta.url));
@@ -24,6 +30,15 @@ export const BENCH_800_CONFIG: Omit<TrainingConfigInput, 'shape'> = {
   schedule: { kind: 'cosine', minLearningRate: 0 }, augment: { maxShift: 2, maxRotationDegrees: 10 }, seed: 1,
 };
 const THROUGHPUT_SAMPLES = 60_000;
+/** The TypeScript kernels are 10x slower: fewer samples give the same rate. */
+const REFERENCE_SAMPLES = 6_400;
+const SHAPE_800 = [784, 800, 10];
+/** The issue's deep net: 12 million parameters, 72 MFLOP a sample per step. */
+const SHAPE_DEEP = [784, 2500, 2000, 1500, 1000, 500, 10];
+const DEEP_SAMPLES = 6_400;
+/** Training while another process holds one core: enough samples for a few seconds a run. */
+const LOAD_SAMPLES = 20_000;
+const THREAD_COUNTS = [1, 2] as const;
 const PEER_BATCHES = { wasm: 200, cpu: 20 } as const;
 const PREDICT_CALLS = 10_000;
 const PYTHON = '/usr/bin/python3';
@@ -37,7 +52,28 @@ const MEGABYTE = 2 ** 20;
 function machine(): void {
   const cpu = cpus();
   console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(`load average before the run: ${loadavg().map((load) => load.toFixed(2)).join(', ')}`);
 }
+
+interface Backend {
+  name: string;
+  create(threads: number): Promise<Kernels & { dispose(): void }>;
+}
+
+/** Every backend faster than the TypeScript reference that runs here; says why any does not. */
+function fastBackends(): Backend[] {
+  const backends: Backend[] = [];
+  try {
+    createNativeKernels({ threads: 1 }).dispose();
+    backends.push({ name: 'native', create: async (threads) => createNativeKernels({ threads }) });
+  } catch (error) {
+    console.log(`native kernels: not measured (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (relaxedSimdSupported()) backends.push({ name: 'wasm-relaxed-simd', create: (threads) => createWasmKernels({ threads, relaxedSimd: true }) });
+  backends.push({ name: 'wasm-simd', create: (threads) => createWasmKernels({ threads, relaxedSimd: false }) });
+  return backends;
+}
+const BACKENDS = fastBackends();
 
 function digits(): { train: Dataset; test: Dataset } {
   const { pixels, labels } = loadMnistDigits(10_000, 1);
@@ -81,17 +117,21 @@ function generated(count: number): Dataset {
   return { count, inputSize: MNIST_PIXELS, inputs, labels, targets: null, width: MNIST_WIDTH, height: MNIST_HEIGHT };
 }
 
-/** Forward, weight gradient and input gradient of both layers, plus the bias and softmax work, per sample. */
-const FLOPS_PER_SAMPLE = 2 * 3 * (784 * 800 + 800 * 10) - 2 * 784 * 800;
+/** Flops of one training sample: forward, input gradient (not for the first layer) and weight gradient of every layer. */
+function flopsPerSample(shape: readonly number[]): number {
+  let flops = 0;
+  for (let l = 0; l + 1 < shape.length; l++) flops += 2 * shape[l] * shape[l + 1] * (l === 0 ? 2 : 3);
+  return flops;
+}
 
 /** The JSON line a peer prints, or null after saying why it failed. */
-function peerResult(name: string, result: SpawnSyncReturns<string>): { samplesPerSecond: number } | null {
+function peerResult<T>(name: string, result: SpawnSyncReturns<string>): T | null {
   const line = result.stdout?.split('\n').find((l) => l.startsWith('{'));
   if (!line) {
     console.log(`  ${name}: failed (${(result.stderr ?? String(result.error)).trim().split('\n').pop()})`);
     return null;
   }
-  return JSON.parse(line) as { samplesPerSecond: number };
+  return JSON.parse(line) as T;
 }
 
 function runTfjs(backend: keyof typeof PEER_BATCHES): { samplesPerSecond: number } | null {
@@ -103,30 +143,45 @@ function runTfjs(backend: keyof typeof PEER_BATCHES): { samplesPerSecond: number
   return peerResult(`tfjs-${backend}`, spawnSync(process.execPath, args, { encoding: 'utf8' }));
 }
 
-/** PyTorch's version, or null where Debian's python3-torch is not installed. */
-function torchVersion(): string | null {
+/** PyTorch's version, or null after saying so where Debian's python3-torch is not installed. */
+const torchVersion = ((): string | null => {
   const result = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : null;
+  if (result.status === 0) return result.stdout.trim();
+  console.log(`pytorch: not measured (${PYTHON} cannot import torch; Debian's python3-torch provides it)`);
+  return null;
+})();
+
+/** The PyTorch peer in each setup: `mode` train or predict, on `shape`. */
+function runTorch<T>(mode: 'train' | 'predict', samples: number, shape: readonly number[]): { setup: string; result: T }[] {
+  if (!torchVersion) return [];
+  const runs: { setup: string; result: T }[] = [];
+  for (const setup of TORCH_SETUPS) {
+    const args = [`${benchDir}torch-peer.py`, mode, String(samples), '64', shape.join(',')];
+    const result = peerResult<T>(`pytorch ${setup.name}`, spawnSync(PYTHON, args, { encoding: 'utf8', env: { ...process.env, ...setup.env } }));
+    if (result) runs.push({ setup: `pytorch ${torchVersion}, ${setup.name}`, result });
+  }
+  return runs;
 }
 
 interface EpochRun {
   kernels: string;
   samplesPerSecond: number;
-  seconds: number;
+  gflops: number;
 }
 
-/** One epoch of 784-800-10 relu, batch 64, SGD momentum over `data`: the issue's throughput configuration. */
-function trainEpoch(kernels: Kernels, data: Dataset): EpochRun {
+/** One epoch of a relu net, batch 64, SGD momentum over `data`: the issue's throughput configuration. */
+function trainEpoch(kernels: Kernels, data: Dataset, shape: readonly number[], label = ''): EpochRun {
   const { config } = resolveTrainingConfig({
-    shape: [784, 800, 10], optimizer: 'momentum', learningRate: 0.01, batchSize: 64, epochs: 1, l2: 0, schedule: { kind: 'constant' },
+    shape: [...shape], optimizer: 'momentum', learningRate: 0.01, batchSize: 64, epochs: 1, l2: 0, schedule: { kind: 'constant' },
   }, { trainCount: data.count });
   const trainer = new Trainer(config, data, null, { kernels, stepReportEvery: 1_000_000 });
   let seconds = 0;
   trainer.run({ onEpoch: (report) => (seconds = report.seconds) });
-  const run = { kernels: kernels.name, samplesPerSecond: data.count / seconds, seconds };
+  const samplesPerSecond = data.count / seconds;
+  const run = { kernels: kernels.name, samplesPerSecond, gflops: (samplesPerSecond * flopsPerSample(shape)) / 1e9 };
   console.log(
-    `throughput 784-800-10 relu, batch 64, sgd momentum, ${data.count.toLocaleString('en')} generated samples, ${run.kernels}: ` +
-      `${run.samplesPerSecond.toFixed(0)} samples/s, ${((run.samplesPerSecond * FLOPS_PER_SAMPLE) / 1e9).toFixed(2)} GFLOP/s, epoch ${seconds.toFixed(2)} s`,
+    `throughput ${shape.join('-')} relu, batch 64, sgd momentum, ${data.count.toLocaleString('en')} generated samples${label}, ${run.kernels}: ` +
+      `${run.samplesPerSecond.toFixed(0)} samples/s, ${run.gflops.toFixed(1)} GFLOP/s, epoch ${seconds.toFixed(2)} s`,
   );
   return run;
 }
@@ -136,21 +191,35 @@ function ratios(peer: string, samplesPerSecond: number, ours: readonly EpochRun[
   return ours.map((run) => `${run.kernels} / ${peer} = ${(run.samplesPerSecond / samplesPerSecond).toFixed(2)}x`).join(', ');
 }
 
-async function throughput(): Promise<void> {
-  const data = generated(THROUGHPUT_SAMPLES);
-  const reference = trainEpoch(referenceKernels, data);
-  const fast: EpochRun[] = [];
-  let rss = 0;
-  for (const threads of [1, 2]) {
-    const chosen = await chooseKernels({ threads });
-    fast.push(trainEpoch(chosen.kernels, data));
-    rss = process.memoryUsage().rss;
-    chosen.dispose();
+/** Every fast backend at 1 and 2 threads on `shape`, with the 2 / 1 thread scaling of each. */
+async function trainEveryBackend(data: Dataset, shape: readonly number[], label = ''): Promise<EpochRun[]> {
+  const runs: EpochRun[] = [];
+  for (const backend of BACKENDS) {
+    const byThreads: EpochRun[] = [];
+    for (const threads of THREAD_COUNTS) {
+      const kernels = await backend.create(threads);
+      byThreads.push(trainEpoch(kernels, data, shape, label));
+      kernels.dispose();
+    }
+    console.log(`  scaling${label}: ${byThreads[1].kernels} / ${byThreads[0].kernels} = ${(byThreads[1].samplesPerSecond / byThreads[0].samplesPerSecond).toFixed(2)}x`);
+    runs.push(...byThreads);
   }
-  const [one, two] = fast;
-  console.log(`  scaling: ${two.kernels} / ${one.kernels} = ${(two.samplesPerSecond / one.samplesPerSecond).toFixed(2)}x (target ≥ 1.7x)`);
+  return runs;
+}
+
+function comparePyTorch(samples: number, shape: readonly number[], ours: readonly EpochRun[]): void {
+  for (const { setup, result } of runTorch<{ samplesPerSecond: number }>('train', samples, shape)) {
+    console.log(`  ${setup}: ${result.samplesPerSecond.toFixed(0)} samples/s; ${ratios('pytorch', result.samplesPerSecond, ours)}`);
+  }
+}
+
+async function throughput(): Promise<void> {
+  const reference = trainEpoch(referenceKernels, generated(REFERENCE_SAMPLES), SHAPE_800);
+  const data = generated(THROUGHPUT_SAMPLES);
+  const fast = await trainEveryBackend(data, SHAPE_800);
+  const rss = process.memoryUsage().rss;
   console.log(
-    `  RSS after the ${data.count.toLocaleString('en')}-sample run: ${(rss / MEGABYTE).toFixed(0)} MB, ` +
+    `  RSS after the ${data.count.toLocaleString('en')}-sample runs: ${(rss / MEGABYTE).toFixed(0)} MB, ` +
       `peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (target ≤ 300 MB)`,
   );
   const ours = [reference, ...fast];
@@ -158,15 +227,67 @@ async function throughput(): Promise<void> {
     const peer = runTfjs(backend);
     if (peer) console.log(`  tfjs-${backend}: ${peer.samplesPerSecond.toFixed(0)} samples/s; ${ratios(`tfjs-${backend}`, peer.samplesPerSecond, ours)}`);
   }
-  const version = torchVersion();
-  if (!version) {
-    console.log(`  pytorch: not measured (${PYTHON} cannot import torch; Debian's python3-torch provides it)`);
-    return;
+  comparePyTorch(THROUGHPUT_SAMPLES, SHAPE_800, fast);
+}
+
+async function deep(): Promise<void> {
+  console.log('deep net: the TypeScript kernels are not measured (about 2 minutes for these samples)');
+  const fast = await trainEveryBackend(generated(DEEP_SAMPLES), SHAPE_DEEP);
+  comparePyTorch(DEEP_SAMPLES, SHAPE_DEEP, fast);
+}
+
+/** Each backend's GFLOP/s on the three products of layer 1 (batch 64, 784 → 800), against OpenBLAS through numpy. */
+async function peak(): Promise<void> {
+  const [batch, inDim, outDim] = [64, 784, 800];
+  const flop = 2 * batch * inDim * outDim;
+  const rounds = 200;
+  for (const backend of BACKENDS) {
+    for (const threads of THREAD_COUNTS) {
+      const kernels = await backend.create(threads);
+      const [inp, weight, bias, out, dOut, dInp, dWeight, dBias] = [
+        batch * inDim, outDim * inDim, outDim, batch * outDim, batch * outDim, batch * inDim, outDim * inDim, outDim,
+      ].map((length) => {
+        const values = kernels.allocate(length);
+        for (let i = 0; i < length; i++) values[i] = ((i * 7) % 13) / 13 - 0.5;
+        return values;
+      });
+      const products = {
+        forward: () => kernels.matmulForward(out, inp, weight, bias, batch, inDim, outDim),
+        backwardInput: () => kernels.matmulBackwardInput(dInp, dOut, weight, batch, inDim, outDim),
+        backwardWeight: () => kernels.matmulBackwardWeight(dWeight, dBias, dOut, inp, batch, inDim, outDim),
+      };
+      const figures = Object.entries(products).map(([name, product]) => {
+        for (let i = 0; i < 10; i++) product();
+        const started = performance.now();
+        for (let i = 0; i < rounds; i++) product();
+        return `${name} ${((rounds * flop) / ((performance.now() - started) / 1000) / 1e9).toFixed(1)}`;
+      });
+      console.log(`peak GFLOP/s, 64 x 784 -> 800 products, ${kernels.name}: ${figures.join(', ')}`);
+      kernels.dispose();
+    }
   }
-  for (const setup of TORCH_SETUPS) {
-    const args = [`${benchDir}torch-peer.py`, String(THROUGHPUT_SAMPLES), '64'];
-    const peer = peerResult(`pytorch ${setup.name}`, spawnSync(PYTHON, args, { encoding: 'utf8', env: { ...process.env, ...setup.env } }));
-    if (peer) console.log(`  pytorch ${version}, ${setup.name}: ${peer.samplesPerSecond.toFixed(0)} samples/s; ${ratios('pytorch', peer.samplesPerSecond, fast)}`);
+  // OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, where set, would pin OpenBLAS to another CPU's kernels: unset them for the peer only.
+  const { OPENBLAS_CORETYPE: _coretype, OPENBLAS_L2_SIZE: _l2, ...env } = process.env;
+  for (const threads of THREAD_COUNTS) {
+    const result = peerResult<Record<string, number | string>>(`numpy ${threads} thread(s)`, spawnSync(
+      PYTHON, [`${benchDir}numpy-peer.py`, String(batch), String(inDim), String(outDim)],
+      { encoding: 'utf8', env: { ...env, OPENBLAS_NUM_THREADS: String(threads) } },
+    ));
+    if (result) {
+      const figures = ['forward', 'backwardInput', 'backwardWeight'].map((name) => `${name} ${Number(result[name]).toFixed(1)}`);
+      console.log(`  OpenBLAS sgemm through numpy ${result.version}, ${threads} thread(s): ${figures.join(', ')}`);
+    }
+  }
+}
+
+/** Training on every backend at 1 and 2 threads while a busy loop in another process holds one core. */
+async function underLoad(): Promise<void> {
+  const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await trainEveryBackend(generated(LOAD_SAMPLES), SHAPE_800, ', one core held by a busy loop');
+  } finally {
+    busy.kill();
   }
 }
 
@@ -175,7 +296,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function predictLatency(kernels: Kernels): void {
-  const { config } = resolveTrainingConfig({ shape: [784, 800, 10], epochs: 1 }, { trainCount: 256 });
+  const { config } = resolveTrainingConfig({ shape: SHAPE_800, epochs: 1 }, { trainCount: 256 });
   const trainer = new Trainer(config, generated(256), null, { kernels });
   const predictor = new Predictor(trainer.network);
   const sample = new Float32Array(MNIST_PIXELS).map((_, i) => (i % 7) / 7);
@@ -199,6 +320,25 @@ function predictLatency(kernels: Kernels): void {
   );
 }
 
+async function predict(): Promise<void> {
+  predictLatency(referenceKernels);
+  // One thread per model is how the service predicts; a batch of 256 is large enough to split across two.
+  for (const backend of BACKENDS) {
+    for (const threads of THREAD_COUNTS) {
+      const kernels = await backend.create(threads);
+      predictLatency(kernels);
+      kernels.dispose();
+    }
+  }
+  type TorchPredict = { medianMicroseconds: number; p99Microseconds: number; batchSamplesPerSecond: number };
+  for (const { setup, result } of runTorch<TorchPredict>('predict', PREDICT_CALLS, SHAPE_800)) {
+    console.log(
+      `  ${setup}: single sample median ${result.medianMicroseconds.toFixed(1)} µs, p99 ${result.p99Microseconds.toFixed(1)} µs; ` +
+        `batch-256 ${result.batchSamplesPerSecond.toFixed(0)} samples/s`,
+    );
+  }
+}
+
 machine();
 if (wanted('accuracy')) {
   // The kernels the service trains with; the reference kernels reach the same figures within noise, 10x slower.
@@ -208,12 +348,7 @@ if (wanted('accuracy')) {
   chosen.dispose();
 }
 if (wanted('throughput')) await throughput();
-if (wanted('predict')) {
-  predictLatency(referenceKernels);
-  // One thread per model is how the service predicts; a batch of 256 is large enough to split across two.
-  for (const threads of [1, 2]) {
-    const chosen = await chooseKernels({ threads });
-    predictLatency(chosen.kernels);
-    chosen.dispose();
-  }
-}
+if (wanted('deep')) await deep();
+if (wanted('peak')) await peak();
+if (wanted('predict')) await predict();
+if (wanted('load')) await underLoad();

@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import type { GemmKernels } from '../src/core/kernels.js';
-import { referenceKernels } from '../src/core/gemm-reference.js';
+import { referenceKernels } from '../src/core/reference-kernels.js';
 import type { FloatArray } from '../src/core/types.js';
-import { relaxedSimdSupported } from '../src/kernels/gemm-module.js';
+import { relaxedSimdSupported } from '../src/kernels/wasm-module.js';
 import { createWasmKernels } from '../src/kernels/wasm-kernels.js';
 
 /** (batch, inDim, outDim): the 784 → 800 layer of 784-800-10 at batch 64, and its tall, shallow transpose. */

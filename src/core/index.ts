@@ -2,7 +2,7 @@ export * from './types.js';
 export type { ElementwiseKernels, GemmKernels, Kernels } from './kernels.js';
 export { LEAKY_RELU_SLOPE, type RectifierKernels } from './activations.js';
 export type { OptimizerKernels } from './optimizers.js';
-export { referenceKernels } from './gemm-reference.js';
+export { referenceKernels } from './reference-kernels.js';
 export { InvalidConfigError, SnapshotFormatError, TrainingDivergedError } from './errors.js';
 export * from './training-config.js';
 export { Network, parameterCount, type NetworkOptions } from './network.js';

@@ -26,7 +26,7 @@ export interface GemmKernels {
 /**
  * The flat loops that run between the products of a training step. Once the products are
  * fast these dominate a step if left in JavaScript, so a backend runs them too; the plain
- * TypeScript loops next to the math (activations.ts, optimizers.ts, gemm-reference.ts) are the reference.
+ * TypeScript loops next to the math (activations.ts, optimizers.ts, reference-kernels.ts) are the reference.
  */
 export interface ElementwiseKernels extends RectifierKernels, OptimizerKernels {
   /** values = 0: the explicit zeroing before backward accumulates (+=) a batch's gradients. */

@@ -1,6 +1,6 @@
 import { hiddenActivation, type HiddenActivation } from './activations.js';
 import type { Kernels } from './kernels.js';
-import { referenceKernels } from './gemm-reference.js';
+import { referenceKernels } from './reference-kernels.js';
 import { createOutputHead, type OutputHead } from './heads.js';
 import type { Rng } from './rng.js';
 import type { FloatArray, ModelConfig } from './types.js';

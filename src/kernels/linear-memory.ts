@@ -1,5 +1,5 @@
 import type { FloatArray } from '../core/types.js';
-import { MAXIMUM_MEMORY_PAGES } from './gemm-module.js';
+import { MAXIMUM_MEMORY_PAGES } from './wasm-module.js';
 
 const PAGE_BYTES = 65536;
 /** Buffers start on a cache line. */
@@ -20,8 +20,10 @@ interface FreeBlock {
  * when the memory grows (a shared memory never moves), and every thread that
  * instantiates the kernels on this memory sees the same floats.
  *
- * Blocks are taken first-fit from the released ones, else from the top; released
- * neighbours merge, so training one network after another reuses the same bytes.
+ * Blocks are taken first-fit from the released ones, else from the top, and released
+ * neighbours merge. Only the threads' scratch is ever released, when a larger product needs
+ * more: a network's buffers live as long as its kernels, which belong to one training job or
+ * one loaded model, and the whole memory goes when they are disposed and dropped.
  */
 export class LinearMemory {
   readonly memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_MEMORY_PAGES, shared: true });

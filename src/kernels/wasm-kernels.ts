@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import type { Kernels } from '../core/kernels.js';
-import { referenceKernels } from '../core/gemm-reference.js';
+import { referenceKernels } from '../core/reference-kernels.js';
 import type { FloatArray } from '../core/types.js';
-import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmVariant, type KernelExports } from './gemm-module.js';
-import { OP, SLOT, writeScalars, type GemmOp } from './gemm-protocol.js';
-import { GemmThreads } from './gemm-threads.js';
+import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmVariant, type KernelExports } from './wasm-module.js';
+import { OP, SLOT, writeScalars, type TeamOp } from './wasm-team-protocol.js';
+import { WasmTeam } from './wasm-team.js';
 import { LinearMemory } from './linear-memory.js';
 
 export interface WasmKernelsOptions {
@@ -18,8 +18,6 @@ export interface WasmKernelsOptions {
 export interface WasmKernels extends Kernels {
   readonly variant: GemmVariant;
   readonly threads: number;
-  /** Gives back a buffer from allocate() so a later one can reuse its memory. */
-  release(buffer: Float32Array): void;
   /** Ends the helper threads; the kernels must not be called afterwards. */
   dispose(): void;
 }
@@ -36,8 +34,9 @@ const LINE_FLOATS = 16;
 const FLOP_PER_ELEMENTWISE_FLOAT = 16;
 
 /**
- * The WebAssembly SIMD kernels, with every product split across `threads` threads by
- * output rows or columns, and the optimizer steps and zeroing by ranges of floats. Each
+ * The WebAssembly SIMD kernels, with every product cut into tiles of output rows or columns,
+ * and the optimizer steps and zeroing into ranges of floats, that `threads` threads take from
+ * a shared counter. Each
  * output element is summed by one thread in a fixed order, each float of a loop gets the
  * same arithmetic on any thread, and the sums run on the calling thread, so results are
  * bit-identical for any thread count.
@@ -48,7 +47,7 @@ export async function createWasmKernels(options: WasmKernelsOptions = {}): Promi
   const module = await compileGemmModule(variant);
   const memory = new LinearMemory();
   const exports = instantiateGemm(module, memory.memory);
-  const team = await GemmThreads.start(exports, module, memory.memory, threads);
+  const team = await WasmTeam.start(exports, module, memory.memory, threads);
   return new SharedMemoryKernels(variant, memory, exports, team);
 }
 
@@ -58,12 +57,12 @@ class SharedMemoryKernels implements WasmKernels {
   readonly threads: number;
   private readonly memory: LinearMemory;
   private readonly exports: KernelExports;
-  private readonly team: GemmThreads;
+  private readonly team: WasmTeam;
   /** Each thread's tile buffer and packed forward input. */
   private readonly scratch: Float32Array[] = [];
   private readonly scratchPointers: number[];
 
-  constructor(variant: GemmVariant, memory: LinearMemory, exports: KernelExports, team: GemmThreads) {
+  constructor(variant: GemmVariant, memory: LinearMemory, exports: KernelExports, team: WasmTeam) {
     this.variant = variant;
     this.threads = team.threads;
     this.name = `wasm-${variant} x${team.threads}`;
@@ -75,10 +74,6 @@ class SharedMemoryKernels implements WasmKernels {
 
   allocate(length: number): Float32Array {
     return this.memory.allocate(length);
-  }
-
-  release(buffer: Float32Array): void {
-    this.memory.release(buffer);
   }
 
   dispose(): void {
@@ -225,7 +220,7 @@ class SharedMemoryKernels implements WasmKernels {
    * `count` outputs split into ranges of whole `unit`s.
    */
   private run(
-    op: GemmOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray,
+    op: TeamOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray,
     batch: number, inDim: number, outDim: number, count: number, unit: number,
   ): void {
     this.reserveScratch(batch, inDim);
@@ -242,7 +237,7 @@ class SharedMemoryKernels implements WasmKernels {
    * export's parameters (unused ones repeat the last), the weights among the floats, and its scalars.
    */
   private runElementwise(
-    op: GemmOp, n: number, weightCount: number, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, ...scalars: number[]
+    op: TeamOp, n: number, weightCount: number, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, ...scalars: number[]
   ): void {
     const control = this.writeOperation(op, a, b, c, d);
     control[SLOT.args + 4] = weightCount;
@@ -251,7 +246,7 @@ class SharedMemoryKernels implements WasmKernels {
   }
 
   /** Writes the operation and its four array pointers into the control slots, and returns them. */
-  private writeOperation(op: GemmOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray): Int32Array {
+  private writeOperation(op: TeamOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray): Int32Array {
     const { control } = this.team;
     const args = SLOT.args;
     control[SLOT.op] = op;

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { referenceKernels, type Kernels } from '../../src/core/index.js';
 import { Rng } from '../../src/core/rng.js';
-import { relaxedSimdSupported, type GemmVariant } from '../../src/kernels/gemm-module.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm-kernels.js';
+import { BACKENDS, type DisposableKernels } from './backends.js';
 import { Guarded } from './guarded.js';
 
 /**
- * Each wasm elementwise loop against the TypeScript reference on the same float32 inputs
- * of order 1. The reference rounds to float32 only when it stores, the wasm loops after
+ * Each backend's elementwise loops against the TypeScript reference on the same float32 inputs
+ * of order 1. The reference rounds to float32 only when it stores, the backends after
  * every operation, so results may differ by a few float32 ulps (2^-24 ≈ 6e-8 each) of
  * max(1, |value|): Adam's steps grow where its second moment is near 0.
  */
@@ -57,14 +57,11 @@ function inputs(n: number, count: number): Float32Array[] {
   );
 }
 
-const VARIANTS: GemmVariant[] = ['relaxed-simd', 'simd'];
-
-for (const [variant, threads] of VARIANTS.flatMap((v) => [[v, 1], [v, 2]] as const)) {
-  const skip = variant === 'relaxed-simd' && !relaxedSimdSupported() ? `Node ${process.versions.node} has no relaxed SIMD` : false;
-  describe(`wasm ${variant} elementwise loops, ${threads} thread(s), against the TypeScript reference`, { skip }, () => {
-    let kernels: WasmKernels;
+for (const [backend, threads] of BACKENDS.flatMap((b) => [[b, 1], [b, 2]] as const)) {
+  describe(`${backend.name} elementwise loops, ${threads} thread(s), against the TypeScript reference`, { skip: backend.skip }, () => {
+    let kernels: DisposableKernels;
     before(async () => {
-      kernels = await createWasmKernels({ threads, relaxedSimd: variant === 'relaxed-simd' });
+      kernels = await backend.create(threads);
     });
     after(() => kernels.dispose());
 
@@ -79,23 +76,23 @@ for (const [variant, threads] of VARIANTS.flatMap((v) => [[v, 1], [v, 2]] as con
           guarded.forEach((array, i) => {
             array.assertGuardsIntact(`array ${i} of ${n}`);
             const difference = scaledDifference(array.view, reference[i]);
-            assert.ok(difference <= TOLERANCE, `array ${i} of ${n} floats (${weightCount} weights): |wasm - reference| / max(1, |reference|) up to ${difference}`);
+            assert.ok(difference <= TOLERANCE, `array ${i} of ${n} floats (${weightCount} weights): |kernels - reference| / max(1, |reference|) up to ${difference}`);
             worst = Math.max(worst, difference);
           });
         }
-        t.diagnostic(`max |wasm - reference| / max(1, |reference|): ${worst.toExponential(2)}`);
+        t.diagnostic(`max |kernels - reference| / max(1, |reference|): ${worst.toExponential(2)}`);
       });
     }
 
     it('relu forward and backward match the reference bit for bit', () => {
       const [a, z, dA] = inputs(801, 3);
-      const wasm = [a, z, dA].map((values) => new Guarded(kernels, values).view);
+      const ours = [a, z, dA].map((values) => new Guarded(kernels, values).view);
       referenceKernels.rectifierForward(a, z, 801, 0);
       referenceKernels.rectifierBackward(dA, dA, z, 801, 0);
-      kernels.rectifierForward(wasm[0], wasm[1], 801, 0);
-      kernels.rectifierBackward(wasm[2], wasm[2], wasm[1], 801, 0);
-      assert.equal(wasm[0].findIndex((value, i) => !Object.is(value, a[i])), -1);
-      assert.equal(wasm[2].findIndex((value, i) => !Object.is(value, dA[i])), -1);
+      kernels.rectifierForward(ours[0], ours[1], 801, 0);
+      kernels.rectifierBackward(ours[2], ours[2], ours[1], 801, 0);
+      assert.equal(ours[0].findIndex((value, i) => !Object.is(value, a[i])), -1);
+      assert.equal(ours[2].findIndex((value, i) => !Object.is(value, dA[i])), -1);
     });
 
     it('takes the column maxima of odd shapes exactly, keeping a peak over a NaN', () => {
@@ -103,11 +100,11 @@ for (const [variant, threads] of VARIANTS.flatMap((v) => [[v, 1], [v, 2]] as con
         const [peak] = inputs(width, 1);
         const [z] = inputs(batch * width, 1);
         z[batch * width - 1] = NaN;
-        const wasm = [peak, z].map((values) => new Guarded(kernels, values));
+        const ours = [peak, z].map((values) => new Guarded(kernels, values));
         referenceKernels.columnMax(peak, z, batch, width);
-        kernels.columnMax(wasm[0].view, wasm[1].view, batch, width);
-        wasm[0].assertGuardsIntact(`peak of ${batch} x ${width}`);
-        assert.deepEqual([...wasm[0].view], [...peak], `${batch} x ${width}`);
+        kernels.columnMax(ours[0].view, ours[1].view, batch, width);
+        ours[0].assertGuardsIntact(`peak of ${batch} x ${width}`);
+        assert.deepEqual([...ours[0].view], [...peak], `${batch} x ${width}`);
       }
     });
 
@@ -135,29 +132,31 @@ for (const [variant, threads] of VARIANTS.flatMap((v) => [[v, 1], [v, 2]] as con
   });
 }
 
-describe('wasm elementwise loops across thread counts', () => {
-  it('give bit-identical optimizer steps on 1 and 2 threads, split inside the weights and the biases', async () => {
-    const single = await createWasmKernels({ threads: 1 });
-    const double = await createWasmKernels({ threads: 2 });
-    try {
-      const [n, weightCount] = SIZES[SIZES.length - 1];
-      for (const [name, op] of Object.entries(OPS)) {
-        const [one, two] = [single, double].map((kernels) => {
-          const arrays = inputs(n, op.arrays).map((values) => new Guarded(kernels, values).view);
-          op.run(kernels, arrays, weightCount);
-          return arrays;
-        });
-        one.forEach((array, i) => {
-          const at = array.findIndex((value, j) => !Object.is(value, two[i][j]));
-          assert.equal(at, -1, `${name}: array ${i} differs at float ${at}: ${array[at]} vs ${two[i][at]}`);
-        });
+for (const backend of BACKENDS) {
+  describe(`${backend.name} elementwise loops across thread counts`, { skip: backend.skip }, () => {
+    it('give bit-identical optimizer steps on 1 and 2 threads, split inside the weights and the biases', async () => {
+      const single = await backend.create(1);
+      const double = await backend.create(2);
+      try {
+        const [n, weightCount] = SIZES[SIZES.length - 1];
+        for (const [name, op] of Object.entries(OPS)) {
+          const [one, two] = [single, double].map((kernels) => {
+            const arrays = inputs(n, op.arrays).map((values) => new Guarded(kernels, values).view);
+            op.run(kernels, arrays, weightCount);
+            return arrays;
+          });
+          one.forEach((array, i) => {
+            const at = array.findIndex((value, j) => !Object.is(value, two[i][j]));
+            assert.equal(at, -1, `${name}: array ${i} differs at float ${at}: ${array[at]} vs ${two[i][at]}`);
+          });
+        }
+      } finally {
+        single.dispose();
+        double.dispose();
       }
-    } finally {
-      single.dispose();
-      double.dispose();
-    }
+    });
   });
-});
+}
 
 describe('wasm elementwise loops with arrays they cannot take', () => {
   let kernels: WasmKernels;

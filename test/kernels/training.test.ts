@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Trainer, evaluate, resolveTrainingConfig, type Kernels } from '../../src/core/index.js';
-import { relaxedSimdSupported } from '../../src/kernels/gemm-module.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm-kernels.js';
+import { BACKENDS, type DisposableKernels } from './backends.js';
 import { digitSplit, fixedRun } from '../core/fixtures.js';
 
 /** Float32 sums in another order move the weights a little; accuracy must not notice. */
 const ACCURACY_TOLERANCE = 0.02;
 
-describe('training on real digits with the wasm kernels', () => {
+describe('training on real digits', () => {
   const { train, test } = digitSplit(2000, 500);
   const config = fixedRun({ shape: [784, 64, 10], epochs: 2, dropout: 0.2 });
-  let simd: WasmKernels;
-  let relaxed: WasmKernels | null;
-  before(async () => {
-    simd = await createWasmKernels({ threads: 2, relaxedSimd: false });
-    relaxed = relaxedSimdSupported() ? await createWasmKernels({ threads: 2, relaxedSimd: true }) : null;
-  });
-  after(() => {
-    simd.dispose();
-    relaxed?.dispose();
-  });
 
   function accuracy(kernels?: Kernels): { accuracy: number; params: Float32Array } {
     const trainer = new Trainer(config, train, null, { kernels });
@@ -28,26 +18,33 @@ describe('training on real digits with the wasm kernels', () => {
     return { accuracy: evaluate(trainer.network, test).accuracy, params: Float32Array.from(trainer.network.params) };
   }
 
-  it('reaches the accuracy of the reference kernels, with plain and relaxed SIMD', (t) => {
-    const reference = accuracy();
-    const variants = [simd, relaxed].filter((kernels) => kernels !== null).map((kernels) => ({ kernels, ...accuracy(kernels) }));
-    t.diagnostic(`held-out accuracy: reference ${reference.accuracy}, ${variants.map(({ kernels, accuracy }) => `${kernels.name} ${accuracy}`).join(', ')}`);
+  const reference = accuracy();
+  it('reaches more than 85% held-out accuracy with the reference kernels', () => {
     assert.ok(reference.accuracy > 0.85, `the reference reached only ${reference.accuracy}`);
-    for (const variant of variants) {
-      assert.ok(Math.abs(variant.accuracy - reference.accuracy) <= ACCURACY_TOLERANCE, `${variant.kernels.name}: ${variant.accuracy} vs ${reference.accuracy}`);
-    }
   });
 
-  it('gives bit-identical weights on 1 and 2 threads', async () => {
-    const single = await createWasmKernels({ threads: 1, relaxedSimd: false });
-    try {
-      const one = accuracy(single).params;
-      const two = accuracy(simd).params;
-      assert.equal(one.findIndex((value, i) => !Object.is(value, two[i])), -1);
-    } finally {
-      single.dispose();
-    }
-  });
+  for (const backend of BACKENDS) {
+    describe(`with the ${backend.name} kernels`, { skip: backend.skip }, () => {
+      let single: DisposableKernels;
+      let double: DisposableKernels;
+      before(async () => {
+        single = await backend.create(1);
+        double = await backend.create(2);
+      });
+      after(() => {
+        single.dispose();
+        double.dispose();
+      });
+
+      it('reaches the accuracy of the reference kernels, and bit-identical weights on 1 and 2 threads', (t) => {
+        const one = accuracy(single);
+        const two = accuracy(double);
+        t.diagnostic(`held-out accuracy: reference ${reference.accuracy}, ${backend.name} ${two.accuracy}`);
+        assert.ok(Math.abs(two.accuracy - reference.accuracy) <= ACCURACY_TOLERANCE, `${two.accuracy} vs ${reference.accuracy}`);
+        assert.equal(one.params.findIndex((value, i) => !Object.is(value, two.params[i])), -1);
+      });
+    });
+  }
 });
 
 describe('resuming with the wasm kernels', () => {

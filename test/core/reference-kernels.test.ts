@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { referenceKernels } from '../../src/core/gemm-reference.js';
+import { referenceKernels } from '../../src/core/reference-kernels.js';
 import { Rng } from '../../src/core/rng.js';
 import { maxAbsDifference } from './fixtures.js';
 

@@ -1,19 +1,21 @@
-import type { KernelExports } from './gemm-module.js';
+import type { KernelExports } from './wasm-module.js';
 
 /**
  * How the calling thread hands one product, or one optimizer step or zeroing over the
  * parameters, to its helper threads: through an Int32Array on a SharedArrayBuffer,
  * synchronised with Atomics.
  *
- * The caller writes the operation, its arguments and one range of output rows or columns
- * (or of floats) per thread, sets `pending` to the number of helpers, bumps `sequence` and notifies.
- * Every thread, the caller included, runs its own range with runPart(); each helper then
- * decrements `pending`, and the caller waits for it to reach 0.
+ * The caller writes the operation, its arguments and how its outputs split into tiles (ranges
+ * of output rows or columns, or of floats), resets `done`, publishes the tile count in `next`,
+ * bumps `sequence` and notifies. Every thread, the caller included, then takes the next untaken
+ * tile with takeTiles() until none is left, so a thread slowed by another process takes fewer;
+ * the caller waits until `done` counts every tile, never for a helper that took none.
  */
 export const SLOT = {
   sequence: 0,
-  pending: 1,
-  /** 0, or 1 + the index of a helper whose part threw; its message is in the error bytes. */
+  /** The job's tile count in the high 16 bits and the next untaken tile in the low 16. */
+  next: 1,
+  /** 0, or 1 + the index of the first thread (0 is the caller) whose tile threw; its message is in the error bytes. */
   failed: 2,
   op: 3,
   /**
@@ -22,8 +24,13 @@ export const SLOT = {
    * elementwise loop weightCount and up to 7 float32 scalars, as bits.
    */
   args: 4,
-  /** Per thread: range start, range end, scratch pointer. */
-  parts: 20,
+  /** Tiles done so far. */
+  done: 16,
+  /** Outputs in all, and per tile. */
+  count: 17,
+  tileSize: 18,
+  /** Per thread: its scratch pointer. */
+  scratch: 20,
 } as const;
 
 /** Scalars of an elementwise loop start here: l2, then the rest of the export's parameters in order. */
@@ -33,11 +40,14 @@ export const OP = {
   forward: 1, backwardInput: 2, backwardWeight: 3, quit: 4,
   sgdStep: 5, momentumStep: 6, nesterovStep: 7, adamStep: 8, zero: 9,
 } as const;
-export type GemmOp = (typeof OP)[keyof typeof OP];
+export type TeamOp = (typeof OP)[keyof typeof OP];
 
 export const MAX_THREADS = 64;
-const SLOTS_PER_PART = 3;
-const CONTROL_SLOTS = SLOT.parts + SLOTS_PER_PART * MAX_THREADS;
+/** Tile counts fit the 15 bits above `next`'s tile index. */
+export const MAX_TILES = 32767;
+const TILE_BITS = 16;
+const TILE_MASK = (1 << TILE_BITS) - 1;
+const CONTROL_SLOTS = SLOT.scratch + MAX_THREADS;
 const ERROR_BYTES = 1024;
 
 /**
@@ -50,7 +60,7 @@ const HELPER_SPIN_MS = 1;
 const POLLS_PER_CLOCK_READ = 1024;
 
 /** What a helper thread is started with. */
-export interface GemmWorkerData {
+export interface WasmTeamWorkerData {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
@@ -66,11 +76,20 @@ export function controlSlots(controlBuffer: SharedArrayBuffer): Int32Array {
   return new Int32Array(controlBuffer, 0, CONTROL_SLOTS);
 }
 
-export function writePart(control: Int32Array, thread: number, start: number, end: number, scratch: number): void {
-  const at = SLOT.parts + SLOTS_PER_PART * thread;
-  control[at] = start;
-  control[at + 1] = end;
-  control[at + 2] = scratch;
+/**
+ * Publishes a job of `tiles` tiles of `tileSize` outputs over [0, count): once `next` holds the
+ * count, any thread may take a tile, so the operation and arguments must be written before.
+ */
+export function publishTiles(control: Int32Array, count: number, tileSize: number, tiles: number): void {
+  control[SLOT.count] = count;
+  control[SLOT.tileSize] = tileSize;
+  Atomics.store(control, SLOT.done, 0);
+  Atomics.store(control, SLOT.next, tiles << TILE_BITS);
+}
+
+/** The tile count of the job last published. */
+export function tileCount(control: Int32Array): number {
+  return Atomics.load(control, SLOT.next) >>> TILE_BITS;
 }
 
 /** Float32 scalars travel as their bits in Int32 slots. */
@@ -89,19 +108,41 @@ function scalar(control: Int32Array, i: number): number {
   return scalarValue[0];
 }
 
-/** Runs this thread's range of the product or elementwise loop described in `control`. */
-export function runPart(kernels: KernelExports, control: Int32Array, thread: number): void {
-  const at = SLOT.parts + SLOTS_PER_PART * thread;
-  const start = control[at];
-  const end = control[at + 1];
-  if (start >= end) return;
+/**
+ * Takes tiles of the current job until none is left, and runs each: the compare-and-swap on
+ * `next` takes a tile of whichever job is current when it succeeds, and that job cannot change
+ * until the tile is counted done, so its arguments are read after the tile is taken. A tile that
+ * throws is recorded in `failed` (the first one only) before it is counted done, so the caller
+ * sees it once the job ends, and the thread goes on taking tiles, so the job always ends.
+ */
+export function takeTiles(kernels: KernelExports, control: Int32Array, thread: number): void {
+  for (;;) {
+    const next = Atomics.load(control, SLOT.next);
+    const tile = next & TILE_MASK;
+    const tiles = next >>> TILE_BITS;
+    if (tile >= tiles) return;
+    if (Atomics.compareExchange(control, SLOT.next, next, next + 1) !== next) continue;
+    try {
+      const start = tile * control[SLOT.tileSize];
+      runTile(kernels, control, thread, start, Math.min(control[SLOT.count], start + control[SLOT.tileSize]));
+    } catch (error) {
+      if (Atomics.compareExchange(control, SLOT.failed, 0, thread + 1) === 0) {
+        writeError(control.buffer as SharedArrayBuffer, error instanceof Error ? error.message : String(error));
+      }
+    }
+    if (Atomics.add(control, SLOT.done, 1) === tiles - 1) Atomics.notify(control, SLOT.done);
+  }
+}
+
+/** Runs the outputs [start, end) of the product or elementwise loop described in `control`. */
+function runTile(kernels: KernelExports, control: Int32Array, thread: number, start: number, end: number): void {
   const op = control[SLOT.op];
   if (op >= OP.sgdStep) {
     runElementwise(kernels, control, op, start, end);
     return;
   }
   const a = SLOT.args;
-  const scratch = control[at + 2];
+  const scratch = control[SLOT.scratch + thread];
   const batch = control[a + 4];
   const inDim = control[a + 5];
   const outDim = control[a + 6];
@@ -116,7 +157,7 @@ export function runPart(kernels: KernelExports, control: Int32Array, thread: num
       kernels.matmulBackwardWeight(control[a], control[a + 1], control[a + 2], control[a + 3], scratch, batch, inDim, outDim, start, end);
       return;
     default:
-      throw new Error(`Unknown GEMM operation ${op}`);
+      throw new Error(`Unknown wasm team operation ${op}`);
   }
 }
 
@@ -156,7 +197,7 @@ function runElementwise(kernels: KernelExports, control: Int32Array, op: number,
   }
 }
 
-/** The message a helper left when its part threw. */
+/** The message the first failed tile left. */
 export function readError(controlBuffer: SharedArrayBuffer): string {
   const bytes = new Uint8Array(controlBuffer, CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT, ERROR_BYTES);
   const length = bytes.indexOf(0);
@@ -171,9 +212,9 @@ function writeError(controlBuffer: SharedArrayBuffer, message: string): void {
 }
 
 /**
- * A helper thread's life: wait for the next product, run its part, report, until told to quit.
- * A part that throws is reported through `failed` and the helper keeps serving, so the
- * caller never waits for a thread that died.
+ * A helper thread's life: wait for the next job, take its tiles, until told to quit. A tile
+ * that throws is still counted done and is reported through `failed`, and the helper keeps
+ * serving, so the caller never waits for a thread that died.
  */
 export function serveParts(kernels: KernelExports, controlBuffer: SharedArrayBuffer, thread: number): void {
   const control = controlSlots(controlBuffer);
@@ -181,14 +222,7 @@ export function serveParts(kernels: KernelExports, controlBuffer: SharedArrayBuf
   for (;;) {
     seen = awaitChange(control, seen);
     if (control[SLOT.op] === OP.quit) return;
-    try {
-      runPart(kernels, control, thread);
-    } catch (error) {
-      if (Atomics.compareExchange(control, SLOT.failed, 0, thread + 1) === 0) {
-        writeError(controlBuffer, error instanceof Error ? error.message : String(error));
-      }
-    }
-    if (Atomics.sub(control, SLOT.pending, 1) === 1) Atomics.notify(control, SLOT.pending);
+    takeTiles(kernels, control, thread);
   }
 }
 

@@ -1,27 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileGemmModule, instantiateGemm } from '../../src/kernels/gemm-module.js';
-import { OP, SLOT } from '../../src/kernels/gemm-protocol.js';
-import { GemmThreads } from '../../src/kernels/gemm-threads.js';
+import { compileGemmModule, instantiateGemm } from '../../src/kernels/wasm-module.js';
+import { OP, SLOT } from '../../src/kernels/wasm-team-protocol.js';
+import { WasmTeam } from '../../src/kernels/wasm-team.js';
 import { LinearMemory } from '../../src/kernels/linear-memory.js';
 
 const FLOAT_BYTES = 4;
 
 /** Writes a forward product into the team's control slots: out = inp · weightᵀ + bias. */
-function setForward(team: GemmThreads, pointers: { out: number; inp: number; weight: number; bias: number }, batch: number, inDim: number, outDim: number): void {
+function setForward(team: WasmTeam, pointers: { out: number; inp: number; weight: number; bias: number }, batch: number, inDim: number, outDim: number): void {
   const { control } = team;
   control[SLOT.op] = OP.forward;
   control.set([pointers.out, pointers.inp, pointers.weight, pointers.bias, batch, inDim, outDim], SLOT.args);
 }
 
-describe('GemmThreads', () => {
-  it("reports a helper thread's failure to the caller and keeps serving", async () => {
+describe('WasmTeam', () => {
+  it("reports a failed tile to the caller, whichever thread took it, and keeps serving", async () => {
     const module = await compileGemmModule('simd');
     const memory = new LinearMemory();
     const kernels = instantiateGemm(module, memory.memory);
-    const team = await GemmThreads.start(kernels, module, memory.memory, 2);
+    const team = await WasmTeam.start(kernels, module, memory.memory, 2);
     try {
-      // batch 32, inDim 1, outDim 65536: the helper computes output columns 32768 and up.
+      // batch 32, inDim 1, outDim 65536: six tiles of output columns, shared by the two threads.
       const [batch, inDim, outDim] = [32, 1, 65536];
       const inp = memory.allocate(batch * inDim).fill(2);
       const weight = memory.allocate(outDim * inDim).fill(3);
@@ -32,14 +32,14 @@ describe('GemmThreads', () => {
       const scratchPointers = [scratch.byteOffset, memory.allocate(scratch.length).byteOffset];
       const flop = 2 * batch * inDim * outDim;
 
-      // Place out so that only the helper's half of the last row falls past the end of memory.
+      // Place out so that the last tiles of the last row fall past the end of memory.
       const memoryBytes = memory.memory.buffer.byteLength;
       setForward(team, { ...pointers, out: memoryBytes - ((batch - 1) * outDim + outDim / 2) * FLOAT_BYTES }, batch, inDim, outDim);
-      assert.throws(() => team.run(outDim, 4, flop, scratchPointers), /GEMM helper thread 1 failed: .*out of bounds/);
+      assert.throws(() => team.run(outDim, 4, flop, scratchPointers), /out of bounds/);
 
       setForward(team, pointers, batch, inDim, outDim);
       team.run(outDim, 4, flop, scratchPointers);
-      assert.ok(out.every((value) => value === 7), 'out = 2 · 3 + 1 everywhere, halves from both threads');
+      assert.ok(out.every((value) => value === 7), 'out = 2 · 3 + 1 everywhere');
     } finally {
       team.dispose();
     }
@@ -49,6 +49,6 @@ describe('GemmThreads', () => {
     const module = await compileGemmModule('simd');
     const memory = new LinearMemory();
     const kernels = instantiateGemm(module, memory.memory);
-    await assert.rejects(GemmThreads.start(kernels, module, memory.memory, 0), { name: 'RangeError', message: /threads must be a whole number from 1 to 64, got 0/ });
+    await assert.rejects(WasmTeam.start(kernels, module, memory.memory, 0), { name: 'RangeError', message: /threads must be a whole number from 1 to 64, got 0/ });
   });
 });

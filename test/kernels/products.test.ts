@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
-import { relaxedSimdSupported, type GemmVariant } from '../../src/kernels/gemm-module.js';
+import type { Kernels } from '../../src/core/index.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm-kernels.js';
+import { BACKENDS, type DisposableKernels } from './backends.js';
 import { Guarded } from './guarded.js';
 
 /**
@@ -105,7 +106,7 @@ interface ProductErrors {
   outputs: Float32Array[];
 }
 
-function runProducts(kernels: WasmKernels, batch: number, inDim: number, outDim: number): ProductErrors {
+function runProducts(kernels: Kernels, batch: number, inDim: number, outDim: number): ProductErrors {
   const known = productCase(batch, inDim, outDim);
   const [inp, weight, bias, dOut] = [known.inp, known.weight, known.bias, known.dOut].map((values) => new Guarded(kernels, values).view);
   // out and dInp start as NaN: a kernel that reads them instead of overwriting shows.
@@ -127,15 +128,12 @@ function runProducts(kernels: WasmKernels, batch: number, inDim: number, outDim:
   };
 }
 
-const VARIANTS: GemmVariant[] = ['relaxed-simd', 'simd'];
-
-for (const variant of VARIANTS) {
+for (const backend of BACKENDS) {
   for (const threads of [1, 2]) {
-    const skip = variant === 'relaxed-simd' && !relaxedSimdSupported() ? `Node ${process.versions.node} has no relaxed SIMD` : false;
-    describe(`wasm ${variant} kernels, ${threads} thread(s), against a naive float64 loop`, { skip }, () => {
-      let kernels: WasmKernels;
+    describe(`${backend.name} kernels, ${threads} thread(s), against a naive float64 loop`, { skip: backend.skip }, () => {
+      let kernels: DisposableKernels;
       before(async () => {
-        kernels = await createWasmKernels({ threads, relaxedSimd: variant === 'relaxed-simd' });
+        kernels = await backend.create(threads);
       });
       after(() => kernels.dispose());
 
@@ -150,27 +148,27 @@ for (const variant of VARIANTS) {
       }
     });
   }
-}
 
-describe('wasm kernels across thread counts', () => {
-  it('give bit-identical products on 1 and 2 threads', async () => {
-    const single = await createWasmKernels({ threads: 1 });
-    const double = await createWasmKernels({ threads: 2 });
-    try {
-      for (const [batch, inDim, outDim] of [[64, 801, 784], [17, 784, 801], [3, 801, 784]]) {
-        const one = runProducts(single, batch, inDim, outDim).outputs;
-        const two = runProducts(double, batch, inDim, outDim).outputs;
-        one.forEach((output, i) => {
-          const at = output.findIndex((value, j) => !Object.is(value, two[i][j]));
-          assert.equal(at, -1, `output ${i} differs at element ${at} of ${output.length} (batch ${batch}, in ${inDim}, out ${outDim}): ${output[at]} vs ${two[i][at]}`);
-        });
+  describe(`${backend.name} kernels across thread counts`, { skip: backend.skip }, () => {
+    it('give bit-identical products on 1 and 2 threads', async () => {
+      const single = await backend.create(1);
+      const double = await backend.create(2);
+      try {
+        for (const [batch, inDim, outDim] of [[64, 801, 784], [17, 784, 801], [3, 801, 784], [1, 784, 801]]) {
+          const one = runProducts(single, batch, inDim, outDim).outputs;
+          const two = runProducts(double, batch, inDim, outDim).outputs;
+          one.forEach((output, i) => {
+            const at = output.findIndex((value, j) => !Object.is(value, two[i][j]));
+            assert.equal(at, -1, `output ${i} differs at element ${at} of ${output.length} (batch ${batch}, in ${inDim}, out ${outDim}): ${output[at]} vs ${two[i][at]}`);
+          });
+        }
+      } finally {
+        single.dispose();
+        double.dispose();
       }
-    } finally {
-      single.dispose();
-      double.dispose();
-    }
+    });
   });
-});
+}
 
 describe('wasm kernels with arrays they cannot address', () => {
   let kernels: WasmKernels;

@@ -1,0 +1,32 @@
+# The OpenBLAS peer for `npm run bench:core`: the three products of a dense layer as numpy
+# float32 matrix products, which Debian's numpy runs on OpenBLAS sgemm. Prints one JSON line of
+# GFLOP/s per product. Threads come from OPENBLAS_NUM_THREADS.
+# Usage: /usr/bin/python3 bench/numpy-peer.py <batch> <inDim> <outDim>
+import json
+import sys
+import time
+
+import numpy
+
+batch, in_dim, out_dim = (int(size) for size in sys.argv[1:4])
+MIN_SECONDS = 0.5
+rng = numpy.random.default_rng(1)
+inp = rng.random((batch, in_dim), dtype=numpy.float32)
+weight = rng.random((out_dim, in_dim), dtype=numpy.float32)
+d_out = rng.random((batch, out_dim), dtype=numpy.float32)
+products = {
+    # out = inp · weightᵀ, dInp = dOut · weight, dWeight = dOutᵀ · inp
+    'forward': lambda: inp @ weight.T,
+    'backwardInput': lambda: d_out @ weight,
+    'backwardWeight': lambda: d_out.T @ inp,
+}
+flop = 2 * batch * in_dim * out_dim
+result = {'peer': 'numpy', 'version': numpy.__version__}
+for name, product in products.items():
+    product()
+    calls, started = 0, time.perf_counter()
+    while time.perf_counter() - started < MIN_SECONDS:
+        product()
+        calls += 1
+    result[name] = calls * flop / (time.perf_counter() - started) / 1e9
+print(json.dumps(result))

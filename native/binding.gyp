@@ -1,0 +1,22 @@
+# The native kernels addon: OpenBLAS sgemm for the products, vectorised C++ for the loops
+# between them, one thread team per kernels object. native/build.mjs runs node-gyp on this.
+{
+  "targets": [
+    {
+      "target_name": "mlp_kernels",
+      "sources": [
+        "src/addon.cc",
+        "src/team.cc",
+        "src/matmul-forward.cc",
+        "src/matmul-backward-input.cc",
+        "src/matmul-backward-weight.cc",
+        "src/optimizer-steps.cc",
+        "src/rectifier.cc",
+        "src/sums.cc"
+      ],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fno-math-errno", "-Wall", "-Wextra"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}

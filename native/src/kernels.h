@@ -1,0 +1,78 @@
+// The native kernels: the Kernels interface of src/core/kernels.ts over raw float pointers.
+// Every kernel takes the thread team that runs its tiles first, then llm.c's order: outputs,
+// inputs, sizes. Products run on OpenBLAS, one single-threaded sgemm call per tile.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "team.h"
+
+// Floats in a cache line: tiles start on one, so no line is written by two threads.
+constexpr int LINE_FLOATS = 16;
+
+inline int ceilDiv(long a, long b) { return static_cast<int>((a + b - 1) / b); }
+inline int roundUp(long a, long b) { return static_cast<int>(ceilDiv(a, b) * b); }
+
+// How a product's output splits into tiles of whole lines along one extent (columns or rows).
+// The split depends on the shape alone, never on the thread count, so every output element is
+// computed by the same sgemm call whoever takes its tile, and results keep their bits.
+struct Tiling {
+  int width;
+  int tiles;
+};
+
+inline Tiling tiling(int extent, double flopPerUnit) {
+  // Enough tiles for two threads to balance when one of them is slowed (6 lets the split be 3:3,
+  // 4:2 or 5:1), and no tile so small that the sgemm call's packing outweighs its arithmetic:
+  // about 1 MFLOP, 10 µs of one core. Tiles are as even as whole lines allow.
+  constexpr int TARGET_TILES = 6;
+  constexpr double MIN_TILE_FLOP = 1e6;
+  if (extent == 0) return {0, 0};
+  const int wanted = static_cast<int>(std::clamp(extent * flopPerUnit / MIN_TILE_FLOP, 1.0, static_cast<double>(TARGET_TILES)));
+  const int width = std::min(roundUp(ceilDiv(extent, wanted), LINE_FLOATS), extent);
+  return {width, ceilDiv(extent, width)};
+}
+
+void matmulForward(Team& team, float* out, const float* inp, const float* weight, const float* bias,
+                   int batch, int inDim, int outDim);
+void matmulBackwardInput(Team& team, float* dInp, const float* dOut, const float* weight,
+                         int batch, int inDim, int outDim);
+void matmulBackwardWeight(Team& team, float* dWeight, float* dBias, const float* dOut, const float* inp,
+                          int batch, int inDim, int outDim);
+
+void rectifierForward(Team& team, float* a, const float* z, std::size_t n, float negativeSlope);
+void rectifierBackward(Team& team, float* dZ, const float* dA, const float* z, std::size_t n, float negativeSlope);
+
+void zero(Team& team, float* values, std::size_t n);
+void sgdStep(Team& team, float* params, const float* grads, std::size_t n, std::size_t weightCount, float l2, float lr);
+void momentumStep(Team& team, float* params, const float* grads, float* velocity, std::size_t n, std::size_t weightCount,
+                  float l2, float lr, float mu);
+void nesterovStep(Team& team, float* params, const float* grads, float* velocity, std::size_t n, std::size_t weightCount,
+                  float l2, float lr, float mu);
+void adamStep(Team& team, float* params, const float* grads, float* m, float* v, std::size_t n, std::size_t weightCount,
+              float l2, float stepSize, float beta1, float beta2, float epsilon);
+
+double sumOfSquares(const float* values, std::size_t n);
+double sumOfSquaredDifferences(const float* a, const float* b, std::size_t n);
+void columnMax(float* peak, const float* z, int batch, int width);
+
+// Runs loop(start, end) over [0, n) in chunks of whole cache lines, shared by the team. Every
+// float gets the same arithmetic in whichever chunk it falls, so the split cannot change a bit.
+template <typename Loop>
+void forChunks(Team& team, std::size_t n, const Loop& loop) {
+  // 16,384 floats (64 KiB) a chunk: an optimizer step over 784-800-10's parameters is 39 chunks.
+  constexpr std::size_t CHUNK_FLOATS = 16384;
+  struct Context {
+    const Loop* loop;
+    std::size_t n;
+  } context{&loop, n};
+  Job job{
+      [](const void* c, int tile) {
+        auto& [body, size] = *static_cast<const Context*>(c);
+        std::size_t start = static_cast<std::size_t>(tile) * CHUNK_FLOATS;
+        (*body)(start, std::min(size, start + CHUNK_FLOATS));
+      },
+      &context, ceilDiv(static_cast<long>(n), CHUNK_FLOATS)};
+  team.run(job);
+}

@@ -1,0 +1,42 @@
+#include <cblas.h>
+
+#include "kernels.h"
+
+namespace {
+
+struct BackwardWeight {
+  float* dWeight;
+  float* dBias;
+  const float* dOut;
+  const float* inp;
+  int batch, inDim, outDim;
+  Tiling tiles;
+};
+
+// Weight rows [o0, o0 + rows) and their biases.
+void backwardWeightTile(const void* context, int tile) {
+  const auto& g = *static_cast<const BackwardWeight*>(context);
+  const int o0 = tile * g.tiles.width;
+  const int rows = std::min(g.tiles.width, g.outDim - o0);
+  // dOutᵀ is read in place: OpenBLAS packs it either way.
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, g.inDim, g.batch,
+              1.0f, g.dOut + o0, g.outDim, g.inp, g.inDim, 1.0f, g.dWeight + static_cast<std::size_t>(o0) * g.inDim, g.inDim);
+  // dBias += Σ_b dOut, sample by sample as the reference does, across the tile's columns of dOut.
+  float* dBias = g.dBias + o0;
+  for (int b = 0; b < g.batch; b++) {
+    const float* row = g.dOut + static_cast<std::size_t>(b) * g.outDim + o0;
+    for (int j = 0; j < rows; j++) dBias[j] += row[j];
+  }
+}
+
+}  // namespace
+
+void matmulBackwardWeight(Team& team, float* dWeight, float* dBias, const float* dOut, const float* inp,
+                          int batch, int inDim, int outDim) {
+  // dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim).
+  // Reverses out = inp · weightᵀ + bias: dWeight += dOutᵀ · inp and dBias += Σ_b dOut (accumulate),
+  // in tiles of weight rows.
+  if (batch == 0) return;
+  BackwardWeight g{dWeight, dBias, dOut, inp, batch, inDim, outDim, tiling(outDim, 2.0 * batch * inDim)};
+  team.run({backwardWeightTile, &g, g.tiles.tiles});
+}

@@ -1,0 +1,101 @@
+#include "team.h"
+
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+static inline void relax() { _mm_pause(); }
+#else
+static inline void relax() {}
+#endif
+
+namespace {
+
+// How long a helper spins for the next job before it sleeps. The JavaScript between two products
+// of a training step takes well under this, and waking a sleeping thread costs tens of microseconds.
+constexpr auto HELPER_SPIN = std::chrono::microseconds(500);
+// The caller spins this many pauses for the last tiles before it yields its core to them.
+constexpr int CALLER_SPINS = 4096;
+constexpr int SPINS_PER_CLOCK_READ = 256;
+// Jobs run on the caller alone once helpers kept it waiting: about 30 training steps of
+// 784-800-10, after which the team shares tiles again to see whether the helpers' cores are back.
+constexpr int SOLO_JOBS = 256;
+// A wait shorter than this is a helper finishing its last tile or waking up, not a lost core:
+// the scheduler takes a core from a thread for a time slice of 0.75 ms or more.
+constexpr auto LOST_CORE_WAIT = std::chrono::microseconds(100);
+
+}  // namespace
+
+Team::Team(int threads) : threads_(threads) {
+  for (int i = 1; i < threads; i++) helpers_.emplace_back([this] { serve(); });
+}
+
+Team::~Team() { stop(); }
+
+void Team::stop() {
+  if (quit_.exchange(true)) return;
+  generation_.fetch_add(1);
+  generation_.notify_all();
+  for (auto& helper : helpers_) helper.join();
+  helpers_.clear();
+}
+
+void Team::run(const Job& job) {
+  if (job.tiles <= 0) return;
+  if (job.tiles == 1 || helpers_.empty() || soloJobs_ > 0) {
+    if (soloJobs_ > 0) soloJobs_--;
+    for (int tile = 0; tile < job.tiles; tile++) job.run(job.context, tile);
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  job_ = job;
+  done_.store(0, std::memory_order_relaxed);
+  next_.store(static_cast<uint64_t>(job.tiles) << 32, std::memory_order_release);
+  generation_.fetch_add(1);
+  if (sleepers_.load() > 0) generation_.notify_all();
+  work();
+  const auto worked = std::chrono::steady_clock::now();
+  for (int spins = 0; done_.load(std::memory_order_acquire) < job.tiles; spins++) {
+    if (spins < CALLER_SPINS) relax();
+    else std::this_thread::yield();
+  }
+  // Waiting longer than its own share took means a helper lost its core while holding a tile:
+  // one thread alone would have been faster, so it goes alone for a while. Tiles are the same
+  // either way, so this changes the speed and never the bits.
+  const auto waited = std::chrono::steady_clock::now() - worked;
+  if (waited > worked - started && waited > LOST_CORE_WAIT) soloJobs_ = SOLO_JOBS;
+}
+
+void Team::work() {
+  for (;;) {
+    uint64_t taken = next_.load(std::memory_order_acquire);
+    int tile;
+    do {
+      tile = static_cast<int>(taken & 0xffffffffu);
+      if (tile >= static_cast<int>(taken >> 32)) return;
+    } while (!next_.compare_exchange_weak(taken, taken + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+    // The job cannot change until this tile is counted done, so reading it here is safe.
+    job_.run(job_.context, tile);
+    done_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void Team::serve() {
+  // Generation 0 is the team's start, whenever this thread gets to run: a job or stop() may
+  // already have bumped it.
+  uint32_t seen = 0;
+  for (;;) {
+    auto deadline = std::chrono::steady_clock::now() + HELPER_SPIN;
+    for (int spins = 1; generation_.load(std::memory_order_acquire) == seen; spins++) {
+      relax();
+      if (spins % SPINS_PER_CLOCK_READ == 0 && std::chrono::steady_clock::now() > deadline) {
+        sleepers_.fetch_add(1);
+        generation_.wait(seen);
+        sleepers_.fetch_sub(1);
+      }
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    if (quit_.load()) return;
+    work();
+  }
+}

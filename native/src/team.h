@@ -1,0 +1,54 @@
+// A thread team that shares the tiles of one job through an atomic counter.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+// One job: `tiles` calls of run(context, tile). A tile's work depends only on its index, never
+// on the thread that takes it, so a job's result is the same for any thread count.
+struct Job {
+  void (*run)(const void* context, int tile);
+  const void* context;
+  int tiles;
+};
+
+// The calling thread plus threads - 1 helpers. run() publishes a job; every thread, the caller
+// included, takes the next untaken tile until none is left, so a thread slowed by another
+// process simply takes fewer tiles, and the caller waits only for tiles that were taken. When
+// the caller still waits longer for a taken tile than it worked itself (the helper's core was
+// taken from it mid-tile), the team runs the next jobs on the caller alone, then tries again.
+class Team {
+ public:
+  explicit Team(int threads);
+  ~Team();
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+
+  int threads() const { return threads_; }
+  // Runs every tile of the job and returns when all are done.
+  void run(const Job& job);
+  // Ends the helpers; run() then computes every tile on the calling thread.
+  void stop();
+
+ private:
+  void serve();
+  // Takes and computes tiles until the counter says none is left.
+  void work();
+
+  int threads_;
+  std::vector<std::thread> helpers_;
+  Job job_{};
+  // The job's tile count in the high 32 bits and the next untaken tile in the low 32. A thread
+  // takes a tile with a compare-and-swap, so a helper that looked at an earlier job can only
+  // take a tile of the job that is current when its swap succeeds.
+  std::atomic<uint64_t> next_{0};
+  std::atomic<int> done_{0};
+  // Bumped once a job is published; helpers spin on it, then sleep on it.
+  std::atomic<uint32_t> generation_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> quit_{false};
+  // Jobs left to run on the caller alone after helpers made it wait (see run()).
+  int soloJobs_ = 0;
+};
