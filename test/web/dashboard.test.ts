@@ -251,6 +251,10 @@ describe('the web dashboard in a real browser', () => {
     await page.getByText('draw a digit for it').waitFor();
     const epochsDone = await page.locator('#epochs-title + div tbody tr').count();
     await screenshot('job-stopped');
+    const onnx = await page.getByRole('link', { name: 'ONNX' }).getAttribute('href');
+    const exported = await page.request.get(new URL(onnx!, page.url()).href);
+    assert.equal(exported.status(), 200, 'the model downloads as ONNX from its job page');
+    assert.equal(exported.headers()['content-type'], 'application/octet-stream');
 
     await page.getByLabel('Epochs in all').fill(String(epochsDone + 2));
     await page.getByRole('button', { name: 'Resume', exact: true }).click();

@@ -185,7 +185,9 @@ function statusFacts(job: Job, datasetName: string): HTMLElement {
   if (job.stopReason) facts.push(['Outcome', `The job ${STOP_REASON_WORDS[job.stopReason]}.`]);
   if (job.modelId) {
     const drawable = config.shape[0] === MNIST_SIDE * MNIST_SIDE;
-    facts.push(['Model', h('span', {}, h('span', { class: 'mono' }, job.modelId), drawable && ' · ', drawable && h('a', { href: predictHref(job.modelId) }, 'draw a digit for it'))]);
+    const exportHref = (format: string) => `/models/${encodeURIComponent(job.modelId!)}/export?format=${format}`;
+    facts.push(['Model', h('span', {}, h('span', { class: 'mono' }, job.modelId), drawable && ' · ', drawable && h('a', { href: predictHref(job.modelId) }, 'draw a digit for it'),
+      ' · export as ', h('a', { href: exportHref('onnx'), download: `${job.modelId}.onnx` }, 'ONNX'), ' or ', h('a', { href: exportHref('json'), download: `${job.modelId}.json` }, 'JSON'))]);
   }
   return h('dl', { class: 'facts' }, ...facts.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
