@@ -268,6 +268,29 @@ describe('the web dashboard in a real browser', () => {
     await screenshot('job-warm-started');
   });
 
+  test('the form takes a validation dataset, a step schedule, rotations and early stopping off, and counts the parameters', async () => {
+    await open('#/jobs');
+    await page.getByLabel('Dataset', { exact: true }).selectOption(digitsId);
+    await page.getByLabel('Shape', { exact: true }).fill('784, 128, 10');
+    await page.getByText('101,770 parameters').waitFor();
+    await page.getByLabel('Epochs', { exact: true }).fill(String(LONG_JOB_EPOCHS));
+    await page.getByText('Advanced').click();
+    await page.getByLabel('Validation dataset', { exact: true }).selectOption(digitsId);
+    await page.getByLabel('Schedule', { exact: true }).selectOption('step');
+    await page.getByLabel('Step every', { exact: true }).fill('3');
+    await page.getByLabel('Early stopping patience', { exact: true }).fill('0');
+    await page.getByLabel('Augment: rotate up to', { exact: true }).fill('5');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(/#\/jobs\/job_[0-9a-f]{20}$/);
+    const id = page.url().split('/').at(-1)!;
+    const job = (await session.service.app.inject({ method: 'GET', url: `/jobs/${id}?history=none` })).json();
+    assert.equal(job.validationDatasetId, digitsId);
+    assert.deepEqual(job.config.schedule, { kind: 'step', everyEpochs: 3, gamma: 0.5 });
+    assert.equal(job.config.earlyStopping, null);
+    assert.deepEqual(job.config.augment, { maxShift: 0, maxRotationDegrees: 5 });
+    await session.service.app.inject({ method: 'DELETE', url: `/jobs/${id}` });
+  });
+
   test('on a phone-sized screen every page fits the width', async () => {
     await page.setViewportSize(PHONE);
     for (const [name, hash] of [['jobs', '#/jobs'], ['job', `#/jobs/${jobIds[0]}`], ['compare', `#/compare?jobs=${jobIds.join(',')}`], ['datasets', `#/datasets/${digitsId}`], ['predict', '#/predict']]) {

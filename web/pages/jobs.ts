@@ -1,4 +1,5 @@
-import { DEFAULT_LEARNING_RATES, DEFAULT_TRAINING } from '../../src/core/training-config.js';
+import { parameterCount } from '../../src/core/network.js';
+import { DEFAULT_LEARNING_RATES, DEFAULT_TRAINING, TRAINING_LIMITS } from '../../src/core/training-config.js';
 import { HIDDEN_ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS } from '../../src/core/types.js';
 import { api, ApiError, LIST_PAGE_MAX } from '../api.js';
 import type { Dataset, DatasetList, Job, JobLabelsBody, JobList, JobRequestBody, JobSummary } from '../api-types.js';
@@ -9,6 +10,8 @@ import { RunsTable } from '../runs-table.js';
 import { jobHref, type Page } from '../route.js';
 
 const LIST_REFRESH_MS = 2000;
+/** A step schedule's numbers when the form leaves them empty: halve the rate every 10 epochs. */
+const STEP_DEFAULTS = { everyEpochs: 10, gamma: 0.5 } as const;
 const JOBS_PER_PAGE = 50;
 
 /**
@@ -107,6 +110,15 @@ function jobForm(datasets: Dataset[], clone: CloneSource | null): HTMLFormElemen
   const status = h('div', { 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit' }, 'Start training');
   const nameInput = h('input', { type: 'text', name: 'runName', autocomplete: 'off', maxlength: 100, placeholder: 'the job\'s id' });
+  const validationSelect = h('select', { name: 'validationDatasetId' },
+    h('option', { value: '' }, 'none: hold out a split of the dataset'),
+    ...datasets.map((dataset) => h('option', { value: dataset.id }, datasetOption(dataset))));
+  const parameters = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const countParameters = () => {
+    const shape = shapeFrom(shapeInput.value);
+    show(parameters, shape ? `${parameterCount(shape).toLocaleString()} parameters` : '');
+  };
+  shapeInput.addEventListener('input', countParameters);
   const tagsInput = h('input', { type: 'text', name: 'tags', autocomplete: 'off', placeholder: 'none' });
 
   let suggested = '';
@@ -116,7 +128,10 @@ function jobForm(datasets: Dataset[], clone: CloneSource | null): HTMLFormElemen
     suggested = suggestedShape(dataset);
     shapeInput.value = suggested;
   };
-  datasetSelect.addEventListener('change', suggestShape);
+  datasetSelect.addEventListener('change', () => {
+    suggestShape();
+    countParameters();
+  });
   suggestShape();
   optimizerSelect.addEventListener('change', () => {
     learningRateInput.placeholder = String(DEFAULT_LEARNING_RATES[(optimizerSelect.value || DEFAULT_TRAINING.optimizer) as keyof typeof DEFAULT_LEARNING_RATES]);
@@ -125,7 +140,7 @@ function jobForm(datasets: Dataset[], clone: CloneSource | null): HTMLFormElemen
   const form = h('form', { novalidate: true },
     h('div', { class: 'form-grid' },
       field('Dataset', datasetSelect, undefined, true),
-      field('Shape', shapeInput, 'Layer widths, input to output'),
+      h('div', {}, field('Shape', shapeInput, 'Layer widths, input to output'), parameters),
       field('Learning rate', learningRateInput, 'Empty: the optimizer\'s default; "auto": a range test picks it'),
       field('Optimizer', optimizerSelect),
       field('Epochs', numberInput('epochs', 'until it converges', { min: 1, step: 1 }), 'Empty: a step budget, ended once the loss stops improving'),
@@ -134,7 +149,8 @@ function jobForm(datasets: Dataset[], clone: CloneSource | null): HTMLFormElemen
     h('details', { open: clone !== null },
       h('summary', {}, 'Advanced'),
       h('div', { class: 'form-grid' },
-        field('Validation split', numberInput('validationSplit', '0.1', { min: 0, max: 0.5 }), 'Fraction held out, stratified, 0–0.5; empty: 10% of 100+ samples'),
+        field('Validation split', numberInput('validationSplit', '0.1', { min: 0, max: TRAINING_LIMITS.maxValidationSplit }), 'Fraction held out, stratified, 0–0.5; empty: 10% of 100+ samples'),
+        field('Validation dataset', validationSelect, 'Instead of a split: samples of their own'),
         field('Batch size', numberInput('batchSize', String(DEFAULT_TRAINING.batchSize), { min: 1, step: 1 })),
         field('Hidden activation', select('activation', HIDDEN_ACTIVATIONS, `default (${DEFAULT_TRAINING.activation})`)),
         field('Output activation', select('outputActivation', OUTPUT_ACTIVATIONS, 'default (from the shape)')),
@@ -143,15 +159,20 @@ function jobForm(datasets: Dataset[], clone: CloneSource | null): HTMLFormElemen
         field('Momentum', numberInput('momentum', String(DEFAULT_TRAINING.momentum), { min: 0, max: 0.999 })),
         field('L2 weight decay', numberInput('l2', String(DEFAULT_TRAINING.l2), { min: 0, max: 1 })),
         field('Dropout', numberInput('dropout', String(DEFAULT_TRAINING.dropout), { min: 0, max: 0.9 })),
-        field('Schedule', select('schedule', ['constant', 'cosine'], `default (${DEFAULT_TRAINING.schedule.kind})`), 'Cosine decays to 0'),
-        field('Early stopping patience', numberInput('earlyStopping', 'off', { min: 1, step: 1 }), 'Epochs without improvement'),
-        field('Augment: shift up to', numberInput('augment', 'off', { min: 0, max: 8, step: 1 }), 'Pixels, images only'),
+        field('Schedule', select('schedule', ['constant', 'cosine', 'step'], `default (${DEFAULT_TRAINING.schedule.kind})`), 'Cosine decays to 0; step multiplies the rate by a factor every few epochs'),
+        field('Step every', numberInput('stepEvery', String(STEP_DEFAULTS.everyEpochs), { min: 1, step: 1 }), 'Epochs, for the step schedule'),
+        field('Step factor', numberInput('stepGamma', String(STEP_DEFAULTS.gamma), { min: 0.01, max: 1 }), 'Rate multiplier, for the step schedule'),
+        field('Early stopping patience', numberInput('earlyStopping', 'default', { min: 0, step: 1 }), 'Epochs without improvement; 0 turns it off'),
+        field('Augment: shift up to', numberInput('augment', 'off', { min: 0, max: TRAINING_LIMITS.maxShift, step: 1 }), 'Pixels, images only'),
+        field('Augment: rotate up to', numberInput('rotation', 'off', { min: 0, max: TRAINING_LIMITS.maxRotationDegrees }), 'Degrees, images only'),
         field('Seed', numberInput('seed', String(DEFAULT_TRAINING.seed), { min: 0, step: 1 })),
         field('Time limit', numberInput('maxRuntimeSeconds', 'none', { min: 1, step: 1 }), 'Seconds; the model so far is kept'))),
     h('div', { class: 'actions' }, submit),
     status);
+  countParameters();
   if (clone) {
     prefill(form, clone);
+    countParameters();
     show(status, notice('info', h('p', {}, `The settings of run ${runName(clone.job)}${clone.withAdvice ? ', with the diagnosis\'s advice applied' : ''}: edit them and start the new run.`)));
   }
 
@@ -212,8 +233,13 @@ function prefill(form: HTMLFormElement, { job, withAdvice }: CloneSource): void 
     datasetId: job.datasetId,
     validationSplit: job.validationSplit,
     maxRuntimeSeconds: job.maxRuntimeSeconds,
+    validationDatasetId: job.validationDatasetId,
     runName: job.name === null ? '' : `${job.name} (copy)`,
     tags: job.tags.join(', '),
+    stepEvery: config.schedule.kind === 'step' ? config.schedule.everyEpochs : undefined,
+    stepGamma: config.schedule.kind === 'step' ? config.schedule.gamma : undefined,
+    rotation: config.augment?.maxRotationDegrees,
+    earlyStopping: config.earlyStopping ?? 0,
   };
   if (withAdvice) {
     for (const warning of job.diagnostics?.warnings ?? []) {
@@ -237,20 +263,21 @@ function jobRequestFrom(form: FormData): JobRequestBody | string {
   const number = (name: string): number | undefined => (text(name) === '' ? undefined : Number(text(name)));
   const choice = <T extends string>(name: string): T | undefined => (text(name) === '' ? undefined : text(name) as T);
 
-  const shape = text('shape').split(/[\s,]+/).filter(Boolean).map(Number);
-  if (shape.length < 2 || !shape.every((width) => Number.isInteger(width) && width > 0)) {
-    return 'Shape: write the layer widths as whole numbers separated by commas, input first and output last, e.g. 784, 128, 10';
-  }
+  const shape = shapeFrom(text('shape'));
+  if (!shape) return 'Shape: write the layer widths as whole numbers separated by commas, input first and output last, e.g. 784, 128, 10';
   const patience = number('earlyStopping');
   const maxShift = number('augment');
-  const schedule = choice<'constant' | 'cosine'>('schedule');
+  const maxRotationDegrees = number('rotation');
+  const schedule = choice<'constant' | 'cosine' | 'step'>('schedule');
+  const validationDatasetId = choice<string>('validationDatasetId');
   const body: JobRequestBody = {
     datasetId: text('datasetId'),
     shape,
     learningRate: text('learningRate') === 'auto' ? 'auto' : number('learningRate'),
     optimizer: choice('optimizer'),
     epochs: number('epochs'),
-    validationSplit: number('validationSplit'),
+    validationSplit: validationDatasetId ? undefined : number('validationSplit'),
+    validationDatasetId,
     batchSize: number('batchSize'),
     activation: choice('activation'),
     outputActivation: choice('outputActivation'),
@@ -259,11 +286,31 @@ function jobRequestFrom(form: FormData): JobRequestBody | string {
     momentum: number('momentum'),
     l2: number('l2'),
     dropout: number('dropout'),
-    schedule: schedule === 'cosine' ? { kind: 'cosine', minLearningRate: 0 } : schedule && { kind: schedule },
-    earlyStopping: patience === undefined ? undefined : { patience, minDelta: 0, restoreBest: true },
-    augment: maxShift === undefined ? undefined : { maxShift, maxRotationDegrees: 0 },
+    schedule: scheduleFrom(schedule, number('stepEvery'), number('stepGamma')),
+    earlyStopping: patience === undefined ? undefined : patience === 0 ? null : { patience, minDelta: 0, restoreBest: true },
+    augment: maxShift === undefined && maxRotationDegrees === undefined ? undefined : { maxShift: maxShift ?? 0, maxRotationDegrees: maxRotationDegrees ?? 0 },
     seed: number('seed'),
     maxRuntimeSeconds: number('maxRuntimeSeconds'),
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as JobRequestBody;
+}
+
+/** Layer widths from "784, 128, 10": whole numbers, at least an input and an output; null when they are not. */
+function shapeFrom(text: string): number[] | null {
+  const shape = text.split(/[\s,]+/).filter(Boolean).map(Number);
+  return shape.length >= 2 && shape.every((width) => Number.isInteger(width) && width > 0) ? shape : null;
+}
+
+/** The schedule a job asks for; a step schedule without its numbers takes STEP_DEFAULTS. */
+function scheduleFrom(kind: 'constant' | 'cosine' | 'step' | undefined, everyEpochs: number | undefined, gamma: number | undefined): JobRequestBody['schedule'] {
+  switch (kind) {
+    case undefined:
+      return undefined;
+    case 'constant':
+      return { kind };
+    case 'cosine':
+      return { kind, minLearningRate: 0 };
+    case 'step':
+      return { kind, everyEpochs: everyEpochs ?? STEP_DEFAULTS.everyEpochs, gamma: gamma ?? STEP_DEFAULTS.gamma };
+  }
 }
