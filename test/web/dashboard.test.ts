@@ -68,6 +68,20 @@ describe('the web dashboard in a real browser', () => {
     await screenshot('datasets-xor');
   });
 
+  test('a tabular CSV uploads with its delimiter and label column, and keeps its numbers as they are', async () => {
+    const flowers = await session.fixture('flowers.csv', 'length;width;species\n-0.5;2.25;1\n1.5;3;0\n');
+    await open('#/datasets');
+    await page.getByLabel('One CSV or JSON file', { exact: true }).check();
+    await page.getByLabel('CSV or JSON file', { exact: true }).setInputFiles(flowers);
+    await page.getByLabel('CSV label column', { exact: true }).fill('species');
+    await page.getByLabel('CSV delimiter', { exact: true }).selectOption(';');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForURL(/#\/datasets\/ds_[0-9a-f]{20}$/);
+    await page.getByRole('heading', { name: 'flowers.csv' }).waitFor();
+    const rows = await page.locator('table tbody tr').allInnerTexts();
+    assert.deepEqual(rows.map((row) => row.split('\t')), [['0', '-0.5, 2.25', '1'], ['1', '1.5, 3', '0']]);
+  });
+
   test('uploading an IDX pair shows progress, then a grid of labelled digits', async () => {
     await open('#/datasets');
     const cdp = await page.context().newCDPSession(page);

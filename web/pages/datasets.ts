@@ -25,8 +25,17 @@ function uploadPanel(): HTMLElement {
   const idxFields = h('div', { class: 'form-grid' },
     field('Images', images, 'e.g. train-images-idx3-ubyte(.gz)'),
     field('Labels', labels, 'e.g. train-labels-idx1-ubyte(.gz)'));
+  const labelColumn = h('input', { type: 'text', name: 'labelColumn', autocomplete: 'off', placeholder: 'label, target, class or y; else the first' });
+  const targetColumns = h('input', { type: 'text', name: 'targetColumns', autocomplete: 'off', placeholder: 'none: a label column' });
+  const delimiter = h('select', { name: 'delimiter' }, ...[[',', 'comma'], [';', 'semicolon'], ['|', 'bar'], ['tab', 'tab']].map(([value, text]) => h('option', { value }, text)));
+  const inputs = h('select', { name: 'inputs' },
+    h('option', { value: '' }, 'detect (pixels only for square 0..255 images)'), h('option', { value: 'values' }, 'numbers as they are'), h('option', { value: 'pixels' }, 'pixels, 0..255'));
   const fileFields = h('div', { class: 'form-grid', hidden: true },
-    field('CSV or JSON file', file, 'CSV: label, then pixels. JSON: { inputs, labels } or { inputs, targets }'));
+    field('CSV or JSON file', file, 'CSV: a header row is optional. JSON: { inputs, labels } or { inputs, targets }'),
+    field('CSV label column', labelColumn, 'A header name or a column number from 0'),
+    field('CSV target columns', targetColumns, 'For regression: names or numbers, separated by commas'),
+    field('CSV delimiter', delimiter),
+    field('CSV features', inputs));
   const name = h('input', { type: 'text', name: 'name', maxlength: 200, placeholder: 'from the file name' });
   const numClasses = h('input', { type: 'number', name: 'numClasses', min: 1, max: 256, step: 1, placeholder: 'largest label + 1' });
   const progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Upload progress' });
@@ -67,6 +76,10 @@ function uploadPanel(): HTMLElement {
     for (const input of chosen) body.append(input.name, input.files![0]);
     if (name.value.trim()) body.append('name', name.value.trim());
     if (numClasses.value) body.append('numClasses', numClasses.value);
+    if (kindFile.checked) {
+      for (const control of [labelColumn, targetColumns, inputs]) if (control.value.trim()) body.append(control.name, control.value.trim());
+      if (delimiter.value !== ',') body.append('delimiter', delimiter.value);
+    }
 
     submit.disabled = true;
     progress.hidden = false;
