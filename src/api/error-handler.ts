@@ -81,23 +81,23 @@ function clientWentAway(error: FastifyError, request: FastifyRequest): AppError 
  * route or error handler runs.
  */
 export function replyWithError(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, body, retryAfterSeconds } = errorAnswer(error, request);
-  if (retryAfterSeconds !== null) reply.header('retry-after', String(retryAfterSeconds));
+  const { status, body } = errorAnswer(error, request, reply);
   return reply.code(status).send(body);
 }
 
 /**
- * What an error means for the client: its status, our error body and any Retry-After, with the
- * cause of a 5xx logged under the request id. Routes that speak another protocol's error shape
+ * What an error means for the client: its status and our error body, with any Retry-After set
+ * on the reply and the cause of a 5xx logged under the request id. Routes that speak another protocol's error shape
  * (the KServe v2 routes) send their own body from it.
  */
-export function errorAnswer(error: FastifyError | AppError, request: FastifyRequest): { status: number; body: ErrorResponse; retryAfterSeconds: number | null } {
+export function errorAnswer(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): { status: number; body: ErrorResponse } {
   const gone = clientWentAway(error as FastifyError, request);
   if (gone) request.log.info('the client closed the connection mid-request');
   const known = gone ?? toAppError(error as FastifyError);
   if (!known || known.status >= 500) request.log.error({ err: error }, 'request failed');
   const retryAfter = known?.details?.retryAfterSeconds;
-  return { status: known?.status ?? ERROR_CATALOGUE.INTERNAL.status, body: errorBody(known, request.id), retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : null };
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+  return { status: known?.status ?? ERROR_CATALOGUE.INTERNAL.status, body: errorBody(known, request.id) };
 }
 
 function errorBody(known: AppError | null, requestId: string): ErrorResponse {

@@ -12,6 +12,7 @@ import { GradientCheckService } from '../models/gradient-check-service.js';
 import { ModelService } from '../models/model-service.js';
 import { ModelStore } from '../models/model-store.js';
 import { JobEventHub } from '../queue/job-events.js';
+import { jobLimits } from '../queue/job-schema.js';
 import { JobService } from '../queue/job-service.js';
 import { JobStore } from '../queue/job-store.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
@@ -23,7 +24,6 @@ import { SweepService } from '../sweeps/sweep-service.js';
 import { SweepStore } from '../sweeps/sweep-store.js';
 import { createMetrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
-import { jobLimits } from './routes/jobs.js';
 
 /**
  * BullMQ's Queue.close() on a shared connection neither waits for nor silences the INFO handshake

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TRAINING_THREADS, type AppConfig } from '../config.js';
 import {
   DEFAULT_EARLY_STOPPING, DEFAULT_IMAGE_AUGMENT, DEFAULT_LEARNING_RATES, MIN_AUGMENTED_IMAGE_SIDE, DEFAULT_STEP_BUDGET, DEFAULT_TRAINING, DEFAULT_VALIDATION_SPLIT,
   MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, MIN_SAMPLES_FOR_DEFAULT_VALIDATION, OPTIMIZERS,
@@ -15,6 +16,11 @@ import { REQUESTED_STOPS } from './stop-cause.js';
 export interface JobLimits {
   maxRuntimeSeconds: number;
   maxThreads: number;
+}
+
+/** The caps in POST /jobs (and in a sweep's trials) that come from the deployment's config. */
+export function jobLimits(config: AppConfig): JobLimits {
+  return { maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS ?? MAX_TRAINING_THREADS };
 }
 
 /** A whole number of epochs no run reaches: the real cap is MAX_TRAINING_SAMPLES, checked against the dataset's size. */

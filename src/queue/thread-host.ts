@@ -30,8 +30,10 @@ export function hostTrainingThread(input: TrainingThreadInput, onProgress: (mess
 
   thread.on('message', (message: TrainingThreadMessage) => {
     handled = handled.then(async () => {
-      if (message.type === 'finished') end ??= { kind: 'finished', ...message };
-      else if (message.type === 'failed') end ??= { kind: 'failed', failure: message.failure };
+      if (message.type === 'finished') {
+        const { type: _finished, ...run } = message;
+        end ??= { kind: 'finished', ...run };
+      } else if (message.type === 'failed') end ??= { kind: 'failed', failure: message.failure };
       else if (!progressLost) await onProgress(message);
     }).catch((error: unknown) => {
       progressLost = true;

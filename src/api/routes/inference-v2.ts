@@ -22,8 +22,7 @@ const v2Errors = (...statuses: number[]) => Object.fromEntries(statuses.map((sta
  * the status and the words, and this sends only the words. Under /v2 an unknown route answers the same way.
  */
 function replyInProtocolShape(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, body, retryAfterSeconds } = errorAnswer(error, request);
-  if (retryAfterSeconds !== null) reply.header('retry-after', String(retryAfterSeconds));
+  const { status, body } = errorAnswer(error, request, reply);
   return reply.code(status).send({ error: body.error.message });
 }
 

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { MAX_TRAINING_THREADS, type AppConfig } from '../../config.js';
+import type { AppConfig } from '../../config.js';
 import type { JobEventHub } from '../../queue/job-events.js';
 import {
   jobGetQuerySchema, jobLabelsRequestSchema, jobListQuerySchema, jobListSchema, jobParamsSchema, jobRequestSchema, jobSchema, resumeRequestSchema, stepHistoryQuerySchema,
-  stepHistorySchema, type JobLimits,
+  stepHistorySchema, jobLimits,
 } from '../../queue/job-schema.js';
 import type { JobService } from '../../queue/job-service.js';
 import { API_KEY_COOKIE } from '../api-key-cookie.js';
@@ -19,11 +19,6 @@ export interface JobRoutesOptions {
   jobs: JobService;
   events: () => JobEventHub;
   config: AppConfig;
-}
-
-/** The caps in POST /jobs that come from the deployment's config. */
-export function jobLimits(config: AppConfig): JobLimits {
-  return { maxRuntimeSeconds: config.MAX_RUNTIME_SECONDS, maxThreads: config.TRAINING_THREADS ?? MAX_TRAINING_THREADS };
 }
 
 export const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { jobs, events, config }) => {
