@@ -27,7 +27,7 @@ constexpr auto LOST_CORE_WAIT = std::chrono::microseconds(100);
 }  // namespace
 
 Team::Team(int threads) : threads_(threads) {
-  for (int i = 1; i < threads; i++) helpers_.emplace_back([this] { serve(); });
+  for (int i = 1; i < threads; i++) helpers_.emplace_back([this, i] { serve(i == 1); });
 }
 
 Team::~Team() { stop(); }
@@ -50,10 +50,10 @@ void Team::run(const Job& job) {
   const auto started = std::chrono::steady_clock::now();
   job_ = job;
   done_.store(0, std::memory_order_relaxed);
-  next_.store(static_cast<uint64_t>(job.tiles) << 32, std::memory_order_release);
+  untaken_.store(static_cast<uint64_t>(job.tiles) << 32, std::memory_order_release);
   generation_.fetch_add(1);
   if (sleepers_.load() > 0) generation_.notify_all();
-  work();
+  work(false);
   const auto worked = std::chrono::steady_clock::now();
   for (int spins = 0; done_.load(std::memory_order_acquire) < job.tiles; spins++) {
     if (spins < CALLER_SPINS) relax();
@@ -66,21 +66,27 @@ void Team::run(const Job& job) {
   if (waited > worked - started && waited > LOST_CORE_WAIT) soloJobs_ = SOLO_JOBS;
 }
 
-void Team::work() {
+void Team::work(bool fromBack) {
+  constexpr uint64_t FRONT = 1;
+  constexpr uint64_t BACK = uint64_t{1} << 32;
   for (;;) {
-    uint64_t taken = next_.load(std::memory_order_acquire);
+    uint64_t untaken = untaken_.load(std::memory_order_acquire);
     int tile;
+    uint64_t left;
     do {
-      tile = static_cast<int>(taken & 0xffffffffu);
-      if (tile >= static_cast<int>(taken >> 32)) return;
-    } while (!next_.compare_exchange_weak(taken, taken + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+      const int front = static_cast<int>(untaken & 0xffffffffu);
+      const int back = static_cast<int>(untaken >> 32);
+      if (front >= back) return;
+      tile = fromBack ? back - 1 : front;
+      left = fromBack ? untaken - BACK : untaken + FRONT;
+    } while (!untaken_.compare_exchange_weak(untaken, left, std::memory_order_acq_rel, std::memory_order_acquire));
     // The job cannot change until this tile is counted done, so reading it here is safe.
     job_.run(job_.context, tile);
     done_.fetch_add(1, std::memory_order_release);
   }
 }
 
-void Team::serve() {
+void Team::serve(bool fromBack) {
   // Generation 0 is the team's start, whenever this thread gets to run: a job or stop() may
   // already have bumped it.
   uint32_t seen = 0;
@@ -96,6 +102,6 @@ void Team::serve() {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (quit_.load()) return;
-    work();
+    work(fromBack);
   }
 }

@@ -16,7 +16,10 @@ struct Job {
 
 // The calling thread plus threads - 1 helpers. run() publishes a job; every thread, the caller
 // included, takes the next untaken tile until none is left, so a thread slowed by another
-// process simply takes fewer tiles, and the caller waits only for tiles that were taken. When
+// process simply takes fewer tiles, and the caller waits only for tiles that were taken. The
+// caller takes tiles from the front and the first helper from the back: on an idle machine each
+// then computes the same columns of every layer step after step, so the activations and weights a
+// tile reads are already in its own core's cache rather than the other's. When
 // the caller still waits longer for a taken tile than it worked itself (the helper's core was
 // taken from it mid-tile), the team runs the next jobs on the caller alone, then tries again.
 class Team {
@@ -33,17 +36,17 @@ class Team {
   void stop();
 
  private:
-  void serve();
-  // Takes and computes tiles until the counter says none is left.
-  void work();
+  void serve(bool fromBack);
+  // Takes and computes tiles, from the front or the back of those left, until none is left.
+  void work(bool fromBack);
 
   int threads_;
   std::vector<std::thread> helpers_;
   Job job_{};
-  // The job's tile count in the high 32 bits and the next untaken tile in the low 32. A thread
+  // The untaken tiles [front, back): back in the high 32 bits, front in the low 32. A thread
   // takes a tile with a compare-and-swap, so a helper that looked at an earlier job can only
   // take a tile of the job that is current when its swap succeeds.
-  std::atomic<uint64_t> next_{0};
+  std::atomic<uint64_t> untaken_{0};
   std::atomic<int> done_{0};
   // Bumped once a job is published; helpers spin on it, then sleep on it.
   std::atomic<uint32_t> generation_{0};
