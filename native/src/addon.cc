@@ -53,6 +53,13 @@ class Call {
     return data;
   }
 
+  // A Float32Array of at least `needed` floats, or null for none.
+  float* optionalFloats(std::size_t at, const char* name, std::size_t needed) {
+    napi_valuetype type = napi_undefined;
+    if (ok()) napi_typeof(env_, args_[at], &type);
+    return type == napi_null ? nullptr : floats(at, name, needed);
+  }
+
   // A whole number ≥ 0 that fits an int.
   int count(std::size_t at, const char* name) {
     double value = 0;
@@ -119,7 +126,21 @@ napi_value forward(napi_env env, napi_callback_info info) {
   float* inp = c.floats(2, "inp", product(batch, inDim));
   float* weight = c.floats(3, "weight", product(outDim, inDim));
   float* bias = c.floats(4, "bias", outDim);
-  if (c.ok()) matmulForward(*team, out, inp, weight, bias, batch, inDim, outDim);
+  if (c.ok()) matmulForward(*team, out, nullptr, inp, weight, bias, batch, inDim, outDim, NO_RECTIFIER);
+  return nullptr;
+}
+
+napi_value rectifiedForward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Team* team = c.team();
+  int batch = c.count(6, "batch"), inDim = c.count(7, "inDim"), outDim = c.count(8, "outDim");
+  float* z = c.floats(1, "z", product(batch, outDim));
+  float* a = c.floats(2, "a", product(batch, outDim));
+  float* inp = c.floats(3, "inp", product(batch, inDim));
+  float* weight = c.floats(4, "weight", product(outDim, inDim));
+  float* bias = c.floats(5, "bias", outDim);
+  float slope = c.number(9);
+  if (c.ok()) matmulForward(*team, z, a, inp, weight, bias, batch, inDim, outDim, {true, slope});
   return nullptr;
 }
 
@@ -130,7 +151,21 @@ napi_value backwardInput(napi_env env, napi_callback_info info) {
   float* dInp = c.floats(1, "dInp", product(batch, inDim));
   float* dOut = c.floats(2, "dOut", product(batch, outDim));
   float* weight = c.floats(3, "weight", product(outDim, inDim));
-  if (c.ok()) matmulBackwardInput(*team, dInp, dOut, weight, batch, inDim, outDim);
+  if (c.ok()) matmulBackwardInput(*team, dInp, dOut, weight, nullptr, nullptr, batch, inDim, outDim, NO_RECTIFIER);
+  return nullptr;
+}
+
+napi_value rectifiedBackwardInput(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Team* team = c.team();
+  int batch = c.count(6, "batch"), inDim = c.count(7, "inDim"), outDim = c.count(8, "outDim");
+  float* dZ = c.floats(1, "dZ", product(batch, inDim));
+  float* dOut = c.floats(2, "dOut", product(batch, outDim));
+  float* weight = c.floats(3, "weight", product(outDim, inDim));
+  float* z = c.floats(4, "z", product(batch, inDim));
+  float* mask = c.optionalFloats(5, "mask", product(batch, inDim));
+  float slope = c.number(9);
+  if (c.ok()) matmulBackwardInput(*team, dZ, dOut, weight, z, mask, batch, inDim, outDim, {true, slope});
   return nullptr;
 }
 
@@ -260,6 +295,8 @@ const napi_property_descriptor EXPORTS[] = {
     {"stopTeam", nullptr, stopTeam, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"matmulForward", nullptr, forward, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"matmulBackwardInput", nullptr, backwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"matmulRectifierForward", nullptr, rectifiedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"matmulRectifierBackwardInput", nullptr, rectifiedBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"matmulBackwardWeight", nullptr, backwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"zero", nullptr, zeroValues, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"sumOfSquares", nullptr, sumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},

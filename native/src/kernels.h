@@ -22,27 +22,53 @@ struct Tiling {
   int tiles;
 };
 
-inline Tiling tiling(int extent, double flopPerUnit) {
+// What one unit of a product's extent (an output column, or a weight row) costs: its arithmetic,
+// and the bytes it reads and writes. A single-sample product does 2 flops per 4-byte weight and
+// is bound by moving the weights; a batch-64 product does 128 and is bound by arithmetic.
+struct UnitCost {
+  double flop;
+  double bytes;
+};
+
+inline Tiling tiling(int extent, UnitCost cost) {
   // Enough tiles for two threads to balance when one of them is slowed (6 lets the split be 3:3,
-  // 4:2 or 5:1), and no tile so small that the sgemm call's packing outweighs its arithmetic:
-  // about 1 MFLOP, 10 µs of one core. Tiles are as even as whole lines allow.
+  // 4:2 or 5:1), and none so small that the call's start-up outweighs its work: about 5 µs of
+  // one core, at 80 GFLOP/s of sgemm and 20 GB/s from the shared cache or the other core's.
+  // Tiles are as even as whole lines allow.
   constexpr int TARGET_TILES = 6;
-  constexpr double MIN_TILE_FLOP = 1e6;
+  constexpr double FLOP_PER_NS = 80;
+  constexpr double BYTES_PER_NS = 20;
+  constexpr double MIN_TILE_NS = 5000;
   if (extent == 0) return {0, 0};
-  const int wanted = static_cast<int>(std::clamp(extent * flopPerUnit / MIN_TILE_FLOP, 1.0, static_cast<double>(TARGET_TILES)));
+  const double unitNs = cost.flop / FLOP_PER_NS + cost.bytes / BYTES_PER_NS;
+  const int wanted = static_cast<int>(std::clamp(extent * unitNs / MIN_TILE_NS, 1.0, static_cast<double>(TARGET_TILES)));
   const int width = std::min(roundUp(ceilDiv(extent, wanted), LINE_FLOATS), extent);
   return {width, ceilDiv(extent, width)};
 }
 
-void matmulForward(Team& team, float* out, const float* inp, const float* weight, const float* bias,
-                   int batch, int inDim, int outDim);
-void matmulBackwardInput(Team& team, float* dInp, const float* dOut, const float* weight,
-                         int batch, int inDim, int outDim);
+// The rectifier a fused product applies to its tile, as src/core/activations.ts's: relu for a
+// negativeSlope of 0, leaky_relu otherwise; `none` leaves the product as it is.
+struct Rectifier {
+  bool apply;
+  float negativeSlope;
+};
+constexpr Rectifier NO_RECTIFIER{false, 0.0f};
+
+// z = inp · weightᵀ + bias; with a rectifier, also a = f(z) on each tile while it is in cache.
+void matmulForward(Team& team, float* z, float* a, const float* inp, const float* weight, const float* bias,
+                   int batch, int inDim, int outDim, Rectifier rectifier);
+// dInp = dOut · weight; with a rectifier, dInp = f'(z) ⊙ mask ⊙ (dOut · weight) on each tile, where
+// z is the layer below's pre-activations and mask (or null) its dropout multipliers.
+void matmulBackwardInput(Team& team, float* dInp, const float* dOut, const float* weight, const float* z, const float* mask,
+                         int batch, int inDim, int outDim, Rectifier rectifier);
 void matmulBackwardWeight(Team& team, float* dWeight, float* dBias, const float* dOut, const float* inp,
                           int batch, int inDim, int outDim);
 
 void rectifierForward(Team& team, float* a, const float* z, std::size_t n, float negativeSlope);
 void rectifierBackward(Team& team, float* dZ, const float* dA, const float* z, std::size_t n, float negativeSlope);
+// The same loops over one row segment of n floats, for the products' fused epilogues.
+void rectifyRow(float* a, const float* z, std::size_t n, float negativeSlope);
+void rectifyGradientRow(float* dZ, const float* z, const float* mask, std::size_t n, float negativeSlope);
 
 void zero(Team& team, float* values, std::size_t n);
 void sgdStep(Team& team, float* params, const float* grads, std::size_t n, std::size_t weightCount, float l2, float lr);

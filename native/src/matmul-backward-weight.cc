@@ -35,8 +35,10 @@ void matmulBackwardWeight(Team& team, float* dWeight, float* dBias, const float*
                           int batch, int inDim, int outDim) {
   // dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim).
   // Reverses out = inp · weightᵀ + bias: dWeight += dOutᵀ · inp and dBias += Σ_b dOut (accumulate),
-  // in tiles of weight rows.
+  // in tiles of weight rows; a unit's cost is its weight row, read and written, its column of dOut,
+  // and 2·inDim flops a sample.
   if (batch == 0) return;
-  BackwardWeight g{dWeight, dBias, dOut, inp, batch, inDim, outDim, tiling(outDim, 2.0 * batch * inDim)};
+  const UnitCost cost{2.0 * batch * inDim, 8.0 * inDim + 4.0 * batch};
+  BackwardWeight g{dWeight, dBias, dOut, inp, batch, inDim, outDim, tiling(outDim, cost)};
   team.run({backwardWeightTile, &g, g.tiles.tiles});
 }

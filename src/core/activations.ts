@@ -12,6 +12,8 @@ export interface HiddenActivation {
   readonly name: HiddenActivationName;
   /** Sigmoid and tanh saturate for large |z| and their gradient vanishes; relu units can die instead. */
   readonly family: 'saturating' | 'rectifier';
+  /** A rectifier's slope for z ≤ 0 (0 for relu), which the network fuses into its products; null for sigmoid and tanh. */
+  readonly negativeSlope: number | null;
   forward(a: FloatArray, z: FloatArray, n: number): void;
   backward(dZ: FloatArray, dA: FloatArray, z: FloatArray, n: number): void;
 }
@@ -29,6 +31,7 @@ export function sigmoid(z: number): number {
 const sigmoidActivation: HiddenActivation = {
   name: 'sigmoid',
   family: 'saturating',
+  negativeSlope: null,
   forward(a, z, n) {
     for (let i = 0; i < n; i++) a[i] = sigmoid(z[i]);
   },
@@ -44,6 +47,7 @@ const sigmoidActivation: HiddenActivation = {
 const tanhActivation: HiddenActivation = {
   name: 'tanh',
   family: 'saturating',
+  negativeSlope: null,
   forward(a, z, n) {
     for (let i = 0; i < n; i++) a[i] = Math.tanh(z[i]);
   },
@@ -84,6 +88,7 @@ function rectifier(name: 'relu' | 'leaky_relu', negativeSlope: number, kernels: 
   return {
     name,
     family: 'rectifier',
+    negativeSlope,
     forward: (a, z, n) => kernels.rectifierForward(a, z, n, negativeSlope),
     backward: (dZ, dA, z, n) => kernels.rectifierBackward(dZ, dA, z, n, negativeSlope),
   };

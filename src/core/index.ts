@@ -1,5 +1,5 @@
 export * from './types.js';
-export type { ElementwiseKernels, GemmKernels, Kernels } from './kernels.js';
+export { composedRectifierProducts, type ElementwiseKernels, type GemmKernels, type Kernels, type RectifierProductKernels } from './kernels.js';
 export { LEAKY_RELU_SLOPE, type RectifierKernels } from './activations.js';
 export type { OptimizerKernels } from './optimizers.js';
 export { referenceKernels } from './reference-kernels.js';

@@ -24,6 +24,29 @@ export interface GemmKernels {
 }
 
 /**
+ * A rectifier layer's products with their elementwise work fused in: a backend that splits a
+ * product into tiles can rectify each tile while it is still in the cache of the core that
+ * computed it, rather than in a second pass that may run on the other core.
+ * composedRectifierProducts() gives the unfused reference.
+ */
+export interface RectifierProductKernels {
+  /** z = inp · weightᵀ + bias, then a = z > 0 ? z : negativeSlope·z. Shapes as matmulForward; a is (batch, outDim). */
+  matmulRectifierForward(
+    z: FloatArray, a: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray,
+    batch: number, inDim: number, outDim: number, negativeSlope: number,
+  ): void;
+  /**
+   * Into the layer below, whose pre-activations are z and dropout multipliers mask (or null):
+   * dA = (dOut · weight) ⊙ mask, then dZ = z > 0 ? dA : negativeSlope·dA.
+   * Shapes as matmulBackwardInput; dZ, z and mask are (batch, inDim).
+   */
+  matmulRectifierBackwardInput(
+    dZ: FloatArray, dOut: FloatArray, weight: FloatArray, z: FloatArray, mask: FloatArray | null,
+    batch: number, inDim: number, outDim: number, negativeSlope: number,
+  ): void;
+}
+
+/**
  * The flat loops that run between the products of a training step. Once the products are
  * fast these dominate a step if left in JavaScript, so a backend runs them too; the plain
  * TypeScript loops next to the math (activations.ts, optimizers.ts, reference-kernels.ts) are the reference.
@@ -40,4 +63,22 @@ export interface ElementwiseKernels extends RectifierKernels, OptimizerKernels {
 }
 
 /** Everything a backend computes: the products and the elementwise loops, over memory it allocates. */
-export interface Kernels extends GemmKernels, ElementwiseKernels {}
+export interface Kernels extends GemmKernels, RectifierProductKernels, ElementwiseKernels {}
+
+/** The rectifier products as a product followed by its elementwise loops, on any backend. */
+export function composedRectifierProducts(
+  kernels: Pick<GemmKernels, 'matmulForward' | 'matmulBackwardInput'> & RectifierKernels,
+): RectifierProductKernels {
+  return {
+    matmulRectifierForward(z, a, inp, weight, bias, batch, inDim, outDim, negativeSlope) {
+      kernels.matmulForward(z, inp, weight, bias, batch, inDim, outDim);
+      kernels.rectifierForward(a, z, batch * outDim, negativeSlope);
+    },
+    matmulRectifierBackwardInput(dZ, dOut, weight, z, mask, batch, inDim, outDim, negativeSlope) {
+      kernels.matmulBackwardInput(dZ, dOut, weight, batch, inDim, outDim);
+      const n = batch * inDim;
+      if (mask) for (let i = 0; i < n; i++) dZ[i] *= mask[i];
+      kernels.rectifierBackward(dZ, dZ, z, n, negativeSlope);
+    },
+  };
+}

@@ -130,19 +130,25 @@ export class Network {
    */
   forward(batch: number, dropout = 0, rng: Rng | null = null): FloatArray {
     const { kernels, layers, activation } = this;
+    const { negativeSlope } = activation;
     let inp = this.input;
     const last = layers.length - 1;
     for (let l = 0; l <= last; l++) {
       const layer = layers[l];
-      kernels.matmulForward(layer.z, inp, layer.weight, layer.bias, batch, layer.inDim, layer.outDim);
-      const n = batch * layer.outDim;
-      if (l < last) {
-        activation.forward(layer.a, layer.z, n);
-        if (dropout > 0 && rng && layer.dropoutMask) applyDropout(layer.a, layer.dropoutMask, n, dropout, rng);
+      const { z, a, weight, bias, inDim, outDim } = layer;
+      const n = batch * outDim;
+      if (l === last) {
+        kernels.matmulForward(z, inp, weight, bias, batch, inDim, outDim);
+        this.head.forward(a, z, batch, outDim);
       } else {
-        this.head.forward(layer.a, layer.z, batch, layer.outDim);
+        if (negativeSlope !== null) kernels.matmulRectifierForward(z, a, inp, weight, bias, batch, inDim, outDim, negativeSlope);
+        else {
+          kernels.matmulForward(z, inp, weight, bias, batch, inDim, outDim);
+          activation.forward(a, z, n);
+        }
+        if (dropout > 0 && rng && layer.dropoutMask) applyDropout(a, layer.dropoutMask, n, dropout, rng);
       }
-      inp = layer.a;
+      inp = a;
     }
     return this.outputLayer.a;
   }
@@ -153,6 +159,7 @@ export class Network {
    */
   backward(target: FloatArray, batch: number, dropout = 0): number {
     const { kernels, layers, activation } = this;
+    const { negativeSlope } = activation;
     const last = layers.length - 1;
     const output = layers[last];
     let dZ = this.scratch[0];
@@ -169,15 +176,17 @@ export class Network {
       // Reverses z = inp · Wᵀ + b.
       kernels.matmulBackwardWeight(layer.dWeight, layer.dBias, dZ, inp, batch, layer.inDim, layer.outDim);
       if (l === 0) break;
-      kernels.matmulBackwardInput(dA, dZ, layer.weight, batch, layer.inDim, layer.outDim);
+      // Reverses a = mask ⊙ f(z) of the layer below: through the dropout mask, then through the nonlinearity.
       const below = layers[l - 1];
-      const m = batch * below.outDim;
-      // Reverses a = mask ⊙ f(z): through the dropout mask, then through the nonlinearity.
-      if (dropout > 0 && below.dropoutMask) {
-        const mask = below.dropoutMask;
-        for (let i = 0; i < m; i++) dA[i] *= mask[i];
+      const mask = dropout > 0 ? below.dropoutMask : null;
+      if (negativeSlope !== null) {
+        kernels.matmulRectifierBackwardInput(dA, dZ, layer.weight, below.z, mask, batch, layer.inDim, layer.outDim, negativeSlope);
+      } else {
+        kernels.matmulBackwardInput(dA, dZ, layer.weight, batch, layer.inDim, layer.outDim);
+        const m = batch * below.outDim;
+        if (mask) for (let i = 0; i < m; i++) dA[i] *= mask[i];
+        activation.backward(dA, dA, below.z, m);
       }
-      activation.backward(dA, dA, below.z, m);
       const swap = dZ;
       dZ = dA;
       dA = swap;

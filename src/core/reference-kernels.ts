@@ -1,5 +1,5 @@
 import { referenceRectifierKernels } from './activations.js';
-import type { Kernels } from './kernels.js';
+import { composedRectifierProducts, type Kernels } from './kernels.js';
 import { referenceOptimizerKernels } from './optimizers.js';
 import type { FloatArray } from './types.js';
 
@@ -211,6 +211,7 @@ export const referenceKernels: Kernels = {
   matmulForward,
   matmulBackwardInput,
   matmulBackwardWeight,
+  ...composedRectifierProducts({ matmulForward, matmulBackwardInput, ...referenceRectifierKernels }),
   zero,
   sumOfSquares,
   sumOfSquaredDifferences,

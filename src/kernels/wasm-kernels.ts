@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Kernels } from '../core/kernels.js';
+import { composedRectifierProducts, type Kernels } from '../core/kernels.js';
 import { referenceKernels } from '../core/reference-kernels.js';
 import type { FloatArray } from '../core/types.js';
 import { compileGemmModule, instantiateGemm, relaxedSimdSupported, type GemmVariant, type KernelExports } from './wasm-module.js';
@@ -61,6 +61,9 @@ class SharedMemoryKernels implements WasmKernels {
   /** Each thread's tile buffer and packed forward input. */
   private readonly scratch: Float32Array[] = [];
   private readonly scratchPointers: number[];
+  /** Unfused: the wasm team would pay a second wake-up for the loop, but its kernels run each tile once either way. */
+  readonly matmulRectifierForward: Kernels['matmulRectifierForward'];
+  readonly matmulRectifierBackwardInput: Kernels['matmulRectifierBackwardInput'];
 
   constructor(variant: GemmVariant, memory: LinearMemory, exports: KernelExports, team: WasmTeam) {
     this.variant = variant;
@@ -70,6 +73,8 @@ class SharedMemoryKernels implements WasmKernels {
     this.exports = exports;
     this.team = team;
     this.scratchPointers = new Array<number>(team.threads).fill(0);
+    ({ matmulRectifierForward: this.matmulRectifierForward, matmulRectifierBackwardInput: this.matmulRectifierBackwardInput } =
+      composedRectifierProducts(this));
   }
 
   allocate(length: number): Float32Array {
