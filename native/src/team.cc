@@ -1,5 +1,6 @@
 #include "team.h"
 
+#include <algorithm>
 #include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -14,19 +15,23 @@ namespace {
 // How long a helper spins for the next job before it sleeps. The JavaScript between two products
 // of a training step takes well under this, and waking a sleeping thread costs tens of microseconds.
 constexpr auto HELPER_SPIN = std::chrono::microseconds(500);
-// The caller spins this many pauses for the last tiles before it yields its core to them.
+// The caller spins this many pauses for the last tiles before it sleeps until they are done.
 constexpr int CALLER_SPINS = 4096;
 constexpr int SPINS_PER_CLOCK_READ = 256;
-// Jobs run on the caller alone once helpers kept it waiting: about 30 training steps of
-// 784-800-10, after which the team shares tiles again to see whether the helpers' cores are back.
-constexpr int SOLO_JOBS = 256;
+// How long the caller runs jobs alone once helpers kept it waiting, after which the team shares
+// tiles again to see whether the helpers' cores are back. Each try that finds them still taken
+// costs a wait of up to a time slice (a few ms), so each one in a row doubles the next solo
+// stretch, up to 4 s: under a steady load the tries then cost about 1% of the time, and after a
+// passing hiccup on an idle machine the team is back to sharing within a quarter of a second.
+constexpr auto FIRST_SOLO_STRETCH = std::chrono::milliseconds(250);
+constexpr auto MAX_SOLO_STRETCH = std::chrono::milliseconds(4000);
 // A wait shorter than this is a helper finishing its last tile or waking up, not a lost core:
 // the scheduler takes a core from a thread for a time slice of 0.75 ms or more.
 constexpr auto LOST_CORE_WAIT = std::chrono::microseconds(100);
 
 }  // namespace
 
-Team::Team(int threads) : threads_(threads) {
+Team::Team(int threads) : threads_(threads), nextSoloStretch_(FIRST_SOLO_STRETCH) {
   for (int i = 1; i < threads; i++) helpers_.emplace_back([this, i] { serve(i == 1); });
 }
 
@@ -42,12 +47,11 @@ void Team::stop() {
 
 void Team::run(const Job& job) {
   if (job.tiles <= 0) return;
-  if (job.tiles == 1 || helpers_.empty() || soloJobs_ > 0) {
-    if (soloJobs_ > 0) soloJobs_--;
+  const auto started = std::chrono::steady_clock::now();
+  if (job.tiles == 1 || helpers_.empty() || started < soloUntil_) {
     for (int tile = 0; tile < job.tiles; tile++) job.run(job.context, tile);
     return;
   }
-  const auto started = std::chrono::steady_clock::now();
   job_ = job;
   done_.store(0, std::memory_order_relaxed);
   untaken_.store(static_cast<uint64_t>(job.tiles) << 32, std::memory_order_release);
@@ -55,15 +59,26 @@ void Team::run(const Job& job) {
   if (sleepers_.load() > 0) generation_.notify_all();
   work(false);
   const auto worked = std::chrono::steady_clock::now();
-  for (int spins = 0; done_.load(std::memory_order_acquire) < job.tiles; spins++) {
+  for (int spins = 0;; spins++) {
+    const int done = done_.load(std::memory_order_acquire);
+    if (done >= job.tiles) break;
+    // Sleeping rather than yielding leaves this core idle, and an idle core pulls a runnable
+    // thread over from a busy one: a helper that another process pushed off its core finishes
+    // its tile here within microseconds instead of waiting out that process's time slice.
     if (spins < CALLER_SPINS) relax();
-    else std::this_thread::yield();
+    else done_.wait(done, std::memory_order_acquire);
   }
   // Waiting longer than its own share took means a helper lost its core while holding a tile:
   // one thread alone would have been faster, so it goes alone for a while. Tiles are the same
   // either way, so this changes the speed and never the bits.
-  const auto waited = std::chrono::steady_clock::now() - worked;
-  if (waited > worked - started && waited > LOST_CORE_WAIT) soloJobs_ = SOLO_JOBS;
+  const auto finished = std::chrono::steady_clock::now();
+  const auto waited = finished - worked;
+  if (waited > worked - started && waited > LOST_CORE_WAIT) {
+    soloUntil_ = finished + nextSoloStretch_;
+    nextSoloStretch_ = std::min<std::chrono::steady_clock::duration>(2 * nextSoloStretch_, MAX_SOLO_STRETCH);
+  } else {
+    nextSoloStretch_ = FIRST_SOLO_STRETCH;
+  }
 }
 
 void Team::work(bool fromBack) {
@@ -81,8 +96,9 @@ void Team::work(bool fromBack) {
       left = fromBack ? untaken - BACK : untaken + FRONT;
     } while (!untaken_.compare_exchange_weak(untaken, left, std::memory_order_acq_rel, std::memory_order_acquire));
     // The job cannot change until this tile is counted done, so reading it here is safe.
-    job_.run(job_.context, tile);
-    done_.fetch_add(1, std::memory_order_release);
+    const Job job = job_;
+    job.run(job.context, tile);
+    if (done_.fetch_add(1, std::memory_order_release) + 1 == job.tiles) done_.notify_one();
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -52,6 +53,8 @@ class Team {
   std::atomic<uint32_t> generation_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> quit_{false};
-  // Jobs left to run on the caller alone after helpers made it wait (see run()).
-  int soloJobs_ = 0;
+  // Until when jobs run on the caller alone after helpers made it wait (see run()), and how long
+  // the next such stretch will be.
+  std::chrono::steady_clock::time_point soloUntil_{};
+  std::chrono::steady_clock::duration nextSoloStretch_;
 };

@@ -13,7 +13,11 @@ import type { KernelExports } from './wasm-module.js';
  */
 export const SLOT = {
   sequence: 0,
-  /** The job's tile count in the high 16 bits and the next untaken tile in the low 16. */
+  /**
+   * The untaken tiles [front, back): back in the high 16 bits, front in the low 16. The caller
+   * and most helpers take from the front, the first helper from the back, so on an idle machine
+   * each of two threads computes the same outputs job after job and finds them in its own cache.
+   */
   next: 1,
   /** 0, or 1 + the index of the first thread (0 is the caller) whose tile threw; its message is in the error bytes. */
   failed: 2,
@@ -26,9 +30,10 @@ export const SLOT = {
   args: 4,
   /** Tiles done so far. */
   done: 16,
-  /** Outputs in all, and per tile. */
+  /** Outputs in all, and per tile; tiles in the job. */
   count: 17,
   tileSize: 18,
+  tiles: 19,
   /** Per thread: its scratch pointer. */
   scratch: 20,
 } as const;
@@ -43,7 +48,7 @@ export const OP = {
 export type TeamOp = (typeof OP)[keyof typeof OP];
 
 export const MAX_THREADS = 64;
-/** Tile counts fit the 15 bits above `next`'s tile index. */
+/** Tile counts fit the 15 bits of `next`'s back below its sign bit. */
 export const MAX_TILES = 32767;
 const TILE_BITS = 16;
 const TILE_MASK = (1 << TILE_BITS) - 1;
@@ -83,13 +88,14 @@ export function controlSlots(controlBuffer: SharedArrayBuffer): Int32Array {
 export function publishTiles(control: Int32Array, count: number, tileSize: number, tiles: number): void {
   control[SLOT.count] = count;
   control[SLOT.tileSize] = tileSize;
+  control[SLOT.tiles] = tiles;
   Atomics.store(control, SLOT.done, 0);
   Atomics.store(control, SLOT.next, tiles << TILE_BITS);
 }
 
 /** The tile count of the job last published. */
 export function tileCount(control: Int32Array): number {
-  return Atomics.load(control, SLOT.next) >>> TILE_BITS;
+  return Atomics.load(control, SLOT.tiles);
 }
 
 /** Float32 scalars travel as their bits in Int32 slots. */
@@ -116,12 +122,15 @@ function scalar(control: Int32Array, i: number): number {
  * sees it once the job ends, and the thread goes on taking tiles, so the job always ends.
  */
 export function takeTiles(kernels: KernelExports, control: Int32Array, thread: number): void {
+  const fromBack = thread === 1;
   for (;;) {
     const next = Atomics.load(control, SLOT.next);
-    const tile = next & TILE_MASK;
-    const tiles = next >>> TILE_BITS;
-    if (tile >= tiles) return;
-    if (Atomics.compareExchange(control, SLOT.next, next, next + 1) !== next) continue;
+    const front = next & TILE_MASK;
+    const back = next >>> TILE_BITS;
+    if (front >= back) return;
+    const tile = fromBack ? back - 1 : front;
+    if (Atomics.compareExchange(control, SLOT.next, next, fromBack ? next - (1 << TILE_BITS) : next + 1) !== next) continue;
+    const tiles = control[SLOT.tiles];
     try {
       const start = tile * control[SLOT.tileSize];
       runTile(kernels, control, thread, start, Math.min(control[SLOT.count], start + control[SLOT.tileSize]));

@@ -17,17 +17,25 @@ const PARALLEL_MIN_FLOP = 2_000_000;
  */
 const TILES_PER_THREAD = 3;
 /**
- * Jobs run on the caller alone once helpers kept it waiting (see run()): about 30 training steps
- * of 784-800-10, after which the team shares tiles again to see whether the helpers' cores are back.
+ * How long the caller runs jobs alone once helpers kept it waiting (see run()), after which the
+ * team shares tiles again to see whether the helpers' cores are back. Each try that finds them
+ * still taken costs a wait of up to a time slice (a few ms), so each one in a row doubles the
+ * next solo stretch, up to 4 s: under a steady load the tries then cost about 1% of the time, and
+ * after a passing hiccup on an idle machine the team is back to sharing within a quarter of a second.
  */
-const SOLO_JOBS = 256;
+const FIRST_SOLO_STRETCH_MS = 250;
+const MAX_SOLO_STRETCH_MS = 4000;
 /**
  * A wait shorter than this is a helper finishing its last tile or waking up, not a lost core:
  * the scheduler takes a core from a thread for a time slice of 0.75 ms or more.
  */
 const LOST_CORE_WAIT_MS = 0.1;
-/** The caller spins this many times (about 1 ms) for the helpers before it sleeps. */
-const CALLER_SPIN_ITERATIONS = 125_000;
+/**
+ * The caller spins this many times (about 0.1 ms) for the helpers before it sleeps. Sleeping leaves
+ * its core idle, and an idle core pulls a runnable thread over from a busy one: a helper that another
+ * process pushed off its core then finishes its tile there instead of waiting out a time slice.
+ */
+const CALLER_SPIN_ITERATIONS = 12_500;
 /** A helper that makes no progress for this long is taken for dead. */
 const HELPER_TIMEOUT_MS = 30_000;
 
@@ -48,7 +56,8 @@ export class WasmTeam {
   private readonly kernels: KernelExports;
   private readonly workers: Worker[];
   private failure: string | null = null;
-  private soloJobs = 0;
+  private soloUntil = 0;
+  private nextSoloStretchMs = FIRST_SOLO_STRETCH_MS;
 
   private constructor(kernels: KernelExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
     this.kernels = kernels;
@@ -95,8 +104,8 @@ export class WasmTeam {
     if (this.failure !== null) throw new Error(`The wasm GEMM kernels cannot run: ${this.failure}`);
     const { control } = this;
     const units = Math.ceil(count / unit);
-    const shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && this.soloJobs === 0;
-    if (this.soloJobs > 0) this.soloJobs--;
+    const started = performance.now();
+    const shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && started >= this.soloUntil;
     const tiles = Math.max(1, shared ? Math.min(units, this.threads * TILES_PER_THREAD, MAX_TILES) : 1);
     const tileSize = Math.ceil(units / tiles) * unit;
     control.set(scratch, SLOT.scratch);
@@ -107,17 +116,27 @@ export class WasmTeam {
       Atomics.add(control, SLOT.sequence, 1);
       Atomics.notify(control, SLOT.sequence);
     }
-    const started = performance.now();
     takeTiles(this.kernels, control, 0);
     const worked = performance.now();
     this.join();
     // Waiting longer than its own share took means a helper lost its core while holding a tile:
     // one thread alone would have been faster, so it goes alone for a while. The kernels compute
     // an output the same way in any tile, so this changes the speed and never the bits.
-    const waited = performance.now() - worked;
-    if (shared && waited > worked - started && waited > LOST_CORE_WAIT_MS) this.soloJobs = SOLO_JOBS;
+    const finished = performance.now();
+    const waited = finished - worked;
+    if (shared) this.afterSharedJob(finished, waited > worked - started && waited > LOST_CORE_WAIT_MS);
     const failed = Atomics.exchange(control, SLOT.failed, 0);
     if (failed !== 0) throw new Error(`The wasm kernels failed on thread ${failed - 1}: ${readError(this.controlBuffer)}`);
+  }
+
+  /** Goes solo for a stretch after a helper made the caller wait, a longer one each time in a row. */
+  private afterSharedJob(finished: number, helperLostItsCore: boolean): void {
+    if (!helperLostItsCore) {
+      this.nextSoloStretchMs = FIRST_SOLO_STRETCH_MS;
+      return;
+    }
+    this.soloUntil = finished + this.nextSoloStretchMs;
+    this.nextSoloStretchMs = Math.min(2 * this.nextSoloStretchMs, MAX_SOLO_STRETCH_MS);
   }
 
   /** Ends the helper threads. The kernels cannot run on more than one thread afterwards. */
