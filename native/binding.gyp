@@ -1,5 +1,6 @@
 # The native kernels addon: OpenBLAS sgemm for the products, vectorised C++ for the loops
-# between them, one thread team per kernels object. native/build.mjs runs node-gyp on this.
+# between them, one thread team per kernels object; and team_probe, which only the tests load,
+# to time tiles per thread on that team. native/build.mjs runs node-gyp on this.
 # -fno-trapping-math lets the compiler vectorise selects such as relu's (we never enable FP traps);
 # it changes no value, unlike -ffast-math, so results match the reference loops bit for bit.
 {
@@ -19,6 +20,12 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++20", "-O3", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wextra"],
       "libraries": ["-lopenblas"]
+    },
+    {
+      "target_name": "team_probe",
+      "sources": ["src/team.cc", "test/team-probe.cc"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra"]
     }
   ]
 }

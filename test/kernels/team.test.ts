@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import { NATIVE_UNAVAILABLE } from './backends.js';
+
+/**
+ * The native thread team, driven through native/test/team-probe.cc: jobs whose tiles take a
+ * chosen time on the calling thread and another on the helper, as when another process holds
+ * the helper's core. Each job reports who took each tile: 0 the caller, 1 the helper.
+ */
+type RunJobs = (threads: number, jobs: number, tiles: number, callerTileMicros: number, helperTileMicros: number) => number[][];
+
+const probe = ((): { runJobs: RunJobs } | null => {
+  try {
+    return createRequire(import.meta.url)('../../../native/build/Release/team_probe.node') as { runJobs: RunJobs };
+  } catch {
+    return null;
+  }
+})();
+const skip = probe === null && process.env.CI !== 'true' ? `the native team probe is not built: ${NATIVE_UNAVAILABLE ?? 'see npm run build:native'}` : false;
+
+const count = (takenBy: number[], who: number): number => takenBy.filter((taker) => taker === who).length;
+
+/** Every tile taken once, the caller's from the front and the helper's from the back. */
+function assertSplitFromBothEnds(jobs: number[][]): void {
+  jobs.forEach((takenBy, job) => {
+    assert.ok(!takenBy.includes(-1), `job ${job}: a tile was never taken: ${takenBy.join('')}`);
+    const firstHelperTile = takenBy.indexOf(1);
+    if (firstHelperTile >= 0) assert.equal(count(takenBy.slice(firstHelperTile), 0), 0, `job ${job}: ${takenBy.join('')}`);
+  });
+}
+
+describe('the native thread team', { skip }, () => {
+  it('shares tiles of equal cost, the caller taking them from the front and the helper from the back', () => {
+    const jobs = probe!.runJobs(2, 20, 12, 200, 200);
+    assertSplitFromBothEnds(jobs);
+    assert.ok(jobs.some((takenBy) => count(takenBy, 1) > 0), `the helper never took a tile: ${jobs.map((j) => j.join('')).join(' ')}`);
+  });
+
+  it('gives a helper whose tiles take ten times as long fewer tiles than the caller', () => {
+    const jobs = probe!.runJobs(2, 8, 12, 100, 1000);
+    assertSplitFromBothEnds(jobs);
+    for (const takenBy of jobs) assert.ok(count(takenBy, 1) < count(takenBy, 0), takenBy.join(''));
+  });
+
+  it('runs the next jobs on the caller alone once a helper held a tile for a time slice', () => {
+    // Sharing every job, the helper would take one 20 ms tile in each; after the first the caller
+    // goes alone for 250 ms, far longer than these jobs take. (A caller that was itself slowed
+    // may not tell the held tile apart from its own work once, so a second held tile is allowed.)
+    const jobs = probe!.runJobs(2, 30, 6, 50, 20_000);
+    assertSplitFromBothEnds(jobs);
+    const helperTiles = jobs.reduce((sum, takenBy) => sum + count(takenBy, 1), 0);
+    assert.ok(helperTiles >= 1 && helperTiles <= 2, `the helper took ${helperTiles} tiles: ${jobs.map((j) => j.join('')).join(' ')}`);
+  });
+
+  it('runs every tile on the caller when it has no helpers', () => {
+    for (const takenBy of probe!.runJobs(1, 3, 7, 10, 10)) assert.deepEqual(takenBy, [0, 0, 0, 0, 0, 0, 0]);
+  });
+});
