@@ -36,10 +36,9 @@ const FLOP_PER_ELEMENTWISE_FLOAT = 16;
 /**
  * The WebAssembly SIMD kernels, with every product cut into tiles of output rows or columns,
  * and the optimizer steps and zeroing into ranges of floats, that `threads` threads take from
- * a shared counter. Each
- * output element is summed by one thread in a fixed order, each float of a loop gets the
- * same arithmetic on any thread, and the sums run on the calling thread, so results are
- * bit-identical for any thread count.
+ * a shared counter. Each output element is summed by one thread in a fixed order, each float
+ * of a loop gets the same arithmetic on any thread, and the sums run on the calling thread, so
+ * results are bit-identical for any thread count.
  */
 export async function createWasmKernels(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
   const threads = options.threads ?? availableParallelism();
@@ -48,22 +47,105 @@ export async function createWasmKernels(options: WasmKernelsOptions = {}): Promi
   const memory = new LinearMemory();
   const exports = instantiateGemm(module, memory.memory);
   const team = await WasmTeam.start(exports, module, memory.memory, threads);
-  return new SharedMemoryKernels(variant, memory, exports, team);
+  return new SharedMemoryKernels(variant, memory, exports, team).kernels();
 }
 
-class SharedMemoryKernels implements WasmKernels {
+/** The kernels that run on WebAssembly memory: every method of Kernels but its name, allocate() and the composed rectifier products. */
+type TableKernel = Exclude<keyof Kernels, 'name' | 'allocate' | 'matmulRectifierForward' | 'matmulRectifierBackwardInput'>;
+
+/** What the table's kernels reach of their team: the exports, and the two ways of handing work to the threads. */
+interface WasmContext {
+  readonly exports: KernelExports;
+  /**
+   * Hands a product to the threads: its arrays in the order of the kernel's parameters (the
+   * input gradient has three; its fourth is ignored), its sizes, and how its `count` outputs
+   * split into ranges of whole `unit`s.
+   */
+  product(op: TeamOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, batch: number, inDim: number, outDim: number, count: number, unit: number): void;
+  /**
+   * Hands an elementwise loop over `n` floats to the threads: its arrays in the order of the
+   * export's parameters (unused ones repeat the last), the weights among the floats, and its scalars.
+   */
+  elementwise(op: TeamOp, n: number, weightCount: number, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, ...scalars: number[]): void;
+}
+
+/**
+ * The dispatch table: each kernel on arrays that live in the team's memory, checking its sizes
+ * before WebAssembly reads a byte. bindKernel() sends float64 arrays to the reference kernels.
+ */
+const WASM_KERNELS: { [K in TableKernel]: (wasm: WasmContext, ...args: Parameters<Kernels[K]>) => ReturnType<Kernels[K]> } = {
+  matmulForward(wasm, out, inp, weight, bias, batch, inDim, outDim) {
+    // inp is (batch, inDim), weight is (outDim, inDim), bias is (outDim), out is (batch, outDim)
+    checkSizes(batch, inDim, outDim);
+    checkLengths({ out: [out, batch * outDim], inp: [inp, batch * inDim], weight: [weight, outDim * inDim], bias: [bias, outDim] });
+    wasm.product(OP.forward, out, inp, weight, bias, batch, inDim, outDim, outDim, TILE_ROWS);
+  },
+  matmulBackwardInput(wasm, dInp, dOut, weight, batch, inDim, outDim) {
+    // dOut is (batch, outDim), weight is (outDim, inDim), dInp is (batch, inDim)
+    checkSizes(batch, inDim, outDim);
+    checkLengths({ dInp: [dInp, batch * inDim], dOut: [dOut, batch * outDim], weight: [weight, outDim * inDim] });
+    wasm.product(OP.backwardInput, dInp, dOut, weight, weight, batch, inDim, outDim, inDim, TILE_COLS);
+  },
+  matmulBackwardWeight(wasm, dWeight, dBias, dOut, inp, batch, inDim, outDim) {
+    // dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim)
+    checkSizes(batch, inDim, outDim);
+    checkLengths({ dWeight: [dWeight, outDim * inDim], dBias: [dBias, outDim], dOut: [dOut, batch * outDim], inp: [inp, batch * inDim] });
+    wasm.product(OP.backwardWeight, dWeight, dBias, dOut, inp, batch, inDim, outDim, outDim, TILE_ROWS);
+  },
+  zero(wasm, values) {
+    wasm.elementwise(OP.zero, values.length, 0, values, values, values, values);
+  },
+  sumOfSquares(wasm, values) {
+    return wasm.exports.sumOfSquares(values.byteOffset, values.length);
+  },
+  sumOfSquaredDifferences(wasm, a, b) {
+    checkLengths({ b: [b, a.length] });
+    return wasm.exports.sumOfSquaredDifferences(a.byteOffset, b.byteOffset, a.length);
+  },
+  columnMax(wasm, peak, z, batch, width) {
+    checkCount(batch);
+    checkCount(width);
+    checkLengths({ peak: [peak, width], z: [z, batch * width] });
+    wasm.exports.columnMax(peak.byteOffset, z.byteOffset, batch, width);
+  },
+  rectifierForward(wasm, a, z, n, negativeSlope) {
+    checkCount(n);
+    checkLengths({ a: [a, n], z: [z, n] });
+    wasm.exports.rectifierForward(a.byteOffset, z.byteOffset, n, negativeSlope);
+  },
+  rectifierBackward(wasm, dZ, dA, z, n, negativeSlope) {
+    checkCount(n);
+    checkLengths({ dZ: [dZ, n], dA: [dA, n], z: [z, n] });
+    wasm.exports.rectifierBackward(dZ.byteOffset, dA.byteOffset, z.byteOffset, n, negativeSlope);
+  },
+  sgdStep(wasm, params, grads, weightCount, l2, lr) {
+    checkStep(params, weightCount, { grads });
+    wasm.elementwise(OP.sgdStep, params.length, weightCount, params, grads, grads, grads, l2, lr);
+  },
+  momentumStep(wasm, params, grads, velocity, weightCount, l2, lr, mu) {
+    checkStep(params, weightCount, { grads, velocity });
+    wasm.elementwise(OP.momentumStep, params.length, weightCount, params, grads, velocity, velocity, l2, lr, mu);
+  },
+  nesterovStep(wasm, params, grads, velocity, weightCount, l2, lr, mu) {
+    checkStep(params, weightCount, { grads, velocity });
+    wasm.elementwise(OP.nesterovStep, params.length, weightCount, params, grads, velocity, velocity, l2, lr, mu);
+  },
+  adamStep(wasm, params, grads, m, v, weightCount, l2, stepSize, beta1, beta2, epsilon) {
+    checkStep(params, weightCount, { grads, m, v });
+    wasm.elementwise(OP.adamStep, params.length, weightCount, params, grads, m, v, l2, stepSize, beta1, 1 - beta1, beta2, 1 - beta2, epsilon);
+  },
+};
+
+class SharedMemoryKernels implements WasmContext {
   readonly name: string;
   readonly variant: GemmVariant;
   readonly threads: number;
+  readonly exports: KernelExports;
   private readonly memory: LinearMemory;
-  private readonly exports: KernelExports;
   private readonly team: WasmTeam;
   /** Each thread's tile buffer and packed forward input. */
   private readonly scratch: Float32Array[] = [];
   private readonly scratchPointers: number[];
-  /** Unfused: the wasm team would pay a second wake-up for the loop, but its kernels run each tile once either way. */
-  readonly matmulRectifierForward: Kernels['matmulRectifierForward'];
-  readonly matmulRectifierBackwardInput: Kernels['matmulRectifierBackwardInput'];
 
   constructor(variant: GemmVariant, memory: LinearMemory, exports: KernelExports, team: WasmTeam) {
     this.variant = variant;
@@ -73,158 +155,23 @@ class SharedMemoryKernels implements WasmKernels {
     this.exports = exports;
     this.team = team;
     this.scratchPointers = new Array<number>(team.threads).fill(0);
-    ({ matmulRectifierForward: this.matmulRectifierForward, matmulRectifierBackwardInput: this.matmulRectifierBackwardInput } =
-      composedRectifierProducts(this));
   }
 
-  allocate(length: number): Float32Array {
-    return this.memory.allocate(length);
+  /** The Kernels object: the table's kernels bound to this team, and the rectifier products composed from them. */
+  kernels(): WasmKernels {
+    const kernels = {
+      name: this.name,
+      variant: this.variant,
+      threads: this.threads,
+      allocate: (length: number) => this.memory.allocate(length),
+      dispose: () => this.team.dispose(),
+    } as WasmKernels;
+    for (const name of Object.keys(WASM_KERNELS) as TableKernel[]) Object.assign(kernels, { [name]: this.bindKernel(name) });
+    // Unfused: the products and the loops each run every tile once either way.
+    return Object.assign(kernels, composedRectifierProducts(kernels));
   }
 
-  dispose(): void {
-    this.team.dispose();
-  }
-
-  matmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray, batch: number, inDim: number, outDim: number): void {
-    // inp is (batch, inDim), weight is (outDim, inDim), bias is (outDim), out is (batch, outDim)
-    if (!this.addressable(out, inp, weight, bias)) {
-      referenceKernels.matmulForward(out, inp, weight, bias, batch, inDim, outDim);
-      return;
-    }
-    checkSizes(batch, inDim, outDim);
-    checkLength('out', out, batch * outDim);
-    checkLength('inp', inp, batch * inDim);
-    checkLength('weight', weight, outDim * inDim);
-    checkLength('bias', bias, outDim);
-    this.run(OP.forward, out, inp, weight, bias, batch, inDim, outDim, outDim, TILE_ROWS);
-  }
-
-  matmulBackwardInput(dInp: FloatArray, dOut: FloatArray, weight: FloatArray, batch: number, inDim: number, outDim: number): void {
-    // dOut is (batch, outDim), weight is (outDim, inDim), dInp is (batch, inDim)
-    if (!this.addressable(dInp, dOut, weight, weight)) {
-      referenceKernels.matmulBackwardInput(dInp, dOut, weight, batch, inDim, outDim);
-      return;
-    }
-    checkSizes(batch, inDim, outDim);
-    checkLength('dInp', dInp, batch * inDim);
-    checkLength('dOut', dOut, batch * outDim);
-    checkLength('weight', weight, outDim * inDim);
-    this.run(OP.backwardInput, dInp, dOut, weight, weight, batch, inDim, outDim, inDim, TILE_COLS);
-  }
-
-  matmulBackwardWeight(dWeight: FloatArray, dBias: FloatArray, dOut: FloatArray, inp: FloatArray, batch: number, inDim: number, outDim: number): void {
-    // dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim)
-    if (!this.addressable(dWeight, dBias, dOut, inp)) {
-      referenceKernels.matmulBackwardWeight(dWeight, dBias, dOut, inp, batch, inDim, outDim);
-      return;
-    }
-    checkSizes(batch, inDim, outDim);
-    checkLength('dWeight', dWeight, outDim * inDim);
-    checkLength('dBias', dBias, outDim);
-    checkLength('dOut', dOut, batch * outDim);
-    checkLength('inp', inp, batch * inDim);
-    this.run(OP.backwardWeight, dWeight, dBias, dOut, inp, batch, inDim, outDim, outDim, TILE_ROWS);
-  }
-
-  zero(values: FloatArray): void {
-    if (!this.addressable(values)) {
-      referenceKernels.zero(values);
-      return;
-    }
-    this.runElementwise(OP.zero, values.length, 0, values, values, values, values);
-  }
-
-  sumOfSquares(values: FloatArray): number {
-    if (!this.addressable(values)) return referenceKernels.sumOfSquares(values);
-    return this.exports.sumOfSquares(values.byteOffset, values.length);
-  }
-
-  sumOfSquaredDifferences(a: FloatArray, b: FloatArray): number {
-    if (!this.addressable(a, b)) return referenceKernels.sumOfSquaredDifferences(a, b);
-    checkLength('b', b, a.length);
-    return this.exports.sumOfSquaredDifferences(a.byteOffset, b.byteOffset, a.length);
-  }
-
-  columnMax(peak: FloatArray, z: FloatArray, batch: number, width: number): void {
-    if (!this.addressable(peak, z)) {
-      referenceKernels.columnMax(peak, z, batch, width);
-      return;
-    }
-    checkCount(batch);
-    checkCount(width);
-    checkLength('peak', peak, width);
-    checkLength('z', z, batch * width);
-    this.exports.columnMax(peak.byteOffset, z.byteOffset, batch, width);
-  }
-
-  rectifierForward(a: FloatArray, z: FloatArray, n: number, negativeSlope: number): void {
-    if (!this.addressable(a, z)) {
-      referenceKernels.rectifierForward(a, z, n, negativeSlope);
-      return;
-    }
-    checkCount(n);
-    checkLength('a', a, n);
-    checkLength('z', z, n);
-    this.exports.rectifierForward(a.byteOffset, z.byteOffset, n, negativeSlope);
-  }
-
-  rectifierBackward(dZ: FloatArray, dA: FloatArray, z: FloatArray, n: number, negativeSlope: number): void {
-    if (!this.addressable(dZ, dA, z)) {
-      referenceKernels.rectifierBackward(dZ, dA, z, n, negativeSlope);
-      return;
-    }
-    checkCount(n);
-    checkLength('dZ', dZ, n);
-    checkLength('dA', dA, n);
-    checkLength('z', z, n);
-    this.exports.rectifierBackward(dZ.byteOffset, dA.byteOffset, z.byteOffset, n, negativeSlope);
-  }
-
-  sgdStep(params: FloatArray, grads: FloatArray, weightCount: number, l2: number, lr: number): void {
-    if (!this.addressable(params, grads)) {
-      referenceKernels.sgdStep(params, grads, weightCount, l2, lr);
-      return;
-    }
-    checkStep(params, weightCount, { grads });
-    this.runElementwise(OP.sgdStep, params.length, weightCount, params, grads, grads, grads, l2, lr);
-  }
-
-  momentumStep(params: FloatArray, grads: FloatArray, velocity: FloatArray, weightCount: number, l2: number, lr: number, mu: number): void {
-    if (!this.addressable(params, grads, velocity)) {
-      referenceKernels.momentumStep(params, grads, velocity, weightCount, l2, lr, mu);
-      return;
-    }
-    checkStep(params, weightCount, { grads, velocity });
-    this.runElementwise(OP.momentumStep, params.length, weightCount, params, grads, velocity, velocity, l2, lr, mu);
-  }
-
-  nesterovStep(params: FloatArray, grads: FloatArray, velocity: FloatArray, weightCount: number, l2: number, lr: number, mu: number): void {
-    if (!this.addressable(params, grads, velocity)) {
-      referenceKernels.nesterovStep(params, grads, velocity, weightCount, l2, lr, mu);
-      return;
-    }
-    checkStep(params, weightCount, { grads, velocity });
-    this.runElementwise(OP.nesterovStep, params.length, weightCount, params, grads, velocity, velocity, l2, lr, mu);
-  }
-
-  adamStep(
-    params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, weightCount: number, l2: number,
-    stepSize: number, beta1: number, beta2: number, epsilon: number,
-  ): void {
-    if (!this.addressable(params, grads, m, v)) {
-      referenceKernels.adamStep(params, grads, m, v, weightCount, l2, stepSize, beta1, beta2, epsilon);
-      return;
-    }
-    checkStep(params, weightCount, { grads, m, v });
-    this.runElementwise(OP.adamStep, params.length, weightCount, params, grads, m, v, l2, stepSize, beta1, 1 - beta1, beta2, 1 - beta2, epsilon);
-  }
-
-  /**
-   * Hands a product to the threads: its arrays in the order of the kernel's parameters
-   * (the input gradient has three; its fourth is ignored), its sizes, and how its
-   * `count` outputs split into ranges of whole `unit`s.
-   */
-  private run(
+  product(
     op: TeamOp, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray,
     batch: number, inDim: number, outDim: number, count: number, unit: number,
   ): void {
@@ -237,17 +184,20 @@ class SharedMemoryKernels implements WasmKernels {
     this.team.run(count, unit, 2 * batch * inDim * outDim, this.scratchPointers);
   }
 
-  /**
-   * Hands an elementwise loop over `n` floats to the threads: its arrays in the order of the
-   * export's parameters (unused ones repeat the last), the weights among the floats, and its scalars.
-   */
-  private runElementwise(
+  elementwise(
     op: TeamOp, n: number, weightCount: number, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, ...scalars: number[]
   ): void {
     const control = this.writeOperation(op, a, b, c, d);
     control[SLOT.args + 4] = weightCount;
     writeScalars(control, scalars);
     this.team.run(n, LINE_FLOATS, FLOP_PER_ELEMENTWISE_FLOAT * n, this.scratchPointers);
+  }
+
+  /** One entry of the table, on arrays WebAssembly can address; the reference kernel on float64 arrays. */
+  private bindKernel<K extends TableKernel>(name: K): Kernels[K] {
+    const compute = WASM_KERNELS[name] as (wasm: WasmContext, ...args: unknown[]) => unknown;
+    const reference = referenceKernels[name] as (...args: unknown[]) => unknown;
+    return ((...args: unknown[]) => (this.addressable(args) ? compute(this, ...args) : reference(...args))) as Kernels[K];
   }
 
   /** Writes the operation and its four array pointers into the control slots, and returns them. */
@@ -263,14 +213,14 @@ class SharedMemoryKernels implements WasmKernels {
   }
 
   /**
-   * Whether WebAssembly can address the arrays: they are views from allocate(). Float64
+   * Whether WebAssembly can address a call's arrays: they are views from allocate(). Float64
    * arrays (the network's gradient-check precision) go to the reference kernels instead;
    * any other array is a mistake that would otherwise run silently at a tenth of the speed.
    */
-  private addressable(a: FloatArray, b = a, c = a, d = a): boolean {
-    const { memory } = this;
-    if (memory.owns(a) && memory.owns(b) && memory.owns(c) && memory.owns(d)) return true;
-    if (a instanceof Float64Array || b instanceof Float64Array || c instanceof Float64Array || d instanceof Float64Array) return false;
+  private addressable(args: readonly unknown[]): boolean {
+    const arrays = args.filter((arg): arg is FloatArray => arg instanceof Float32Array || arg instanceof Float64Array);
+    if (arrays.every((array) => this.memory.owns(array))) return true;
+    if (arrays.some((array) => array instanceof Float64Array)) return false;
     throw new TypeError(`The ${this.name} kernels take only Float32Arrays from their own allocate(), or Float64Arrays for the reference kernels`);
   }
 
@@ -292,8 +242,11 @@ function checkSizes(batch: number, inDim: number, outDim: number): void {
   }
 }
 
-function checkLength(name: string, array: FloatArray, needed: number): void {
-  if (array.length < needed) throw new RangeError(`${name} holds ${array.length} floats; this call needs ${needed}`);
+/** Each named array must hold at least its needed floats. */
+function checkLengths(needs: Record<string, [FloatArray, number]>): void {
+  for (const [name, [array, needed]] of Object.entries(needs)) {
+    if (array.length < needed) throw new RangeError(`${name} holds ${array.length} floats; this call needs ${needed}`);
+  }
 }
 
 function checkCount(n: number): void {
@@ -305,5 +258,5 @@ function checkStep(params: FloatArray, weightCount: number, mirrors: Record<stri
   if (!Number.isInteger(weightCount) || weightCount < 0 || weightCount > params.length) {
     throw new RangeError(`weightCount must be a whole number from 0 to the ${params.length} parameters, got ${weightCount}`);
   }
-  for (const [name, array] of Object.entries(mirrors)) checkLength(name, array, params.length);
+  checkLengths(Object.fromEntries(Object.entries(mirrors).map(([name, array]) => [name, [array, params.length]])));
 }
