@@ -25,9 +25,13 @@ constexpr int SPINS_PER_CLOCK_READ = 256;
 // passing hiccup on an idle machine the team is back to sharing within a quarter of a second.
 constexpr auto FIRST_SOLO_STRETCH = std::chrono::milliseconds(250);
 constexpr auto MAX_SOLO_STRETCH = std::chrono::milliseconds(4000);
-// A wait shorter than this is a helper finishing its last tile or waking up, not a lost core:
-// the scheduler takes a core from a thread for a time slice of 0.75 ms or more.
-constexpr auto LOST_CORE_WAIT = std::chrono::microseconds(100);
+// A team's first shared jobs include each thread's first touches of its data and OpenBLAS's set-up
+// on each thread, so a helper that is slow in them says nothing about a lost core.
+constexpr int WARM_UP_JOBS = 8;
+// A wait shorter than this is a helper finishing its last tile, or a thread waking up on this VM
+// (up to a few hundred µs), not a lost core: the scheduler takes a core from a thread for a time
+// slice of 0.75 ms or more.
+constexpr auto LOST_CORE_WAIT = std::chrono::microseconds(500);
 
 }  // namespace
 
@@ -48,10 +52,22 @@ void Team::stop() {
 void Team::run(const Job& job) {
   if (job.tiles <= 0) return;
   const auto started = std::chrono::steady_clock::now();
-  if (job.tiles == 1 || helpers_.empty() || started < soloUntil_) {
-    for (int tile = 0; tile < job.tiles; tile++) job.run(job.context, tile);
+  const bool solo = job.tiles == 1 || helpers_.empty() || started < soloUntil_;
+  if (!solo && wakeBeforeSharing_) {
+    // A solo stretch just ended and the helpers have gone to sleep: a job shared now would wait
+    // for them to wake, which looks like a lost core. Wake them with nothing to take, so they
+    // spin for the next job, and run this one alone.
+    wakeBeforeSharing_ = false;
+    generation_.fetch_add(1);
+    if (sleepers_.load() > 0) generation_.notify_all();
+  } else if (!solo) {
+    share(job, started);
     return;
   }
+  for (int tile = 0; tile < job.tiles; tile++) job.run(job.context, tile);
+}
+
+void Team::share(const Job& job, std::chrono::steady_clock::time_point started) {
   job_ = job;
   done_.store(0, std::memory_order_relaxed);
   untaken_.store(static_cast<uint64_t>(job.tiles) << 32, std::memory_order_release);
@@ -73,8 +89,11 @@ void Team::run(const Job& job) {
   // either way, so this changes the speed and never the bits.
   const auto finished = std::chrono::steady_clock::now();
   const auto waited = finished - worked;
-  if (waited > worked - started && waited > LOST_CORE_WAIT) {
+  if (sharedJobs_ < WARM_UP_JOBS) {
+    sharedJobs_++;
+  } else if (waited > worked - started && waited > LOST_CORE_WAIT) {
     soloUntil_ = finished + nextSoloStretch_;
+    wakeBeforeSharing_ = true;
     nextSoloStretch_ = std::min<std::chrono::steady_clock::duration>(2 * nextSoloStretch_, MAX_SOLO_STRETCH);
   } else {
     nextSoloStretch_ = FIRST_SOLO_STRETCH;

@@ -37,6 +37,8 @@ class Team {
   void stop();
 
  private:
+  // Publishes the job to the helpers, takes tiles with them, and waits for the last.
+  void share(const Job& job, std::chrono::steady_clock::time_point started);
   void serve(bool fromBack);
   // Takes and computes tiles, from the front or the back of those left, until none is left.
   void work(bool fromBack);
@@ -57,4 +59,8 @@ class Team {
   // the next such stretch will be.
   std::chrono::steady_clock::time_point soloUntil_{};
   std::chrono::steady_clock::duration nextSoloStretch_;
+  // Set by a solo stretch: the first job after it wakes the helpers before any job is shared.
+  bool wakeBeforeSharing_ = false;
+  // Shared jobs so far, counted up to the warm-up (see share()).
+  int sharedJobs_ = 0;
 };

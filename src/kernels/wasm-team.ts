@@ -26,10 +26,16 @@ const TILES_PER_THREAD = 3;
 const FIRST_SOLO_STRETCH_MS = 250;
 const MAX_SOLO_STRETCH_MS = 4000;
 /**
- * A wait shorter than this is a helper finishing its last tile or waking up, not a lost core:
- * the scheduler takes a core from a thread for a time slice of 0.75 ms or more.
+ * A wait shorter than this is a helper finishing its last tile, or a thread waking up on this VM
+ * (up to a few hundred µs), not a lost core: the scheduler takes a core from a thread for a time
+ * slice of 0.75 ms or more.
  */
-const LOST_CORE_WAIT_MS = 0.1;
+const LOST_CORE_WAIT_MS = 0.5;
+/**
+ * A team's first shared jobs include each thread's first touches of its data, so a helper that is
+ * slow in them says nothing about a lost core.
+ */
+const WARM_UP_JOBS = 8;
 /**
  * The caller spins this many times (about 0.1 ms) for the helpers before it sleeps. Sleeping leaves
  * its core idle, and an idle core pulls a runnable thread over from a busy one: a helper that another
@@ -58,6 +64,9 @@ export class WasmTeam {
   private failure: string | null = null;
   private soloUntil = 0;
   private nextSoloStretchMs = FIRST_SOLO_STRETCH_MS;
+  /** Set by a solo stretch: the first job after it wakes the helpers before any job is shared. */
+  private wakeBeforeSharing = false;
+  private sharedJobs = 0;
 
   private constructor(kernels: KernelExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
     this.kernels = kernels;
@@ -105,7 +114,16 @@ export class WasmTeam {
     const { control } = this;
     const units = Math.ceil(count / unit);
     const started = performance.now();
-    const shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && started >= this.soloUntil;
+    let shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && started >= this.soloUntil;
+    if (shared && this.wakeBeforeSharing) {
+      // A solo stretch just ended and the helpers have gone to sleep: a job shared now would wait
+      // for them to wake, which looks like a lost core. Wake them with nothing to take (this job
+      // runs alone), so they spin for the next one.
+      this.wakeBeforeSharing = false;
+      shared = false;
+      Atomics.add(control, SLOT.sequence, 1);
+      Atomics.notify(control, SLOT.sequence);
+    }
     const tiles = Math.max(1, shared ? Math.min(units, this.threads * TILES_PER_THREAD, MAX_TILES) : 1);
     const tileSize = Math.ceil(units / tiles) * unit;
     control.set(scratch, SLOT.scratch);
@@ -131,11 +149,16 @@ export class WasmTeam {
 
   /** Goes solo for a stretch after a helper made the caller wait, a longer one each time in a row. */
   private afterSharedJob(finished: number, helperLostItsCore: boolean): void {
+    if (this.sharedJobs < WARM_UP_JOBS) {
+      this.sharedJobs++;
+      return;
+    }
     if (!helperLostItsCore) {
       this.nextSoloStretchMs = FIRST_SOLO_STRETCH_MS;
       return;
     }
     this.soloUntil = finished + this.nextSoloStretchMs;
+    this.wakeBeforeSharing = true;
     this.nextSoloStretchMs = Math.min(2 * this.nextSoloStretchMs, MAX_SOLO_STRETCH_MS);
   }
 
