@@ -15,7 +15,8 @@
         "src/matmul-backward-weight.cc",
         "src/optimizer-steps.cc",
         "src/rectifier.cc",
-        "src/sums.cc"
+        "src/sums.cc",
+        "src/load-byte-rows.cc"
       ],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++20", "-O3", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wextra"],

@@ -30,8 +30,9 @@ class Call {
     return static_cast<Team*>(data);
   }
 
-  // A Float32Array argument and the floats it holds.
-  float* floats(std::size_t at, const char* name, std::size_t* length) {
+  // A typed array argument of the given type and the elements it holds.
+  template <typename Element>
+  Element* elements(std::size_t at, const char* name, napi_typedarray_type wanted, const char* typeName, std::size_t* length) {
     napi_typedarray_type type;
     void* data = nullptr;
     bool isTypedArray = false;
@@ -39,18 +40,29 @@ class Call {
     if (!ok()) return nullptr;
     napi_is_typedarray(env_, args_[at], &isTypedArray);
     if (isTypedArray) napi_get_typedarray_info(env_, args_[at], &type, length, &data, nullptr, nullptr);
-    if (!isTypedArray || type != napi_float32_array) fail(nullptr, std::string(name) + " must be a Float32Array");
-    return static_cast<float*>(data);
+    if (!isTypedArray || type != wanted) fail(nullptr, std::string(name) + " must be a " + typeName);
+    return static_cast<Element*>(data);
+  }
+
+  // A Float32Array argument and the floats it holds.
+  float* floats(std::size_t at, const char* name, std::size_t* length) {
+    return elements<float>(at, name, napi_float32_array, "Float32Array", length);
+  }
+
+  // A typed array of the given type that must hold at least `needed` elements, named `unit` in the message.
+  template <typename Element>
+  Element* elements(std::size_t at, const char* name, napi_typedarray_type wanted, const char* typeName, std::size_t needed, const char* unit) {
+    std::size_t length = 0;
+    Element* data = elements<Element>(at, name, wanted, typeName, &length);
+    if (ok() && length < needed) {
+      fail("ERR_OUT_OF_RANGE", std::string(name) + " holds " + std::to_string(length) + " " + unit + "; this call needs " + std::to_string(needed));
+    }
+    return data;
   }
 
   // A Float32Array that must hold at least `needed` floats.
   float* floats(std::size_t at, const char* name, std::size_t needed) {
-    std::size_t length = 0;
-    float* data = floats(at, name, &length);
-    if (ok() && length < needed) {
-      fail("ERR_OUT_OF_RANGE", std::string(name) + " holds " + std::to_string(length) + " floats; this call needs " + std::to_string(needed));
-    }
-    return data;
+    return elements<float>(at, name, napi_float32_array, "Float32Array", needed, "floats");
   }
 
   // A Float32Array of at least `needed` floats, or null for none.
@@ -58,6 +70,13 @@ class Call {
     napi_valuetype type = napi_undefined;
     if (ok()) napi_typeof(env_, args_[at], &type);
     return type == napi_null ? nullptr : floats(at, name, needed);
+  }
+
+  // Fails unless every index is below `limit`.
+  void checkIndexes(const std::uint32_t* indexes, int count, std::size_t limit, const char* name) {
+    for (int i = 0; ok() && i < count; i++) {
+      if (indexes[i] >= limit) fail("ERR_OUT_OF_RANGE", std::string(name) + " holds row " + std::to_string(indexes[i]) + "; there are " + std::to_string(limit));
+    }
   }
 
   // A whole number ≥ 0 that fits an int.
@@ -69,11 +88,13 @@ class Call {
     return ok() ? static_cast<int>(value) : 0;
   }
 
-  float number(std::size_t at) {
+  double wideNumber(std::size_t at) {
     double value = 0;
     if (ok() && napi_get_value_double(env_, args_[at], &value) != napi_ok) fail(nullptr, "a scalar argument must be a number");
-    return static_cast<float>(value);
+    return value;
   }
+
+  float number(std::size_t at) { return static_cast<float>(wideNumber(at)); }
 
   napi_value result(double value) {
     napi_value out = nullptr;
@@ -214,6 +235,20 @@ napi_value columnPeak(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value byteRows(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Team* team = c.team();
+  int start = c.count(4, "start"), count = c.count(5, "count"), width = c.count(6, "width");
+  float* out = c.floats(1, "out", product(count, width));
+  std::size_t byteCount = 0;
+  auto* bytes = c.elements<std::uint8_t>(2, "bytes", napi_uint8_array, "Uint8Array", &byteCount);
+  auto* order = c.elements<std::uint32_t>(3, "order", napi_uint32_array, "Uint32Array", static_cast<std::size_t>(start) + count, "indexes");
+  double scale = c.wideNumber(7);
+  if (c.ok()) c.checkIndexes(order + start, count, width == 0 ? SIZE_MAX : byteCount / width, "order");
+  if (c.ok()) loadByteRows(*team, out, bytes, order + start, count, width, scale);
+  return nullptr;
+}
+
 napi_value reluForward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Team* team = c.team();
@@ -302,6 +337,7 @@ const napi_property_descriptor EXPORTS[] = {
     {"sumOfSquares", nullptr, sumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"sumOfSquaredDifferences", nullptr, sumSquaredDifferences, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"columnMax", nullptr, columnPeak, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"loadByteRows", nullptr, byteRows, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"rectifierForward", nullptr, reluForward, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"rectifierBackward", nullptr, reluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"sgdStep", nullptr, sgd, nullptr, nullptr, nullptr, napi_default, nullptr},

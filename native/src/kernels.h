@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "team.h"
 
@@ -82,6 +83,7 @@ void adamStep(Team& team, float* params, const float* grads, float* m, float* v,
 double sumOfSquares(const float* values, std::size_t n);
 double sumOfSquaredDifferences(const float* a, const float* b, std::size_t n);
 void columnMax(float* peak, const float* z, int batch, int width);
+void loadByteRows(Team& team, float* out, const std::uint8_t* bytes, const std::uint32_t* order, int count, int width, double scale);
 
 // Runs loop(start, end) over [0, n) in chunks of whole cache lines, shared by the team. Every
 // float gets the same arithmetic in whichever chunk it falls, so the split cannot change a bit.

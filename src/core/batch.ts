@@ -1,3 +1,5 @@
+import type { ElementwiseKernels } from './kernels.js';
+import { referenceKernels } from './reference-kernels.js';
 import type { Rng } from './rng.js';
 import type { AugmentConfig, Dataset, FloatArray } from './types.js';
 
@@ -19,6 +21,7 @@ export class BatchLoader {
     private readonly input: FloatArray,
     private readonly outputSize: number,
     maxBatch: number,
+    private readonly kernels: Pick<ElementwiseKernels, 'loadByteRows'> = referenceKernels,
   ) {
     this.target = new Float32Array(maxBatch * outputSize);
   }
@@ -28,21 +31,21 @@ export class BatchLoader {
     const { data, input, outputSize: k } = this;
     const size = data.inputSize;
     const canAugment = augment !== null && rng !== null && data.inputs instanceof Uint8Array && !!data.width && !!data.height;
-    for (let b = 0; b < count; b++) {
-      const sample = order[start + b];
-      const source = sample * size;
-      const row = b * size;
-      if (canAugment) {
-        transformImage(input, row, data.inputs as Uint8Array, source, data.width!, data.height!, augment, rng);
-      } else if (data.inputs instanceof Uint8Array) {
-        const pixels = data.inputs;
-        for (let i = 0; i < size; i++) input[row + i] = pixels[source + i] * PIXEL_SCALE;
-      } else {
-        const values = data.inputs;
-        for (let i = 0; i < size; i++) input[row + i] = values[source + i];
+    if (data.inputs instanceof Uint8Array && !canAugment) {
+      this.kernels.loadByteRows(input, data.inputs, order, start, count, size, PIXEL_SCALE);
+    } else {
+      for (let b = 0; b < count; b++) {
+        const source = order[start + b] * size;
+        const row = b * size;
+        if (canAugment) {
+          transformImage(input, row, data.inputs as Uint8Array, source, data.width!, data.height!, augment, rng);
+        } else {
+          const values = data.inputs;
+          for (let i = 0; i < size; i++) input[row + i] = values[source + i];
+        }
       }
-      this.fillTarget(b, sample, k);
     }
+    for (let b = 0; b < count; b++) this.fillTarget(b, order[start + b], k);
   }
 
   private fillTarget(b: number, sample: number, k: number): void {

@@ -91,7 +91,7 @@ export function evaluate(network: Network, data: Dataset, options: { sampleIndex
   const k = network.outputSize;
   const classes = classCount(k);
   const batchSize = network.maxBatch;
-  const loader = new BatchLoader(data, network.input, k, batchSize);
+  const loader = new BatchLoader(data, network.input, k, batchSize, network.kernels);
   const gradientScratch = new Float32Array(batchSize * k);
   const confusionMatrix = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   const order = new Uint32Array(data.count);

@@ -60,6 +60,12 @@ export interface ElementwiseKernels extends RectifierKernels, OptimizerKernels {
   sumOfSquaredDifferences(a: FloatArray, b: FloatArray): number;
   /** peak[j] = max(peak[j], max over the batch of z[b, j]). z is (batch, width), peak is (width). */
   columnMax(peak: FloatArray, z: FloatArray, batch: number, width: number): void;
+  /**
+   * out[b, i] = bytes[order[start + b], i] · scale, rounded to out's precision: a batch of byte
+   * rows (pixels) gathered from a dataset of rows of `width` bytes. out is (count, width).
+   * Rows come from anywhere in a dataset of tens of megabytes, so this waits on memory.
+   */
+  loadByteRows(out: FloatArray, bytes: Uint8Array, order: Uint32Array, start: number, count: number, width: number, scale: number): void;
 }
 
 /** Everything a backend computes: the products and the elementwise loops, over memory it allocates. */

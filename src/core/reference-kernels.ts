@@ -205,6 +205,14 @@ function columnMax(peak: FloatArray, z: FloatArray, batch: number, width: number
   }
 }
 
+function loadByteRows(out: FloatArray, bytes: Uint8Array, order: Uint32Array, start: number, count: number, width: number, scale: number): void {
+  for (let b = 0; b < count; b++) {
+    const from = order[start + b] * width;
+    const row = b * width;
+    for (let i = 0; i < width; i++) out[row + i] = bytes[from + i] * scale;
+  }
+}
+
 export const referenceKernels: Kernels = {
   name: 'typescript-4x4',
   allocate: (length) => new Float32Array(length),
@@ -216,6 +224,7 @@ export const referenceKernels: Kernels = {
   sumOfSquares,
   sumOfSquaredDifferences,
   columnMax,
+  loadByteRows,
   ...referenceRectifierKernels,
   ...referenceOptimizerKernels,
 };

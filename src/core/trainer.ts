@@ -134,7 +134,7 @@ export class Trainer {
     this.optimizerSlots = Array.from({ length: this.optimizer.stateSlots }, (_, slot) =>
       this.optimizerState.subarray(slot * n, (slot + 1) * n),
     );
-    this.loader = new BatchLoader(train, this.network.input, outputSize, this.network.maxBatch);
+    this.loader = new BatchLoader(train, this.network.input, outputSize, this.network.maxBatch, this.network.kernels);
     this.order = new Uint32Array(train.count);
     this.weightsBefore = kernels.allocate(weightCount);
     this.activity = new UnitActivity(this.network);

@@ -6,7 +6,7 @@ import { referenceKernels } from '../core/reference-kernels.js';
 /** The kernels the addon computes: every method of Kernels but its name and allocate(). */
 const KERNEL_NAMES = [
   'matmulForward', 'matmulBackwardInput', 'matmulBackwardWeight', 'matmulRectifierForward', 'matmulRectifierBackwardInput',
-  'zero', 'sumOfSquares', 'sumOfSquaredDifferences', 'columnMax',
+  'zero', 'sumOfSquares', 'sumOfSquaredDifferences', 'columnMax', 'loadByteRows',
   'rectifierForward', 'rectifierBackward', 'sgdStep', 'momentumStep', 'nesterovStep', 'adamStep',
 ] as const satisfies readonly (keyof Kernels)[];
 type KernelName = (typeof KERNEL_NAMES)[number];

@@ -50,8 +50,11 @@ export async function createWasmKernels(options: WasmKernelsOptions = {}): Promi
   return new SharedMemoryKernels(variant, memory, exports, team).kernels();
 }
 
-/** The kernels that run on WebAssembly memory: every method of Kernels but its name, allocate() and the composed rectifier products. */
-type TableKernel = Exclude<keyof Kernels, 'name' | 'allocate' | 'matmulRectifierForward' | 'matmulRectifierBackwardInput'>;
+/**
+ * The kernels that run on WebAssembly memory: every method of Kernels but its name, allocate(),
+ * the composed rectifier products, and loadByteRows(), whose dataset bytes live outside that memory.
+ */
+type TableKernel = Exclude<keyof Kernels, 'name' | 'allocate' | 'matmulRectifierForward' | 'matmulRectifierBackwardInput' | 'loadByteRows'>;
 
 /** What the table's kernels reach of their team: the exports, and the two ways of handing work to the threads. */
 interface WasmContext {
@@ -168,7 +171,7 @@ class SharedMemoryKernels implements WasmContext {
     } as WasmKernels;
     for (const name of Object.keys(WASM_KERNELS) as TableKernel[]) Object.assign(kernels, { [name]: this.bindKernel(name) });
     // Unfused: the products and the loops each run every tile once either way.
-    return Object.assign(kernels, composedRectifierProducts(kernels));
+    return Object.assign(kernels, composedRectifierProducts(kernels), { loadByteRows: referenceKernels.loadByteRows });
   }
 
   product(

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { referenceKernels, type Kernels } from '../../src/core/index.js';
 import { Rng } from '../../src/core/rng.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm-kernels.js';
-import { BACKENDS, type DisposableKernels } from './backends.js';
+import { createNativeKernels } from '../../src/kernels/native-kernels.js';
+import { BACKENDS, NATIVE_UNAVAILABLE, type DisposableKernels } from './backends.js';
 import { Guarded } from './guarded.js';
 
 /**
@@ -108,6 +109,20 @@ for (const [backend, threads] of BACKENDS.flatMap((b) => [[b, 1], [b, 2]] as con
       }
     });
 
+    it('gathers and scales byte rows as the reference does, bit for bit, for odd widths and counts', () => {
+      const rng = new Rng(7);
+      for (const [rows, width, count] of [[5, 1, 3], [100, 784, 64], [37, 17, 33], [9, 3, 1]]) {
+        const bytes = Uint8Array.from({ length: rows * width }, () => rng.nextInt(256));
+        const order = Uint32Array.from({ length: count + 2 }, () => rng.nextInt(rows));
+        const want = new Float32Array(count * width);
+        referenceKernels.loadByteRows(want, bytes, order, 2, count, width, 1 / 255);
+        const got = new Guarded(kernels, new Float32Array(count * width).fill(NaN));
+        kernels.loadByteRows(got.view, bytes, order, 2, count, width, 1 / 255);
+        got.assertGuardsIntact(`${count} rows of ${width}`);
+        assert.equal(got.view.findIndex((value, i) => !Object.is(value, want[i])), -1, `${count} rows of ${width}`);
+      }
+    });
+
     it('sums squares and squared differences in float64, and a non-finite value makes the sum non-finite', (t) => {
       let worst = 0;
       for (const [n] of SIZES) {
@@ -182,5 +197,28 @@ describe('wasm elementwise loops with arrays they cannot take', () => {
       name: 'RangeError',
       message: 'weightCount must be a whole number from 0 to the 8 parameters, got 9',
     });
+  });
+});
+
+describe('native byte rows with arguments that do not fit', { skip: NATIVE_UNAVAILABLE !== null && process.env.CI !== 'true' }, () => {
+  it('refuse a row past the end of the dataset, too few indexes, and arrays of the wrong type, before reading a byte', () => {
+    const kernels = createNativeKernels({ threads: 2 });
+    try {
+      const [bytes, out] = [new Uint8Array(3 * 4), new Float32Array(2 * 4)];
+      assert.throws(() => kernels.loadByteRows(out, bytes, Uint32Array.of(0, 3), 0, 2, 4, 1), {
+        name: 'RangeError',
+        message: 'order holds row 3; there are 3',
+      });
+      assert.throws(() => kernels.loadByteRows(out, bytes, Uint32Array.of(0, 1), 1, 2, 4, 1), {
+        name: 'RangeError',
+        message: 'order holds 2 indexes; this call needs 3',
+      });
+      assert.throws(() => kernels.loadByteRows(out, new Float32Array(12) as unknown as Uint8Array, Uint32Array.of(0, 1), 0, 2, 4, 1), {
+        name: 'TypeError',
+        message: 'bytes must be a Uint8Array',
+      });
+    } finally {
+      kernels.dispose();
+    }
   });
 });
