@@ -49,10 +49,22 @@ const TORCH_SETUPS = [
 ] as const;
 const MEGABYTE = 2 ** 20;
 
+/**
+ * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, where the environment sets them, pin OpenBLAS to another
+ * CPU's kernels. Our native kernels, PyTorch and numpy all compute on OpenBLAS, which reads them
+ * once as it loads: they are unset before anything loads it, for the whole run, so every figure
+ * and its peer run on the same OpenBLAS kernels, this CPU's own.
+ */
+const OPENBLAS_PINS = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
+const unsetPins = OPENBLAS_PINS.flatMap((name) => (process.env[name] === undefined ? [] : [`${name}=${process.env[name]}`]));
+for (const name of OPENBLAS_PINS) delete process.env[name];
+
 function machine(): void {
   const cpu = cpus();
   console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log(`load average before the run: ${loadavg().map((load) => load.toFixed(2)).join(', ')}`);
+  if (unsetPins.length > 0) console.log(`OpenBLAS: ${unsetPins.join(' and ')} from the environment unset for the whole run, ours and every peer's`);
+  for (const note of BACKEND_NOTES) console.log(note);
 }
 
 interface Backend {
@@ -60,20 +72,23 @@ interface Backend {
   create(threads: number): Promise<Kernels & { dispose(): void }>;
 }
 
-/** Every backend faster than the TypeScript reference that runs here; says why any does not. */
-function fastBackends(): Backend[] {
+/** Every backend faster than the TypeScript reference that runs here, and lines for the log: what the native one runs on, or why it does not run. */
+function fastBackends(): { backends: Backend[]; notes: string[] } {
   const backends: Backend[] = [];
+  const notes: string[] = [];
   try {
-    createNativeKernels({ threads: 1 }).dispose();
+    const probe = createNativeKernels({ threads: 1 });
+    notes.push(`native kernels: products on ${probe.blas}`);
+    probe.dispose();
     backends.push({ name: 'native', create: async (threads) => createNativeKernels({ threads }) });
   } catch (error) {
-    console.log(`native kernels: not measured (${error instanceof Error ? error.message : String(error)})`);
+    notes.push(`native kernels: not measured (${error instanceof Error ? error.message : String(error)})`);
   }
   if (relaxedSimdSupported()) backends.push({ name: 'wasm-relaxed-simd', create: (threads) => createWasmKernels({ threads, relaxedSimd: true }) });
   backends.push({ name: 'wasm-simd', create: (threads) => createWasmKernels({ threads, relaxedSimd: false }) });
-  return backends;
+  return { backends, notes };
 }
-const BACKENDS = fastBackends();
+const { backends: BACKENDS, notes: BACKEND_NOTES } = fastBackends();
 
 function digits(): { train: Dataset; test: Dataset } {
   const { pixels, labels } = loadMnistDigits(10_000, 1);
@@ -270,13 +285,11 @@ async function peak(): Promise<void> {
       kernels.dispose();
     }
   }
-  // OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, where set, would pin OpenBLAS to another CPU's kernels: unset them for the peer only.
-  const { OPENBLAS_CORETYPE: _coretype, OPENBLAS_L2_SIZE: _l2, ...env } = process.env;
   const best = { forward: 0, backwardWeight: 0 };
   for (const threads of THREAD_COUNTS) {
     const result = peerResult<Record<string, number | string>>(`numpy ${threads} thread(s)`, spawnSync(
       PYTHON, [`${benchDir}numpy-peer.py`, String(batch), String(inDim), String(outDim)],
-      { encoding: 'utf8', env: { ...env, OPENBLAS_NUM_THREADS: String(threads) } },
+      { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) } },
     ));
     if (result) {
       const figures = ['forward', 'backwardInput', 'backwardWeight'].map((name) => `${name} ${Number(result[name]).toFixed(1)}`);

@@ -8,6 +8,7 @@
 #include "kernels.h"
 
 extern "C" void openblas_set_num_threads(int threads);
+extern "C" char* openblas_get_corename(void);
 
 namespace {
 
@@ -137,6 +138,13 @@ napi_value stopTeam(napi_env env, napi_callback_info info) {
   Call call(env, info);
   if (Team* team = call.team()) team->stop();
   return nullptr;
+}
+
+// The CPU family whose kernels OpenBLAS chose when it loaded: its own detection, or OPENBLAS_CORETYPE.
+napi_value blasCore(napi_env env, napi_callback_info) {
+  napi_value name;
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &name);
+  return name;
 }
 
 napi_value forward(napi_env env, napi_callback_info info) {
@@ -328,6 +336,7 @@ napi_value adam(napi_env env, napi_callback_info info) {
 const napi_property_descriptor EXPORTS[] = {
     {"createTeam", nullptr, createTeam, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"stopTeam", nullptr, stopTeam, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"blasCore", nullptr, blasCore, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"matmulForward", nullptr, forward, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"matmulBackwardInput", nullptr, backwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"matmulRectifierForward", nullptr, rectifiedForward, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -23,7 +23,7 @@ export async function chooseKernels(options: { threads?: number } = {}): Promise
   const passedOver: string[] = [];
   try {
     const kernels = createNativeKernels({ threads: options.threads });
-    return { kernels, description: describe(kernels.name, passedOver), dispose: () => kernels.dispose() };
+    return { kernels, description: describe(`${kernels.name} on ${kernels.blas}`, passedOver), dispose: () => kernels.dispose() };
   } catch (error) {
     // A bad thread count is the caller's mistake, not a missing capability.
     if (error instanceof RangeError) throw error;

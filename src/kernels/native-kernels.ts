@@ -19,6 +19,7 @@ type Team = { readonly [teamBrand]: true };
 type NativeAddon = {
   createTeam(threads: number): Team;
   stopTeam(team: Team): void;
+  blasCore(): string;
 } & { [K in KernelName]: (team: Team, ...args: Parameters<Kernels[K]>) => ReturnType<Kernels[K]> };
 
 export interface NativeKernelsOptions {
@@ -28,6 +29,8 @@ export interface NativeKernelsOptions {
 
 export interface NativeKernels extends Kernels {
   readonly threads: number;
+  /** Which OpenBLAS kernels compute the products, for the start-up log. */
+  readonly blas: string;
   /** Ends the helper threads; the kernels then compute on the calling thread alone. */
   dispose(): void;
 }
@@ -65,11 +68,23 @@ export function createNativeKernels(options: NativeKernelsOptions = {}): NativeK
   const kernels = {
     name: `native-openblas x${threads}`,
     threads,
+    blas: blasKernels(native),
     allocate: (length: number) => new Float32Array(length),
     dispose: () => native.stopTeam(team),
   } as NativeKernels;
   for (const name of KERNEL_NAMES) Object.assign(kernels, { [name]: bind(native, team, name) });
   return kernels;
+}
+
+/**
+ * OpenBLAS picks its kernels for this CPU when it loads, unless OPENBLAS_CORETYPE names a CPU
+ * family: a pin to an older family (Haswell's AVX2 on an AVX-512 CPU, say) costs up to 1.7x on
+ * the products, so the log says when the environment chose.
+ */
+function blasKernels(native: NativeAddon): string {
+  const pinned = process.env.OPENBLAS_CORETYPE;
+  const kernels = `OpenBLAS's ${native.blasCore()} kernels`;
+  return pinned ? `${kernels}, as OPENBLAS_CORETYPE=${pinned} asks` : kernels;
 }
 
 /** One entry of the dispatch table: the addon's kernel on float32 arrays, the reference's on float64. */
