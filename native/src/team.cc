@@ -18,20 +18,25 @@ constexpr auto HELPER_SPIN = std::chrono::microseconds(500);
 // The caller spins this many pauses for the last tiles before it sleeps until they are done.
 constexpr int CALLER_SPINS = 4096;
 constexpr int SPINS_PER_CLOCK_READ = 256;
-// How long the caller runs jobs alone once helpers kept it waiting, after which the team shares
-// tiles again to see whether the helpers' cores are back. Each try that finds them still taken
-// costs a wait of up to a time slice (a few ms), so each one in a row doubles the next solo
-// stretch, up to 4 s: under a steady load the tries then cost about 1% of the time, and after a
-// passing hiccup on an idle machine the team is back to sharing within a quarter of a second.
+// Sharing is judged over windows of this much wall time of shared jobs: does the team finish them
+// sooner than the caller would alone? A core taken by another process makes the caller wait for a
+// held tile in job after job, while this VM also pauses a thread for 0.2-6 ms several times a
+// second when the machine is idle; one job cannot tell the two apart, a window of 20 ms can.
+constexpr auto JUDGEMENT_WINDOW = std::chrono::milliseconds(20);
+// The caller's estimate of its time alone comes from its tiles in shared jobs, which run slower
+// than alone as both threads draw on the same cache and memory: sharing goes on only while a
+// window's shared jobs took at most this share of that estimate.
+constexpr double SHARED_TO_ALONE_LIMIT = 0.8;
+// How long the caller runs jobs alone once a window found sharing slower, after which the team
+// shares again to see whether the helpers' cores are back. Each window that finds them still
+// taken costs up to its length, so each one in a row doubles the next solo stretch, up to 4 s:
+// under a steady load the tries then cost about 1% of the time, and after a passing load the
+// team is back to sharing within a quarter of a second.
 constexpr auto FIRST_SOLO_STRETCH = std::chrono::milliseconds(250);
 constexpr auto MAX_SOLO_STRETCH = std::chrono::milliseconds(4000);
 // A team's first shared jobs include each thread's first touches of its data and OpenBLAS's set-up
-// on each thread, so a helper that is slow in them says nothing about a lost core.
+// on each thread, so they say nothing about a lost core.
 constexpr int WARM_UP_JOBS = 8;
-// A wait shorter than this is a helper finishing its last tile, or a thread waking up on this VM
-// (up to a few hundred µs), not a lost core: the scheduler takes a core from a thread for a time
-// slice of 0.75 ms or more.
-constexpr auto LOST_CORE_WAIT = std::chrono::microseconds(500);
 
 }  // namespace
 
@@ -73,7 +78,7 @@ void Team::share(const Job& job, std::chrono::steady_clock::time_point started) 
   untaken_.store(static_cast<uint64_t>(job.tiles) << 32, std::memory_order_release);
   generation_.fetch_add(1);
   if (sleepers_.load() > 0) generation_.notify_all();
-  work(false);
+  const int callerTiles = work(false);
   const auto worked = std::chrono::steady_clock::now();
   for (int spins = 0;; spins++) {
     const int done = done_.load(std::memory_order_acquire);
@@ -84,33 +89,38 @@ void Team::share(const Job& job, std::chrono::steady_clock::time_point started) 
     if (spins < CALLER_SPINS) relax();
     else done_.wait(done, std::memory_order_acquire);
   }
-  // Waiting longer than its own share took means a helper lost its core while holding a tile:
-  // one thread alone would have been faster, so it goes alone for a while. Tiles are the same
-  // either way, so this changes the speed and never the bits.
-  const auto finished = std::chrono::steady_clock::now();
-  const auto waited = finished - worked;
   if (sharedJobs_ < WARM_UP_JOBS) {
     sharedJobs_++;
-  } else if (waited > worked - started && waited > LOST_CORE_WAIT) {
+    return;
+  }
+  // The caller alone would have taken its own tiles' time for every tile. Tiles are the same
+  // either way, so going alone changes the speed and never the bits.
+  const auto finished = std::chrono::steady_clock::now();
+  const auto wall = finished - started;
+  windowShared_ += wall;
+  windowAlone_ += callerTiles > 0 ? (worked - started) * job.tiles / callerTiles : wall;
+  if (windowShared_ < JUDGEMENT_WINDOW) return;
+  if (windowShared_ > SHARED_TO_ALONE_LIMIT * windowAlone_) {
     soloUntil_ = finished + nextSoloStretch_;
     wakeBeforeSharing_ = true;
     nextSoloStretch_ = std::min<std::chrono::steady_clock::duration>(2 * nextSoloStretch_, MAX_SOLO_STRETCH);
   } else {
     nextSoloStretch_ = FIRST_SOLO_STRETCH;
   }
+  windowShared_ = windowAlone_ = {};
 }
 
-void Team::work(bool fromBack) {
+int Team::work(bool fromBack) {
   constexpr uint64_t FRONT = 1;
   constexpr uint64_t BACK = uint64_t{1} << 32;
-  for (;;) {
+  for (int taken = 0;; taken++) {
     uint64_t untaken = untaken_.load(std::memory_order_acquire);
     int tile;
     uint64_t left;
     do {
       const int front = static_cast<int>(untaken & 0xffffffffu);
       const int back = static_cast<int>(untaken >> 32);
-      if (front >= back) return;
+      if (front >= back) return taken;
       tile = fromBack ? back - 1 : front;
       left = fromBack ? untaken - BACK : untaken + FRONT;
     } while (!untaken_.compare_exchange_weak(untaken, left, std::memory_order_acq_rel, std::memory_order_acquire));

@@ -20,9 +20,10 @@ struct Job {
 // process simply takes fewer tiles, and the caller waits only for tiles that were taken. The
 // caller takes tiles from the front and the first helper from the back: on an idle machine each
 // then computes the same columns of every layer step after step, so the activations and weights a
-// tile reads are already in its own core's cache rather than the other's. When
-// the caller still waits longer for a taken tile than it worked itself (the helper's core was
-// taken from it mid-tile), the team runs the next jobs on the caller alone, then tries again.
+// tile reads are already in its own core's cache rather than the other's. When shared jobs
+// take longer than the caller would have taken alone, over a window of them (another process
+// holds a helper's core, which then stops mid-tile), the team runs the next jobs on the caller
+// alone, then tries again.
 class Team {
  public:
   explicit Team(int threads);
@@ -40,8 +41,9 @@ class Team {
   // Publishes the job to the helpers, takes tiles with them, and waits for the last.
   void share(const Job& job, std::chrono::steady_clock::time_point started);
   void serve(bool fromBack);
-  // Takes and computes tiles, from the front or the back of those left, until none is left.
-  void work(bool fromBack);
+  // Takes and computes tiles, from the front or the back of those left, until none is left;
+  // returns how many it took.
+  int work(bool fromBack);
 
   int threads_;
   std::vector<std::thread> helpers_;
@@ -55,12 +57,16 @@ class Team {
   std::atomic<uint32_t> generation_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> quit_{false};
-  // Until when jobs run on the caller alone after helpers made it wait (see run()), and how long
-  // the next such stretch will be.
+  // Until when jobs run on the caller alone after sharing was found slower (see share()), and how
+  // long the next such stretch will be.
   std::chrono::steady_clock::time_point soloUntil_{};
   std::chrono::steady_clock::duration nextSoloStretch_;
   // Set by a solo stretch: the first job after it wakes the helpers before any job is shared.
   bool wakeBeforeSharing_ = false;
   // Shared jobs so far, counted up to the warm-up (see share()).
   int sharedJobs_ = 0;
+  // The current judgement window: the shared jobs' wall time, and the caller's estimate of the
+  // time it would have taken alone.
+  std::chrono::steady_clock::duration windowShared_{};
+  std::chrono::steady_clock::duration windowAlone_{};
 };

@@ -1,9 +1,11 @@
 // A test addon around the native thread team (src/team.cc), never shipped: runs jobs whose tiles
-// take a chosen time on the calling thread and another on the helpers, and reports who took
-// which tiles, so test/kernels/team.test.ts can check that a slowed thread takes fewer.
+// take a chosen time on the calling thread and another on the helpers (with, if asked, a pause on
+// every nth helper tile, as a VM pauses a thread now and then), and reports who took which tiles,
+// so test/kernels/team.test.ts can check that a slowed thread takes fewer.
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -16,6 +18,9 @@ struct Probe {
   std::thread::id caller;
   std::chrono::microseconds callerTile, helperTile;
   std::vector<int> takenBy;  // per tile: 0 for the caller, 1 for a helper
+  int pauseEvery;            // every nth helper tile takes `pause` instead; 0 for none
+  std::chrono::microseconds pause;
+  std::atomic<int> helperTiles{0};
 };
 
 void busyFor(std::chrono::microseconds span) {
@@ -28,7 +33,12 @@ void probeTile(const void* context, int tile) {
   auto& probe = *const_cast<Probe*>(static_cast<const Probe*>(context));
   const bool onCaller = std::this_thread::get_id() == probe.caller;
   probe.takenBy[tile] = onCaller ? 0 : 1;
-  busyFor(onCaller ? probe.callerTile : probe.helperTile);
+  if (onCaller) {
+    busyFor(probe.callerTile);
+    return;
+  }
+  const int taken = probe.helperTiles.fetch_add(1) + 1;
+  busyFor(probe.pauseEvery > 0 && taken % probe.pauseEvery == 0 ? probe.pause : probe.helperTile);
 }
 
 double argument(napi_env env, napi_value value) {
@@ -37,17 +47,19 @@ double argument(napi_env env, napi_value value) {
   return number;
 }
 
-// runJobs(threads, jobs, tiles, callerTileMicros, helperTileMicros): for each job, an array with
-// 0 (the caller), 1 (a helper) or -1 (nobody) per tile, in tile order.
+// runJobs(threads, jobs, tiles, callerTileMicros, helperTileMicros, pauseEvery = 0, pauseMicros = 0):
+// for each job, an array with 0 (the caller), 1 (a helper) or -1 (nobody) per tile, in tile order.
 napi_value runJobs(napi_env env, napi_callback_info info) {
-  napi_value args[5];
-  std::size_t argc = 5;
+  napi_value args[7];
+  std::size_t argc = 7;
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const auto optional = [&](std::size_t at) { return at < argc ? argument(env, args[at]) : 0.0; };
   Team team(static_cast<int>(argument(env, args[0])));
   const int jobs = static_cast<int>(argument(env, args[1]));
   const int tiles = static_cast<int>(argument(env, args[2]));
   Probe probe{std::this_thread::get_id(), std::chrono::microseconds(static_cast<long>(argument(env, args[3]))),
-              std::chrono::microseconds(static_cast<long>(argument(env, args[4]))), std::vector<int>(tiles, -1)};
+              std::chrono::microseconds(static_cast<long>(argument(env, args[4]))), std::vector<int>(tiles, -1),
+              static_cast<int>(optional(5)), std::chrono::microseconds(static_cast<long>(optional(6)))};
   napi_value result;
   napi_create_array_with_length(env, jobs, &result);
   for (int j = 0; j < jobs; j++) {

@@ -120,16 +120,18 @@ function scalar(control: Int32Array, i: number): number {
  * until the tile is counted done, so its arguments are read after the tile is taken. A tile that
  * throws is recorded in `failed` (the first one only) before it is counted done, so the caller
  * sees it once the job ends, and the thread goes on taking tiles, so the job always ends.
+ * Returns how many tiles this thread took.
  */
-export function takeTiles(kernels: KernelExports, control: Int32Array, thread: number): void {
+export function takeTiles(kernels: KernelExports, control: Int32Array, thread: number): number {
   const fromBack = thread === 1;
-  for (;;) {
+  for (let taken = 0; ; ) {
     const next = Atomics.load(control, SLOT.next);
     const front = next & TILE_MASK;
     const back = next >>> TILE_BITS;
-    if (front >= back) return;
+    if (front >= back) return taken;
     const tile = fromBack ? back - 1 : front;
     if (Atomics.compareExchange(control, SLOT.next, next, fromBack ? next - (1 << TILE_BITS) : next + 1) !== next) continue;
+    taken++;
     const tiles = control[SLOT.tiles];
     try {
       const start = tile * control[SLOT.tileSize];

@@ -4,6 +4,7 @@ import type { KernelExports } from './wasm-module.js';
 import {
   MAX_THREADS, MAX_TILES, OP, SLOT, controlSlots, createControl, publishTiles, readError, takeTiles, tileCount, type WasmTeamWorkerData,
 } from './wasm-team-protocol.js';
+import { SharingJudge } from './sharing-judge.js';
 
 /**
  * Products smaller than this many flops run on the calling thread alone: waking a
@@ -16,26 +17,6 @@ const PARALLEL_MIN_FLOP = 2_000_000;
  * the forward product, which packs its input once per tile, packs it only a few times.
  */
 const TILES_PER_THREAD = 3;
-/**
- * How long the caller runs jobs alone once helpers kept it waiting (see run()), after which the
- * team shares tiles again to see whether the helpers' cores are back. Each try that finds them
- * still taken costs a wait of up to a time slice (a few ms), so each one in a row doubles the
- * next solo stretch, up to 4 s: under a steady load the tries then cost about 1% of the time, and
- * after a passing hiccup on an idle machine the team is back to sharing within a quarter of a second.
- */
-const FIRST_SOLO_STRETCH_MS = 250;
-const MAX_SOLO_STRETCH_MS = 4000;
-/**
- * A wait shorter than this is a helper finishing its last tile, or a thread waking up on this VM
- * (up to a few hundred µs), not a lost core: the scheduler takes a core from a thread for a time
- * slice of 0.75 ms or more.
- */
-const LOST_CORE_WAIT_MS = 0.5;
-/**
- * A team's first shared jobs include each thread's first touches of its data, so a helper that is
- * slow in them says nothing about a lost core.
- */
-const WARM_UP_JOBS = 8;
 /**
  * The caller spins this many times (about 0.1 ms) for the helpers before it sleeps. Sleeping leaves
  * its core idle, and an idle core pulls a runnable thread over from a busy one: a helper that another
@@ -62,11 +43,9 @@ export class WasmTeam {
   private readonly kernels: KernelExports;
   private readonly workers: Worker[];
   private failure: string | null = null;
-  private soloUntil = 0;
-  private nextSoloStretchMs = FIRST_SOLO_STRETCH_MS;
+  private readonly judge = new SharingJudge();
   /** Set by a solo stretch: the first job after it wakes the helpers before any job is shared. */
   private wakeBeforeSharing = false;
-  private sharedJobs = 0;
 
   private constructor(kernels: KernelExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
     this.kernels = kernels;
@@ -114,7 +93,7 @@ export class WasmTeam {
     const { control } = this;
     const units = Math.ceil(count / unit);
     const started = performance.now();
-    let shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && started >= this.soloUntil;
+    let shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && this.judge.sharesAt(started);
     if (shared && this.wakeBeforeSharing) {
       // A solo stretch just ended and the helpers have gone to sleep: a job shared now would wait
       // for them to wake, which looks like a lost core. Wake them with nothing to take (this job
@@ -134,32 +113,17 @@ export class WasmTeam {
       Atomics.add(control, SLOT.sequence, 1);
       Atomics.notify(control, SLOT.sequence);
     }
-    takeTiles(this.kernels, control, 0);
+    const callerTiles = takeTiles(this.kernels, control, 0);
     const worked = performance.now();
     this.join();
-    // Waiting longer than its own share took means a helper lost its core while holding a tile:
-    // one thread alone would have been faster, so it goes alone for a while. The kernels compute
-    // an output the same way in any tile, so this changes the speed and never the bits.
+    // The caller alone would have taken its own tiles' time for every tile. The kernels compute
+    // an output the same way in any tile, so going alone changes the speed and never the bits.
     const finished = performance.now();
-    const waited = finished - worked;
-    if (shared) this.afterSharedJob(finished, waited > worked - started && waited > LOST_CORE_WAIT_MS);
+    const wall = finished - started;
+    const aloneMs = callerTiles > 0 ? ((worked - started) * tileCount(control)) / callerTiles : wall;
+    if (shared && this.judge.record(finished, wall, aloneMs)) this.wakeBeforeSharing = true;
     const failed = Atomics.exchange(control, SLOT.failed, 0);
     if (failed !== 0) throw new Error(`The wasm kernels failed on thread ${failed - 1}: ${readError(this.controlBuffer)}`);
-  }
-
-  /** Goes solo for a stretch after a helper made the caller wait, a longer one each time in a row. */
-  private afterSharedJob(finished: number, helperLostItsCore: boolean): void {
-    if (this.sharedJobs < WARM_UP_JOBS) {
-      this.sharedJobs++;
-      return;
-    }
-    if (!helperLostItsCore) {
-      this.nextSoloStretchMs = FIRST_SOLO_STRETCH_MS;
-      return;
-    }
-    this.soloUntil = finished + this.nextSoloStretchMs;
-    this.wakeBeforeSharing = true;
-    this.nextSoloStretchMs = Math.min(2 * this.nextSoloStretchMs, MAX_SOLO_STRETCH_MS);
   }
 
   /** Ends the helper threads. The kernels cannot run on more than one thread afterwards. */

@@ -6,9 +6,12 @@ import { NATIVE_UNAVAILABLE } from './backends.js';
 /**
  * The native thread team, driven through native/test/team-probe.cc: jobs whose tiles take a
  * chosen time on the calling thread and another on the helper, as when another process holds
- * the helper's core. Each job reports who took each tile: 0 the caller, 1 the helper.
+ * the helper's core, and optionally a pause on every nth helper tile. Each job reports who took
+ * each tile: 0 the caller, 1 the helper.
  */
-type RunJobs = (threads: number, jobs: number, tiles: number, callerTileMicros: number, helperTileMicros: number) => number[][];
+type RunJobs = (
+  threads: number, jobs: number, tiles: number, callerTileMicros: number, helperTileMicros: number, pauseEvery?: number, pauseMicros?: number,
+) => number[][];
 
 const probe = ((): { runJobs: RunJobs } | null => {
   try {
@@ -45,15 +48,25 @@ describe('the native thread team', { skip }, () => {
 
   it('runs the next jobs on the caller alone once a helper held a tile for a time slice', () => {
     // Sharing every job, the helper would take one 20 ms tile in each. The team's first 8 shared
-    // jobs are its warm-up, in which a slow helper is taken for one setting up; after the first
-    // held tile past them the caller goes alone for 250 ms, far longer than these jobs take. (A
-    // caller that was itself slowed may not tell the held tile from its own work once, so a
-    // second held tile is allowed.)
+    // jobs are its warm-up, in which a slow helper is taken for one setting up; the first job past
+    // them fills a 20 ms judgement window that took far longer than the caller alone would, so the
+    // caller goes alone for 250 ms, far longer than these jobs take. (A caller that was itself
+    // slowed may not tell the held tile from its own work once, so a second held tile is allowed.)
     const jobs = probe!.runJobs(2, 30, 6, 500, 20_000);
     assertSplitFromBothEnds(jobs);
     const helperTiles = jobs.reduce((sum, takenBy) => sum + count(takenBy, 1), 0);
     assert.ok(helperTiles >= 1 && helperTiles <= 8 + 2, `the helper took ${helperTiles} tiles: ${jobs.map((j) => j.join('')).join(' ')}`);
     assert.deepEqual(jobs.slice(-10).map((takenBy) => count(takenBy, 1)), new Array(10).fill(0), 'the last jobs ran on the caller alone');
+  });
+
+  it('keeps sharing through the short pauses an idle VM gives a thread now and then', () => {
+    // Tiles of 0.2 ms, 6 a job, and every 60th helper tile (about every 20th job) takes 2 ms: that
+    // job waits longer than the caller worked, but the jobs around it finish in half the time the
+    // caller alone would take. Going solo on such a job would leave the helper idle for 250 ms.
+    const jobs = probe!.runJobs(2, 300, 6, 200, 200, 60, 2000);
+    assertSplitFromBothEnds(jobs);
+    const sharedJobs = jobs.slice(8).filter((takenBy) => count(takenBy, 1) > 0).length;
+    assert.ok(sharedJobs >= 0.8 * (jobs.length - 8), `the helper took tiles in ${sharedJobs} of ${jobs.length - 8} jobs past the warm-up`);
   });
 
   it('runs every tile on the caller when it has no helpers', () => {
