@@ -21,9 +21,17 @@ VECTORISED void addBias(float* row, const float* bias, int cols) {
   for (int j = 0; j < cols; j++) row[j] += bias[j];
 }
 
-// Output columns [o0, o0 + cols) for every sample, then the bias and the rectifier applied while
-// the tile is in this core's cache.
-void forwardTile(const void* context, int tile) {
+// z += bias, then a = f(z), on rows [b0, b1) and columns [o0, o0 + cols) while they are in cache.
+void biasAndRectify(const Forward& f, int b0, int b1, int o0, int cols) {
+  for (int b = b0; b < b1; b++) {
+    const std::size_t row = static_cast<std::size_t>(b) * f.outDim + o0;
+    addBias(f.z + row, f.bias + o0, cols);
+    if (f.rectifier.apply) rectifyRow(f.a + row, f.z + row, cols, f.rectifier.negativeSlope);
+  }
+}
+
+// Output columns [o0, o0 + cols) for every sample.
+void columnTile(const void* context, int tile) {
   const auto& f = *static_cast<const Forward*>(context);
   const int o0 = tile * f.tiles.width;
   const int cols = std::min(f.tiles.width, f.outDim - o0);
@@ -35,11 +43,18 @@ void forwardTile(const void* context, int tile) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f.batch, cols, f.inDim,
                 1.0f, f.inp, f.inDim, w, f.inDim, 0.0f, f.z + o0, f.outDim);
   }
-  for (int b = 0; b < f.batch; b++) {
-    const std::size_t row = static_cast<std::size_t>(b) * f.outDim + o0;
-    addBias(f.z + row, f.bias + o0, cols);
-    if (f.rectifier.apply) rectifyRow(f.a + row, f.z + row, cols, f.rectifier.negativeSlope);
-  }
+  biasAndRectify(f, 0, f.batch, o0, cols);
+}
+
+// Samples [b0, b0 + rows) for every output column.
+void rowTile(const void* context, int tile) {
+  const auto& f = *static_cast<const Forward*>(context);
+  const int b0 = tile * f.tiles.width;
+  const int rows = std::min(f.tiles.width, f.batch - b0);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, f.outDim, f.inDim,
+              1.0f, f.inp + static_cast<std::size_t>(b0) * f.inDim, f.inDim, f.weight, f.inDim,
+              0.0f, f.z + static_cast<std::size_t>(b0) * f.outDim, f.outDim);
+  biasAndRectify(f, b0, b0 + rows, 0, f.outDim);
 }
 
 }  // namespace
@@ -48,10 +63,20 @@ void matmulForward(Team& team, float* z, float* a, const float* inp, const float
                    int batch, int inDim, int outDim, Rectifier rectifier) {
   // inp is (batch, inDim), weight is (outDim, inDim), bias is (outDim), z and a are (batch, outDim).
   // z = inp · weightᵀ + bias, split into tiles of output columns (weight rows); a unit's cost is
-  // its weight row, its columns of z and a, and 2·inDim flops a sample. The cost, and so the
-  // tiles, are the same with or without the rectifier, so fusing it cannot change z.
+  // its weight row, its columns of z and a, and 2·inDim flops a sample. A layer too narrow to
+  // split by columns (an output layer of 10 classes: one line) splits a batch by samples instead,
+  // each of which reads all the weights. The cost, and so the tiles, are the same with or without
+  // the rectifier, so fusing it cannot change z.
   if (batch == 0) return;
-  const UnitCost cost{2.0 * batch * inDim, 4.0 * inDim + 8.0 * batch};
-  Forward f{z, a, inp, weight, bias, batch, inDim, outDim, rectifier, tiling(outDim, cost)};
-  team.run({forwardTile, &f, f.tiles.tiles});
+  Forward f{z, a, inp, weight, bias, batch, inDim, outDim, rectifier,
+            tiling(outDim, UnitCost{2.0 * batch * inDim, 4.0 * inDim + 8.0 * batch})};
+  if (f.tiles.tiles == 1 && batch > 1) {
+    const Tiling rows = tiling(batch, UnitCost{2.0 * inDim * outDim, 4.0 * inDim + 8.0 * outDim});
+    if (rows.tiles > 1) {
+      f.tiles = rows;
+      team.run({rowTile, &f, rows.tiles});
+      return;
+    }
+  }
+  team.run({columnTile, &f, f.tiles.tiles});
 }
