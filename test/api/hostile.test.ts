@@ -102,7 +102,9 @@ describe('a hostile battery', () => {
   async function run(cases: Case[]): Promise<void> {
     const failures: string[] = [];
     for (const { name, send } of cases) {
-      const { status, body } = await send();
+      const { status, body } = await send().catch((error: Error) => {
+        throw new Error(`${name}: ${error.message}: ${String(error.cause)}`, { cause: error });
+      });
       sent++;
       let problem = status >= 400 && status < 500 ? '' : `status ${status}`;
       try {
@@ -280,7 +282,12 @@ describe('a hostile battery', () => {
       { name: 'predict with rows nested a level too deep', send: predict({ modelId: MODEL_ID, inputs: [[[0]]] }) },
       { name: 'predict nested 1,000 deep', send: predict(`{"modelId":"${MODEL_ID}","inputs":${'['.repeat(1000)}${']'.repeat(1000)}}`) },
       { name: 'predict with an unknown field', send: predict({ modelId: MODEL_ID, pixels, debug: true }) },
-      { name: 'predict over the body limit', send: predict({ modelId: MODEL_ID, pad: 'x'.repeat(2 * MEGABYTE) }) },
+      // Announced, not sent: the server answers from the header, and a client still writing 2 MB
+      // into a connection the server has closed gets EPIPE instead of the answer.
+      {
+        name: 'predict over the body limit',
+        send: () => raw(`POST /predict HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${ADMIN}\r\nContent-Type: application/json\r\nContent-Length: ${2 * MEGABYTE}\r\nConnection: close\r\n\r\n{"modelId":"${MODEL_ID}"`),
+      },
       { name: 'predict as text/plain', send: () => call('POST', '/predict', { headers: { 'content-type': 'text/plain' }, body: 'hello' }) },
       { name: 'predict as a form', send: () => call('POST', '/predict', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'modelId=x' }) },
       { name: 'predict as XML', send: () => call('POST', '/predict', { headers: { 'content-type': 'application/xml' }, body: '<x/>' }) },
