@@ -88,13 +88,6 @@ export function stepLossPoints(job: Job): [number, number][] {
 /** A run's name when it has one, else its short id. */
 export const runName = (job: JobSummary): string => job.name ?? shortId(job.id);
 
-/** How long the run has trained: to its end, or to now while it runs; null before it starts. */
-export function runSeconds(job: JobSummary, now = Date.now()): number | null {
-  if (!job.startedAt) return null;
-  const end = job.finishedAt ? Date.parse(job.finishedAt) : now;
-  return Math.max(0, (end - Date.parse(job.startedAt)) / 1000);
-}
-
 /** A config value in words: objects as their fields (`kind cosine, minLearningRate 0`), null as "off". */
 function settingText(value: unknown): string {
   if (value === null || value === undefined) return 'off';

@@ -1,16 +1,16 @@
+import { RUN_FIELD_IDS, RUN_FIELDS, runSeconds, type RunFieldId, type RunValue } from '../src/queue/run-fields.js';
 import type { JobSummary } from './api-types.js';
 import { formatDate, formatDuration, formatNumber, formatPercent, h, show, scrollBox } from './dom.js';
-import { bestAccuracyText, learningRateText, listedBestAccuracy, progressView, runName, runSeconds, shapeText, shortId, stateBadge } from './job-format.js';
+import { bestAccuracyText, learningRateText, listedBestAccuracy, progressView, runName, shortId, stateBadge } from './job-format.js';
 import { compareHref, datasetHref, jobHref } from './route.js';
 
 type CellContent = Node | string;
 
-/** One column of the runs table: what it shows, what it sorts by, and the text a filter matches. */
+/** One column of the runs table: a field the server sorts and filters by, and how its cell looks. */
 interface Column {
-  id: string;
+  id: RunFieldId;
   title: string;
-  /** The sort key; null sorts last either way. */
-  value: (job: JobSummary) => string | number | null;
+  value: (job: JobSummary) => RunValue;
   /** Defaults to the value as text, or "–". */
   cell?: (job: JobSummary) => CellContent;
   /** What decides whether the cell must be redrawn; defaults to the value. */
@@ -19,68 +19,82 @@ interface Column {
   shown: boolean;
 }
 
-const metric = (format: (value: number) => string, read: (job: JobSummary) => number | undefined | null): Pick<Column, 'value' | 'cell' | 'numeric'> => ({
-  value: (job) => read(job) ?? null,
-  cell: (job) => {
-    const value = read(job);
-    return value === undefined || value === null ? '–' : format(value);
-  },
-  numeric: true,
-});
+/** What the table asks the server for: the order and the filter. */
+export interface RunsQuery {
+  sort: RunFieldId;
+  descending: boolean;
+  filter: string;
+}
 
-/** The MLflow runs table's columns: identity, every hyperparameter, the final and best metrics, duration and state. */
+const FILTER_PAUSE_MS = 300;
+
+/** The order and filter a page address asks for (`#/jobs?sort=valLoss&order=asc&q=relu`), newest first by default. */
+export function runsQueryFrom(params: URLSearchParams): RunsQuery {
+  const sort = RUN_FIELD_IDS.find((id) => id === params.get('sort')) ?? 'createdAt';
+  return { sort, descending: params.get('order') !== 'asc', filter: params.get('q') ?? '' };
+}
+
+/** The page address's parameters with the order and filter written in, so a reload or a shared link keeps them. */
+export function withRunsQuery(params: URLSearchParams, query: RunsQuery): URLSearchParams {
+  const next = new URLSearchParams(params);
+  next.set('sort', query.sort);
+  next.set('order', query.descending ? 'desc' : 'asc');
+  if (query.filter === '') next.delete('q');
+  else next.set('q', query.filter);
+  return next;
+}
+
 function columns(datasetNames: Map<string, string>): Column[] {
+  const context = { now: 0, datasetNames };
+  const column = (id: RunFieldId, shown: boolean, look: Partial<Pick<Column, 'cell' | 'key' | 'numeric'>> = {}): Column => ({
+    id, title: RUN_FIELDS[id].title, shown, value: (job) => RUN_FIELDS[id].value(job, { ...context, now: Date.now() }), ...look,
+  });
+  const metric = (id: RunFieldId, shown: boolean, format: (value: number) => string): Column => column(id, shown, {
+    numeric: true,
+    cell: (job) => {
+      const value = RUN_FIELDS[id].value(job, context);
+      return typeof value === 'number' ? format(value) : '–';
+    },
+  });
   return [
-    {
-      id: 'run', title: 'Run', shown: true, value: runName,
-      cell: (job) => h('a', { href: jobHref(job.id) }, job.name ?? h('span', { class: 'mono' }, shortId(job.id))),
-    },
-    { id: 'state', title: 'State', shown: true, value: (job) => job.state, cell: (job) => stateBadge(job.state) },
-    {
-      id: 'tags', title: 'Tags', shown: true, value: (job) => job.tags.join(' '),
-      cell: (job) => (job.tags.length === 0 ? '–' : h('span', { class: 'tags' }, ...job.tags.map((tag) => h('span', { class: 'tag' }, tag)))),
-    },
-    {
-      id: 'dataset', title: 'Dataset', shown: false, value: (job) => datasetNames.get(job.datasetId) ?? job.datasetId,
-      cell: (job) => h('a', { href: datasetHref(job.datasetId) }, datasetNames.get(job.datasetId) ?? shortId(job.datasetId)),
-    },
-    { id: 'shape', title: 'Shape', shown: true, value: (job) => shapeText(job.config.shape) },
-    { id: 'activation', title: 'Activation', shown: true, value: (job) => job.config.activation },
-    { id: 'optimizer', title: 'Optimizer', shown: true, value: (job) => job.config.optimizer },
-    {
-      id: 'learningRate', title: 'Learning rate', shown: true, numeric: true,
-      value: (job) => (job.config.learningRate === 'auto' ? job.learningRateSearch?.chosen ?? null : job.config.learningRate),
-      cell: learningRateText,
-    },
-    { id: 'batchSize', title: 'Batch', shown: true, numeric: true, value: (job) => job.config.batchSize },
-    { id: 'epochs', title: 'Epochs', shown: false, numeric: true, value: (job) => job.config.epochs },
-    { id: 'momentum', title: 'Momentum', shown: false, numeric: true, value: (job) => job.config.momentum },
-    { id: 'l2', title: 'L2', shown: false, numeric: true, value: (job) => job.config.l2 },
-    { id: 'dropout', title: 'Dropout', shown: false, numeric: true, value: (job) => job.config.dropout },
-    { id: 'schedule', title: 'Schedule', shown: false, value: (job) => job.config.schedule.kind },
-    { id: 'init', title: 'Init', shown: false, value: (job) => job.config.init.kind },
-    { id: 'loss', title: 'Loss function', shown: false, value: (job) => job.config.loss },
-    { id: 'outputActivation', title: 'Output', shown: false, value: (job) => job.config.outputActivation },
-    { id: 'seed', title: 'Seed', shown: false, numeric: true, value: (job) => job.config.seed },
-    { id: 'progress', title: 'Progress', shown: true, value: (job) => job.progress?.step ?? 0, cell: progressView, key: (job) => JSON.stringify([job.state, job.progress]) },
-    { id: 'trainLoss', title: 'Train loss', shown: false, ...metric(formatNumber, (job) => job.lastEpoch?.trainLoss) },
-    { id: 'valLoss', title: 'Validation loss', shown: true, ...metric(formatNumber, (job) => job.lastEpoch?.valLoss) },
-    { id: 'trainAccuracy', title: 'Train accuracy', shown: false, ...metric(formatPercent, (job) => job.lastEpoch?.trainAccuracy) },
-    { id: 'valAccuracy', title: 'Validation accuracy', shown: true, ...metric(formatPercent, (job) => job.lastEpoch?.valAccuracy) },
-    {
-      id: 'bestAccuracy', title: 'Model accuracy', shown: true, numeric: true,
-      value: (job) => job.bestAccuracy, cell: (job) => bestAccuracyText(listedBestAccuracy(job)),
-    },
-    {
-      id: 'duration', title: 'Duration', shown: true, numeric: true, value: (job) => runSeconds(job),
+    column('run', true, { cell: (job) => h('a', { href: jobHref(job.id) }, job.name ?? h('span', { class: 'mono' }, shortId(job.id))) }),
+    column('state', true, { cell: (job) => stateBadge(job.state) }),
+    column('tags', true, { cell: (job) => (job.tags.length === 0 ? '–' : h('span', { class: 'tags' }, ...job.tags.map((tag) => h('span', { class: 'tag' }, tag)))) }),
+    column('dataset', false, { cell: (job) => h('a', { href: datasetHref(job.datasetId) }, datasetNames.get(job.datasetId) ?? shortId(job.datasetId)) }),
+    column('shape', true),
+    column('activation', true),
+    column('optimizer', true),
+    column('learningRate', true, { numeric: true, cell: learningRateText }),
+    column('batchSize', true, { numeric: true }),
+    column('epochs', false, { numeric: true }),
+    column('momentum', false, { numeric: true }),
+    column('l2', false, { numeric: true }),
+    column('dropout', false, { numeric: true }),
+    column('schedule', false),
+    column('init', false),
+    column('loss', false),
+    column('outputActivation', false),
+    column('seed', false, { numeric: true }),
+    column('progress', true, { cell: progressView, key: (job) => JSON.stringify([job.state, job.progress]) }),
+    metric('trainLoss', false, formatNumber),
+    metric('valLoss', true, formatNumber),
+    metric('trainAccuracy', false, formatPercent),
+    metric('valAccuracy', true, formatPercent),
+    metric('bestTrainLoss', false, formatNumber),
+    metric('bestValLoss', false, formatNumber),
+    metric('bestTrainAccuracy', false, formatPercent),
+    metric('bestValAccuracy', false, formatPercent),
+    column('bestAccuracy', true, { numeric: true, cell: (job) => bestAccuracyText(listedBestAccuracy(job)) }),
+    column('duration', true, {
+      numeric: true,
       cell: (job) => {
         const seconds = runSeconds(job);
         return seconds === null ? '–' : formatDuration(seconds);
       },
       // A running job's duration grows on its own: redraw it at each refresh, a finished one never.
       key: (job) => `${job.state} ${Math.round(runSeconds(job) ?? -1)}`,
-    },
-    { id: 'createdAt', title: 'Created', shown: false, value: (job) => job.createdAt, cell: (job) => formatDate(job.createdAt) },
+    }),
+    column('createdAt', false, { cell: (job) => formatDate(job.createdAt) }),
   ];
 }
 
@@ -95,24 +109,14 @@ function savedColumnIds(): string[] | null {
   }
 }
 
-const text = (value: string | number | null): string => (value === null ? '' : String(value).toLowerCase());
-
-/** A filter's words: `optimizer:adam` must match that column, any other word some column. */
-function matches(job: JobSummary, shown: Column[], all: Column[], words: string[]): boolean {
-  return words.every((word) => {
-    const [name, wanted] = word.includes(':') ? word.split(/:(.*)/s) : [null, word];
-    const candidates = name === null ? shown : all.filter((column) => column.id.toLowerCase() === name || column.title.toLowerCase() === name);
-    return candidates.some((column) => text(column.value(job)).includes(wanted));
-  });
-}
-
 interface DrawnCell {
   key: string;
   element: HTMLTableCellElement;
 }
 
 /**
- * The runs table: sortable and filterable, its columns chosen by the user and remembered.
+ * The runs table: sorted and filtered by the server over every run, its columns chosen by the
+ * user and remembered.
  * Refreshes redraw only the cells whose content changed and move rows only when their order
  * changed, so focus, selection and scroll hold while running jobs update.
  */
@@ -120,24 +124,35 @@ export class RunsTable {
   readonly element: HTMLElement;
   private readonly columns: Column[];
   private jobs: JobSummary[] = [];
+  private total = 0;
   private readonly rows = new Map<string, { row: HTMLTableRowElement; cells: Map<string, DrawnCell>; columnsKey: string }>();
   private readonly selected = new Set<string>();
-  private sort: { id: string; descending: boolean } | null = null;
+  private readonly query: RunsQuery;
   private readonly body = h('tbody');
   private readonly headRow = h('tr');
   private readonly filter = h('input', { type: 'search', name: 'filter', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. relu state:completed' });
-  private readonly count = h('p', { class: 'hint', 'aria-live': 'polite' });
+  private readonly count = h('p', { class: 'hint runs-count', 'aria-live': 'polite' });
   private readonly compareButton = h('button', { type: 'button', class: 'secondary', disabled: true }, 'Compare selected');
   private readonly columnChoices = h('div', { class: 'column-choices' });
 
-  constructor(datasetNames: Map<string, string>) {
+  /** onQuery is told of every new order or filter, and answers with update(). */
+  constructor(datasetNames: Map<string, string>, query: RunsQuery, private readonly onQuery: (query: RunsQuery) => void) {
     this.columns = columns(datasetNames);
+    this.query = { ...query };
+    this.filter.value = query.filter;
     const saved = savedColumnIds();
     if (saved) for (const column of this.columns) column.shown = saved.includes(column.id);
     const filterId = 'runs-filter';
     this.filter.id = filterId;
     this.filter.setAttribute('aria-describedby', `${filterId}-hint`);
-    this.filter.addEventListener('input', () => this.draw());
+    let pause: ReturnType<typeof setTimeout> | undefined;
+    this.filter.addEventListener('input', () => {
+      clearTimeout(pause);
+      pause = setTimeout(() => {
+        this.query.filter = this.filter.value.trim();
+        this.onQuery({ ...this.query });
+      }, FILTER_PAUSE_MS);
+    });
     this.compareButton.addEventListener('click', () => { location.hash = compareHref([...this.selected]); });
     this.drawColumnChoices();
     this.element = h('div', {},
@@ -145,7 +160,7 @@ export class RunsTable {
         h('div', { class: 'field' },
           h('label', { class: 'field-label', for: filterId }, 'Filter runs'),
           this.filter,
-          h('small', { class: 'hint', id: `${filterId}-hint` }, 'Every word must match a shown column; column:word matches one column, e.g. optimizer:adam.')),
+          h('small', { class: 'hint', id: `${filterId}-hint` }, 'Every word must match some field of the run; field:word matches one field, e.g. optimizer:adam or batch:64. Searches every run, not only the loaded ones.')),
         h('details', { class: 'column-picker' }, h('summary', {}, 'Columns'), this.columnChoices)),
       this.count,
       scrollBox(h('table', { class: 'cards runs' }, h('thead', {}, this.headRow), this.body)),
@@ -153,8 +168,10 @@ export class RunsTable {
     this.drawHead();
   }
 
-  update(jobs: JobSummary[]): void {
+  /** Shows the runs the server answered, in its order; total is how many match on every page. */
+  update(jobs: JobSummary[], total: number): void {
     this.jobs = jobs;
+    this.total = total;
     this.draw();
   }
 
@@ -177,12 +194,13 @@ export class RunsTable {
 
   private drawHead(): void {
     show(this.headRow, h('th', { scope: 'col' }, 'Compare'), ...this.shown().map((column) => {
-      const sorted = this.sort?.id === column.id ? this.sort : null;
+      const sorted = this.query.sort === column.id ? this.query : null;
       const button = h('button', { type: 'button', class: 'sort' }, column.title, h('span', { 'aria-hidden': 'true' }, sorted ? (sorted.descending ? ' ▼' : ' ▲') : ''));
       button.addEventListener('click', () => {
-        this.sort = { id: column.id, descending: sorted ? !sorted.descending : column.numeric === true };
+        this.query.descending = sorted ? !sorted.descending : column.numeric === true;
+        this.query.sort = column.id;
         this.drawHead();
-        this.draw();
+        this.onQuery({ ...this.query });
         this.headRow.querySelector<HTMLButtonElement>(`th[data-column="${column.id}"] button`)?.focus();
       });
       return h('th', {
@@ -192,25 +210,14 @@ export class RunsTable {
     }));
   }
 
-  private ordered(): JobSummary[] {
-    const shown = this.shown();
-    const words = this.filter.value.toLowerCase().split(/\s+/).filter(Boolean);
-    const kept = this.jobs.filter((job) => matches(job, shown, this.columns, words));
-    const column = this.columns.find((candidate) => candidate.id === this.sort?.id);
-    if (!column || !this.sort) return kept;
-    const direction = this.sort.descending ? -1 : 1;
-    return kept.map((job) => ({ job, value: column.value(job) })).sort((a, b) => {
-      if (a.value === null || b.value === null) return a.value === b.value ? 0 : a.value === null ? 1 : -1;
-      return (a.value < b.value ? -1 : a.value > b.value ? 1 : 0) * direction;
-    }).map(({ job }) => job);
-  }
-
   private draw(): void {
-    const jobs = this.ordered();
-    this.count.textContent = this.jobs.length === jobs.length ? `${jobs.length} runs` : `${jobs.length} of ${this.jobs.length} runs match the filter`;
-    const wanted = jobs.map((job) => this.drawRow(job));
+    const filtered = this.query.filter !== '';
+    const runs = this.total === 1 ? '1 run' : `${this.total} runs`;
+    const loaded = this.jobs.length < this.total ? `, ${this.jobs.length} loaded` : '';
+    this.count.textContent = `${filtered ? `${runs} ${this.total === 1 ? 'matches' : 'match'} the filter` : runs}${loaded}`;
+    const wanted = this.jobs.map((job) => this.drawRow(job));
     if (wanted.length === 0) {
-      show(this.body, h('tr', {}, h('td', { colspan: this.shown().length + 1 }, this.jobs.length === 0 ? 'No jobs yet: start one with the form.' : 'No run matches the filter.')));
+      show(this.body, h('tr', {}, h('td', { colspan: this.shown().length + 1 }, filtered ? 'No run matches the filter.' : 'No jobs yet: start one with the form.')));
       return;
     }
     // Move a row only when it is out of place: moving the row that holds focus would drop it.

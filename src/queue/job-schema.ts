@@ -12,6 +12,7 @@ import { registeredNameSchema } from '../models/model-schema.js';
 import { augmentSchema, earlyStoppingSchema, MODEL_STOP_REASONS, networkRequestFields, scheduleSchema, trainingConfigSchema } from '../models/training-config-schema.js';
 import { JOB_ERROR_CODES } from './job-errors.js';
 import { REQUESTED_STOPS } from './stop-cause.js';
+import { RUN_FIELD_IDS } from './run-fields.js';
 
 export interface JobLimits {
   maxRuntimeSeconds: number;
@@ -155,6 +156,13 @@ const epochRecordSchema = z.object({
   learningRate: z.number(),
 });
 
+const bestMetricsSchema = z.object({
+  trainLoss: z.number().optional(),
+  trainAccuracy: z.number().optional(),
+  valLoss: z.number().optional(),
+  valAccuracy: z.number().optional(),
+}).describe('The best of each metric over the epochs so far: the lowest finite losses and the highest accuracies, each from whichever epoch reached it');
+
 export const checkpointRecordSchema = z.object({
   epoch: z.int().describe('Epochs completed when the checkpoint was taken'),
   step: z.int(),
@@ -239,14 +247,29 @@ export const jobSchema = jobSpecSchema
     name: z.string().nullable().describe('The run\'s name, set with PATCH /jobs/:id'),
     tags: z.array(z.string()).describe('The run\'s tags, set with PATCH /jobs/:id'),
     lastEpoch: epochRecordSchema.nullable().describe('The latest finished epoch\'s metrics, so a runs table needs no job\'s history'),
+    bestMetrics: bestMetricsSchema.nullable(),
   })
   .meta({ id: 'Job' });
 
 export const jobSummarySchema = jobSchema.omit({ history: true, diagnostics: true, checkpoints: true, statusTransitions: true });
 
-export const jobListQuerySchema = pageQuerySchema.extend({ state: z.enum(JOB_STATES).optional() });
+/** Longest filter GET /jobs takes: a few dozen words. */
+const MAX_JOB_FILTER_LENGTH = 500;
+const fieldList = RUN_FIELD_IDS.join(', ');
+export const jobListQuerySchema = pageQuerySchema.extend({
+  cursor: z.string().max(1000).optional().describe('The nextCursor of the previous page, asked with the same sort, order, state and q'),
+  state: z.enum(JOB_STATES).optional(),
+  sort: z.enum(RUN_FIELD_IDS).default('createdAt').describe(`The field to order by (default createdAt): ${fieldList}. Runs without a value come last either way`),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  q: z.string().max(MAX_JOB_FILTER_LENGTH).optional()
+    .describe('Words every listed run must match, case-insensitive: `field:word` in that field (its id, or its title without spaces), any other word in some field; e.g. `relu optimizer:adam tags:baseline`'),
+});
 
-export const jobListSchema = z.object({ jobs: z.array(jobSummarySchema), nextCursor: nextCursorSchema });
+export const jobListSchema = z.object({
+  jobs: z.array(jobSummarySchema),
+  nextCursor: nextCursorSchema,
+  total: z.int().describe('Runs that match state and q, on every page'),
+});
 
 export const jobParamsSchema = z.object({ id: idSchema('job') });
 
@@ -279,4 +302,5 @@ export type EpochRecord = z.infer<typeof epochRecordSchema>;
 export type CheckpointRecord = z.infer<typeof checkpointRecordSchema>;
 export type JobError = z.infer<typeof jobErrorSchema>;
 export type JobListQuery = z.infer<typeof jobListQuerySchema>;
+export type BestMetrics = z.infer<typeof bestMetricsSchema>;
 export type StepHistoryQuery = z.infer<typeof stepHistoryQuerySchema>;

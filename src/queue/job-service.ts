@@ -235,8 +235,20 @@ export class JobService {
     return this.get(id, 'none');
   }
 
-  list(query: JobListQuery) {
-    return this.deps.jobs.list(query);
+  /** A page of runs; a filter also matches a run's dataset by name, so the names are read for it. */
+  async list(query: JobListQuery) {
+    return this.deps.jobs.list(query, query.q?.trim() ? await this.datasetNames() : new Map());
+  }
+
+  private async datasetNames(): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.datasets.list(100, cursor);
+      for (const dataset of page.datasets) names.set(dataset.id, dataset.name);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return names;
   }
 
   /**

@@ -1,13 +1,16 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
 import { pageOfIndex } from '../storage/paging.js';
 import type { RedisKeys } from '../storage/redis.js';
 import {
   checkpointRecordSchema, JOB_STATES, jobSpecSchema,
-  type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobLabelsRequest, type JobListQuery, type JobProgress,
+  type BestMetrics, type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobLabelsRequest, type JobListQuery, type JobProgress,
   type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord,
 } from './job-schema.js';
 import type { Diagnostics, LearningRateSearch, TrainingNote } from '../core/index.js';
 import type { RequestedStop } from './stop-cause.js';
+import { compareRunValues, filterWords, RUN_FIELDS, runMatches, type RunFieldContext, type RunValue } from './run-fields.js';
 
 /**
  * Moves a job between states atomically: only from an allowed state, with the transition
@@ -40,6 +43,44 @@ return 1`;
 
 /** What the job's best accuracy is made of: validation accuracy when the job has validation data, else training accuracy. */
 const epochAccuracy = (epoch: EpochRecord): number => epoch.valAccuracy ?? epoch.trainAccuracy;
+
+const LOWER_IS_BETTER = { trainLoss: true, valLoss: true, trainAccuracy: false, valAccuracy: false } as const;
+
+/** Folds epochs into the best of each metric so far; a loss that is not finite (a divergence) is never the best. */
+export function bestMetricsOf(previous: BestMetrics | null, epochs: readonly EpochRecord[]): BestMetrics | null {
+  if (epochs.length === 0) return previous;
+  const best: BestMetrics = { ...previous };
+  for (const epoch of epochs) {
+    for (const [name, lower] of Object.entries(LOWER_IS_BETTER) as [keyof BestMetrics, boolean][]) {
+      const value = epoch[name];
+      if (value === undefined || !Number.isFinite(value)) continue;
+      const earlier = best[name];
+      if (earlier === undefined || (lower ? value < earlier : value > earlier)) best[name] = value;
+    }
+  }
+  return best;
+}
+
+/** Where a sorted or filtered list's previous page ended: the last run's sort value and creation number. */
+const scanCursorSchema = z.tuple([z.union([z.number(), z.string(), z.null()]), z.int()]);
+
+function encodeScanCursor(value: RunValue, seq: number): string {
+  return Buffer.from(JSON.stringify([value, seq])).toString('base64url');
+}
+
+const cursorError = () =>
+  new AppError('VALIDATION_FAILED', 'querystring.cursor: not the nextCursor of a page with this sort and filter; start again without cursor', { field: 'cursor' });
+
+function decodeScanCursor(cursor: string): [RunValue, number] {
+  try {
+    return scanCursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString()));
+  } catch {
+    throw cursorError();
+  }
+}
+
+/** Job hashes read per pipeline while scanning for a sorted or filtered list. */
+const SCAN_BATCH = 500;
 
 export type JobEvent =
   | { type: 'state'; transition: JobTransition }
@@ -141,6 +182,11 @@ export class JobStore {
    */
   async appendHistory(id: string, batch: HistoryBatch): Promise<void> {
     const multi = this.redis.multi();
+    if (batch.epochs.length > 0) {
+      // One worker writes a job's history at a time, so reading the bests first cannot race.
+      const previous = parseJson<BestMetrics>(await this.redis.hget(this.keys.job(id), 'bestMetrics'));
+      multi.hset(this.keys.job(id), 'bestMetrics', JSON.stringify(bestMetricsOf(previous, batch.epochs)));
+    }
     if (batch.steps.length > 0) multi.rpush(this.keys.jobSteps(id), ...batch.steps.map((step) => JSON.stringify(step)));
     if (batch.epochs.length > 0) multi.rpush(this.keys.jobEpochs(id), ...batch.epochs.map((epoch) => JSON.stringify(epoch)));
     for (const epoch of batch.epochs) multi.eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)));
@@ -196,12 +242,12 @@ export class JobStore {
     ]);
     const keptSteps = steps.filter((text) => (JSON.parse(text) as StepRecord).step <= checkpoint.step);
     const keptEpochs = epochs.filter((text) => (JSON.parse(text) as EpochRecord).epoch <= checkpoint.epoch);
-    const multi = this.redis.multi().del(this.keys.jobSteps(id), this.keys.jobEpochs(id)).hdel(this.keys.job(id), 'bestAccuracy');
+    const multi = this.redis.multi().del(this.keys.jobSteps(id), this.keys.jobEpochs(id)).hdel(this.keys.job(id), 'bestAccuracy', 'bestMetrics');
     if (keptSteps.length > 0) multi.rpush(this.keys.jobSteps(id), ...keptSteps);
     if (keptEpochs.length > 0) {
+      const kept = keptEpochs.map((text) => JSON.parse(text) as EpochRecord);
       multi.rpush(this.keys.jobEpochs(id), ...keptEpochs);
-      const best = Math.max(...keptEpochs.map((text) => epochAccuracy(JSON.parse(text) as EpochRecord)));
-      multi.hset(this.keys.job(id), 'bestAccuracy', String(best));
+      multi.hset(this.keys.job(id), 'bestAccuracy', String(Math.max(...kept.map(epochAccuracy))), 'bestMetrics', JSON.stringify(bestMetricsOf(null, kept)));
     }
     await multi.exec();
   }
@@ -241,7 +287,7 @@ export class JobStore {
     if (!hash.spec) return null;
     const lastEpoch = history === 'none' ? await this.lastEpoch(id) : parseJson<EpochRecord>(epochs.at(-1));
     return {
-      ...this.summaryFrom(hash, lastEpoch),
+      ...(await this.withBestMetrics(id, this.summaryFrom(hash, lastEpoch))),
       statusTransitions: transitions.map((text) => JSON.parse(text) as JobTransition),
       history: {
         steps: steps.map((text) => JSON.parse(text) as StepRecord),
@@ -263,16 +309,72 @@ export class JobStore {
     return { steps: after.filter((_, i) => i % every === 0).slice(0, limit), total: after.length };
   }
 
-  /** Newest first; the cursor is the creation sequence number of the last job of the previous page. */
-  async list(query: JobListQuery): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
+  /**
+   * One page of runs. Newest first over the creation index, whose cursor is a creation number;
+   * any other order or a filter reads every run in the state's index and sorts and filters them
+   * here (a page of 1,000 runs takes tens of milliseconds), with the last run's sort value and
+   * creation number as the cursor, so a page stays right while runs are added or removed.
+   */
+  async list(query: JobListQuery, datasetNames: ReadonlyMap<string, string> = new Map()): Promise<{ jobs: JobSummary[]; nextCursor: string | null; total: number }> {
     const index = query.state ? this.keys.jobsByState(query.state) : this.keys.jobs;
-    const { ids, nextCursor } = await pageOfIndex(this.redis, index, query.limit, query.cursor);
-    const [hashes, lastEpochs] = await Promise.all([
-      Promise.all(ids.map((id) => this.redis.hgetall(this.keys.job(id)))),
-      Promise.all(ids.map((id) => this.lastEpoch(id))),
-    ]);
-    const jobs = hashes.flatMap((hash, i) => (hash.spec ? [this.summaryFrom(hash, lastEpochs[i])] : []));
-    return { jobs, nextCursor };
+    const words = filterWords(query.q ?? '');
+    if (query.sort === 'createdAt' && query.order === 'desc' && words.length === 0) {
+      if (query.cursor !== undefined && !/^\d+$/.test(query.cursor)) throw cursorError();
+      const [{ ids, nextCursor }, total] = await Promise.all([
+        pageOfIndex(this.redis, index, query.limit, query.cursor),
+        this.redis.zcard(index),
+      ]);
+      return { jobs: (await this.summaries(ids)).map(({ job }) => job), nextCursor, total };
+    }
+    const context: RunFieldContext = { now: Date.now(), datasetNames };
+    const field = RUN_FIELDS[query.sort];
+    const descending = query.order === 'desc';
+    const rows = (await this.summaries(await this.redis.zrange(index, 0, -1)))
+      .filter(({ job }) => runMatches(job, words, context))
+      .map((row) => ({ ...row, value: field.value(row.job, context) }));
+    // Ties go newest first, so the order is total and a cursor names one place in it.
+    const order = (a: { value: RunValue; seq: number }, b: { value: RunValue; seq: number }) =>
+      compareRunValues(a.value, b.value, descending) || b.seq - a.seq;
+    rows.sort(order);
+    let start = 0;
+    if (query.cursor !== undefined) {
+      const [value, seq] = decodeScanCursor(query.cursor);
+      const after = rows.findIndex((row) => order(row, { value, seq }) > 0);
+      start = after === -1 ? rows.length : after;
+    }
+    const page = rows.slice(start, start + query.limit);
+    const last = page.at(-1);
+    const nextCursor = last && start + query.limit < rows.length ? encodeScanCursor(last.value, last.seq) : null;
+    return { jobs: page.map(({ job }) => job), nextCursor, total: rows.length };
+  }
+
+  /** The summaries of the jobs that still exist, with their creation numbers, read in pipelines. */
+  private async summaries(ids: readonly string[]): Promise<{ job: JobSummary; seq: number }[]> {
+    const rows: { job: JobSummary; seq: number }[] = [];
+    for (let start = 0; start < ids.length; start += SCAN_BATCH) {
+      const batch = ids.slice(start, start + SCAN_BATCH);
+      const pipeline = this.redis.pipeline();
+      for (const id of batch) pipeline.hgetall(this.keys.job(id)).lindex(this.keys.jobEpochs(id), -1);
+      const replies = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < batch.length; i += 1) {
+        const [hashError, hash] = replies[2 * i] as [Error | null, Record<string, string>];
+        const [epochError, lastEpoch] = replies[2 * i + 1] as [Error | null, string | null];
+        if (hashError || epochError) throw hashError ?? epochError;
+        if (!hash.spec) continue;
+        const job = this.summaryFrom(hash, parseJson<EpochRecord>(lastEpoch));
+        rows.push({ job: await this.withBestMetrics(batch[i], job), seq: Number(hash.seq) });
+      }
+    }
+    return rows;
+  }
+
+  /** Jobs recorded before best metrics were kept get them from their epochs once, and keep them. */
+  private async withBestMetrics(id: string, job: JobSummary): Promise<JobSummary> {
+    if (job.bestMetrics !== null || job.lastEpoch === null) return job;
+    const epochs = (await this.redis.lrange(this.keys.jobEpochs(id), 0, -1)).map((text) => JSON.parse(text) as EpochRecord);
+    const bestMetrics = bestMetricsOf(null, epochs);
+    await this.redis.hset(this.keys.job(id), 'bestMetrics', JSON.stringify(bestMetrics));
+    return { ...job, bestMetrics };
   }
 
   async countsByState(): Promise<Record<JobState, number>> {
@@ -306,6 +408,7 @@ export class JobStore {
       name: hash.name ?? null,
       tags: parseJson<string[]>(hash.tags) ?? [],
       lastEpoch,
+      bestMetrics: parseJson<BestMetrics>(hash.bestMetrics),
     };
   }
 }

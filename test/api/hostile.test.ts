@@ -232,7 +232,7 @@ describe('a hostile battery', () => {
       { name: 'a seed of 2^33', send: job({ ...valid(), seed: 2 ** 33 }) },
       { name: 'a schedule without kind', send: job({ ...valid(), schedule: { everyEpochs: 1 } }) },
       { name: 'a 201-character Idempotency-Key', send: job(valid(), { 'idempotency-key': 'k'.repeat(201) }) },
-      ...['state=bogus', 'limit=0', 'limit=101', 'limit=-1', 'limit=0x10', 'limit=ten', 'limit=1.5', 'limit=1&limit=2', 'cursor=abc', 'cursor=-1'].map((query) => ({ name: `GET /jobs?${query}`, send: () => call('GET', `/jobs?${query}`) })),
+      ...['state=bogus', 'limit=0', 'limit=101', 'limit=-1', 'limit=0x10', 'limit=ten', 'limit=1.5', 'limit=1&limit=2', 'cursor=abc', 'cursor=-1', 'sort=bogus', 'sort=valLoss&order=up', 'sort=valLoss&cursor=abc', 'q=relu&cursor=12', `q=${'x'.repeat(501)}`, 'sort=valLoss&sort=seed'].map((query) => ({ name: `GET /jobs?${query}`, send: () => call('GET', `/jobs?${query}`) })),
       ...badIds.flatMap((id) => [
         { name: `GET /jobs/${id.slice(0, 30)}`, send: () => call('GET', `/jobs/${id}`) },
         { name: `DELETE /jobs/${id.slice(0, 30)}`, send: () => call('DELETE', `/jobs/${id}`) },

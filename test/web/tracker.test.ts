@@ -57,14 +57,36 @@ describe('the dashboard as an experiment tracker', () => {
     await page.waitForTimeout(TWO_REFRESHES_MS);
     assert.equal(await page.evaluate('document.activeElement?.textContent'), 'fast xor', 'focus stays on the link while the list refreshes');
 
+    const rowIds = () => page.locator('table.runs tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-job')));
+    /** The table's first rows once the server's answer to a new order or filter is drawn. */
+    const rowsBecome = (ids: string[]) => page.waitForFunction(`[...document.querySelectorAll('table.runs tbody tr')]
+      .map((row) => row.getAttribute('data-job')).slice(0, ${ids.length}).join() === ${JSON.stringify(ids.join())}`);
+
     await page.getByRole('button', { name: 'Learning rate' }).click();
     assert.equal(await page.locator('th[data-column="learningRate"]').getAttribute('aria-sort'), 'descending');
-    const rates = await page.locator('td[data-label="Learning rate"]').allInnerTexts();
-    assert.deepEqual(rates.slice(0, 2), ['100', '0.5'], 'largest learning rate first');
+    await rowsBecome([divergedJob.id, xorJobs[0].id]);
+    assert.deepEqual((await page.locator('td[data-label="Learning rate"]').allInnerTexts()).slice(0, 2), ['100', '0.5'], 'largest learning rate first');
+    await page.getByRole('button', { name: 'Learning rate' }).click();
+    assert.equal(await page.locator('th[data-column="learningRate"]').getAttribute('aria-sort'), 'ascending');
+    assert.equal((await rowIds()).length, 4);
 
     await page.getByLabel('Filter runs').fill('state:failed');
-    assert.deepEqual(await page.locator('table.runs tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-job'))), [divergedJob.id]);
+    await rowsBecome([divergedJob.id]);
+    assert.deepEqual(await rowIds(), [divergedJob.id]);
+    assert.equal(await page.locator('.runs-count').innerText(), '1 run matches the filter');
+    await page.getByLabel('Filter runs').fill('baseline xor');
+    await rowsBecome([xorJobs[0].id]);
+    assert.deepEqual(await rowIds(), [xorJobs[0].id]);
+    assert.match(await page.evaluate('location.hash'), /^#\/jobs\?sort=learningRate&order=asc&q=baseline\+xor$/, 'the address keeps the order and filter');
+    await open('#/jobs?sort=learningRate&order=desc&q=xor');
+    await rowsBecome([xorJobs[0].id, xorJobs[1].id]);
+    assert.equal((await rowIds()).length, 2);
+    assert.equal(await page.locator('th[data-column="learningRate"]').getAttribute('aria-sort'), 'descending');
+    assert.equal(await page.getByLabel('Filter runs').inputValue(), 'xor');
+    await page.getByLabel('Filter runs').fill('optimizer:nothing');
+    await page.getByText('No run matches the filter.').waitFor();
     await page.getByLabel('Filter runs').fill('');
+    await page.getByText('4 runs', { exact: true }).waitFor();
 
     await page.getByText('Columns', { exact: true }).click();
     await page.getByLabel('Activation column').uncheck();

@@ -6,7 +6,7 @@ import type { Dataset, DatasetList, Job, JobLabelsBody, JobList, JobRequestBody,
 import { errorText, field, h, notice, poll, show } from '../dom.js';
 import { runName } from '../job-format.js';
 import { tagsFrom } from '../run-labels.js';
-import { RunsTable } from '../runs-table.js';
+import { RunsTable, runsQueryFrom, withRunsQuery, type RunsQuery } from '../runs-table.js';
 import { jobHref, type Page } from '../route.js';
 
 const LIST_REFRESH_MS = 2000;
@@ -15,42 +15,64 @@ const STEP_DEFAULTS = { everyEpochs: 10, gamma: 0.5 } as const;
 const JOBS_PER_PAGE = 50;
 
 /**
- * The runs loaded so far, page by page over the API's cursor. A refresh reads every loaded page
- * again, so running jobs on older pages update too.
+ * The runs loaded so far, page by page over the API's cursor, in the order and under the filter
+ * the table asks for. A refresh reads every loaded page again, so running jobs on older pages
+ * update too; a new order or filter starts again from the first page.
  */
 class RunPages {
   private cursors: (string | null)[] = [null];
   nextCursor: string | null = null;
 
-  constructor(private readonly signal: AbortSignal) {}
+  constructor(private query: RunsQuery, private readonly signal: AbortSignal) {}
 
-  async read(): Promise<JobSummary[]> {
+  async read(): Promise<{ jobs: JobSummary[]; total: number }> {
+    const { sort, descending, filter } = this.query;
+    const base = `/jobs?limit=${JOBS_PER_PAGE}&sort=${sort}&order=${descending ? 'desc' : 'asc'}${filter === '' ? '' : `&q=${encodeURIComponent(filter)}`}`;
     const pages = await Promise.all(this.cursors.map((cursor) =>
-      api.get<JobList>(`/jobs?limit=${JOBS_PER_PAGE}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, this.signal)));
+      api.get<JobList>(`${base}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, this.signal)));
     this.nextCursor = pages.at(-1)?.nextCursor ?? null;
-    return pages.flatMap((page) => page.jobs);
+    // A run that moved between pages while they were read is listed once.
+    const seen = new Set<string>();
+    const jobs = pages.flatMap((page) => page.jobs).filter((job) => !seen.has(job.id) && seen.add(job.id));
+    return { jobs, total: pages[0].total };
   }
 
   more(): void {
     if (this.nextCursor !== null) this.cursors.push(this.nextCursor);
   }
+
+  ask(query: RunsQuery): void {
+    this.query = query;
+    this.cursors = [null];
+  }
 }
 
 export const jobsPage: Page = async (root, route, signal) => {
-  const pages = new RunPages(signal);
-  const [{ datasets }, jobs] = await Promise.all([api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`, signal), pages.read()]);
-  const list = new RunsTable(new Map(datasets.map((dataset) => [dataset.id, dataset.name])));
+  const pages = new RunPages(runsQueryFrom(route.query), signal);
+  const [{ datasets }, first] = await Promise.all([api.get<DatasetList>(`/datasets?limit=${LIST_PAGE_MAX}`, signal), pages.read()]);
   const problem = h('div', { 'aria-live': 'polite' });
-  const older = h('button', { type: 'button', class: 'secondary' }, `Load ${JOBS_PER_PAGE} older runs`);
-  const refresh = async () => {
-    try {
-      list.update(await pages.read());
-      older.hidden = pages.nextCursor === null;
-      show(problem);
-    } catch (error) {
-      if (!signal.aborted) show(problem, notice('error', h('p', {}, `The list could not be refreshed: ${errorText(error)}`)));
-    }
+  const older = h('button', { type: 'button', class: 'secondary' }, `Load ${JOBS_PER_PAGE} more runs`);
+  // Refreshes run one at a time, so an older answer never overwrites a newer order or filter.
+  let reading = Promise.resolve();
+  const refresh = () => {
+    reading = reading.then(async () => {
+      try {
+        const { jobs, total } = await pages.read();
+        list.update(jobs, total);
+        older.hidden = pages.nextCursor === null;
+        show(problem);
+      } catch (error) {
+        if (!signal.aborted) show(problem, notice('error', h('p', {}, `The list could not be refreshed: ${errorText(error)}`)));
+      }
+    });
+    return reading;
   };
+  const list = new RunsTable(new Map(datasets.map((dataset) => [dataset.id, dataset.name])), runsQueryFrom(route.query), (query) => {
+    pages.ask(query);
+    // replaceState changes the address without a hashchange, so the page is not drawn again.
+    history.replaceState(null, '', `#/jobs?${withRunsQuery(route.query, query)}`);
+    void refresh();
+  });
   older.addEventListener('click', () => {
     pages.more();
     void refresh();
@@ -70,7 +92,7 @@ export const jobsPage: Page = async (root, route, signal) => {
       list.element,
       h('div', { class: 'actions' }, older)));
 
-  list.update(jobs);
+  list.update(first.jobs, first.total);
   older.hidden = pages.nextCursor === null;
   poll(LIST_REFRESH_MS, signal, async () => {
     await refresh();
