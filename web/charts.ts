@@ -7,6 +7,8 @@ export interface LineStyle {
   dash: number[];
   width: number;
   points: boolean;
+  /** Drawn pale and thin: the raw values behind a smoothed line, as TensorBoard shows them. */
+  faint?: boolean;
 }
 
 export interface Curve {
@@ -34,13 +36,31 @@ export interface ChartOptions {
   syncKey?: string;
 }
 
-/** Okabe–Ito colours, told apart by people with the common colour-vision deficiencies. */
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+/**
+ * Seven line colours, `--series-0` to `--series-6` in styles.css: the Okabe–Ito hues, told apart
+ * with the common colour-vision deficiencies, each at a lightness with 3:1 contrast against the
+ * light and the dark paper alike.
+ */
+const SERIES_COLOURS = 7;
 const DASHES = [[], [10, 5], [2, 4], [12, 4, 2, 4], [6, 3], [1, 2], [16, 6]];
 
 /** The nth distinct look: colour and dash pattern both change with n. */
 export function lineStyle(n: number, overrides: Partial<LineStyle> = {}): LineStyle {
-  return { colour: PALETTE[n % PALETTE.length], dash: DASHES[n % DASHES.length], width: 2, points: false, ...overrides };
+  return { colour: `var(--series-${n % SERIES_COLOURS})`, dash: DASHES[n % DASHES.length], width: 2, points: false, ...overrides };
+}
+
+/** A colour a canvas can paint: a `var(--name)` looked up in the page's current colour scheme. */
+export function paintable(colour: string, element: Element = document.documentElement): string {
+  const variable = /^var\((--[\w-]+)\)$/.exec(colour)?.[1];
+  return variable === undefined ? colour : getComputedStyle(element).getPropertyValue(variable).trim() || '#777777';
+}
+
+/** Opacity of a faint line, as two hex digits appended to a #rrggbb colour. */
+const FAINT_ALPHA_HEX = '4d';
+
+function stroke(style: LineStyle, element: Element): string {
+  const colour = paintable(style.colour, element);
+  return style.faint && /^#[0-9a-f]{6}$/i.test(colour) ? `${colour}${FAINT_ALPHA_HEX}` : colour;
 }
 
 /** CSS for a legend swatch drawn in a line's colour and dash (an SVG line, so the pattern shows). */
@@ -51,9 +71,11 @@ export function swatch(style: LineStyle): HTMLElement {
   svg.setAttribute('height', '10');
   svg.setAttribute('aria-hidden', 'true');
   const line = document.createElementNS(svgNamespace, 'line');
-  for (const [name, value] of Object.entries({ x1: 0, y1: 5, x2: 36, y2: 5, stroke: style.colour, 'stroke-width': 3, 'stroke-dasharray': style.dash.join(' ') })) {
+  for (const [name, value] of Object.entries({ x1: 0, y1: 5, x2: 36, y2: 5, 'stroke-width': 3, 'stroke-dasharray': style.dash.join(' ') })) {
     line.setAttribute(name, String(value));
   }
+  // A style property, unlike the stroke attribute, follows the colour variable across schemes.
+  line.style.stroke = style.colour;
   svg.append(line);
   const wrapper = document.createElement('span');
   wrapper.className = 'swatch-svg';
@@ -142,6 +164,12 @@ export class LineChart {
   private smoothing: number;
   private readonly resizeObserver: ResizeObserver;
   private readonly tableHolder: HTMLDetailsElement;
+  private readonly darkScheme = matchMedia('(prefers-color-scheme: dark)');
+  /** A canvas keeps the colours it was drawn with: a new colour scheme draws the plot again. */
+  private readonly redrawInScheme = () => {
+    this.plotKey = '';
+    this.draw();
+  };
 
   constructor(private readonly options: ChartOptions) {
     this.logY = options.logY ?? false;
@@ -153,6 +181,7 @@ export class LineChart {
     this.element.append(this.toolbar(), this.container, this.tableHolder);
     this.resizeObserver = new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: CHART_HEIGHT_PX }));
     this.resizeObserver.observe(this.element);
+    this.darkScheme.addEventListener('change', this.redrawInScheme);
   }
 
   update(curves: Curve[], xMax: number | null = null): void {
@@ -163,6 +192,7 @@ export class LineChart {
 
   destroy(): void {
     this.resizeObserver.disconnect();
+    this.darkScheme.removeEventListener('change', this.redrawInScheme);
     this.plot?.destroy();
     this.plot = null;
   }
@@ -198,9 +228,14 @@ export class LineChart {
     return h('div', { class: 'chart-tools' }, ...controls);
   }
 
-  /** The curves as drawn: smoothed where the slider applies, and without the points a log axis cannot show. */
+  /**
+   * The curves as drawn: smoothed where the slider applies, over a faint copy of the raw values,
+   * and without the points a log axis cannot show.
+   */
   private series(): { drawn: Curve[]; data: uPlot.AlignedData } {
-    const drawn = this.curves.filter((curve) => curve.points.length > 0);
+    const drawn = this.curves.filter((curve) => curve.points.length > 0).flatMap((curve) => (curve.smoothable && this.smoothing > 0
+      ? [{ ...curve, label: `${curve.label} (raw)`, smoothable: false, style: { ...curve.style, width: 1, faint: true } }, curve]
+      : [curve]));
     if (drawn.length === 0) return { drawn, data: [[]] };
     const data = uPlot.join(drawn.map((curve) => {
       const ys = curve.points.map(([, y]) => y);
@@ -301,13 +336,13 @@ export class LineChart {
         { label: xLabel, value: (_plot, value) => (value === null ? '–' : formatNumber(value)) },
         ...curves.map((curve): uPlot.Series => ({
           label: curve.label,
-          stroke: curve.style.colour,
+          stroke: stroke(curve.style, this.element),
           dash: curve.style.dash,
           width: curve.style.width,
           spanGaps: true,
           value: (_plot, value) => (value === null ? '–' : formatY(value)),
           // Marked points are drawn while there is room for them; uPlot leaves them out on dense curves.
-          points: curve.style.points ? { size: 7, fill: curve.style.colour } : { show: false },
+          points: curve.style.points ? { size: 7, fill: paintable(curve.style.colour, this.element) } : { show: false },
         })),
       ],
       legend: { live: true, markers: { width: 3, dash: (_plot, index) => legendDash(curves[index - 1]?.style.dash ?? []) } },

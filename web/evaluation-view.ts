@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import type { Dataset, EvaluateRequest, EvaluationResult, Job, Sample } from './api-types.js';
-import { lineStyle } from './charts.js';
+import { lineStyle, paintable } from './charts.js';
 import { errorText, formatNumber, formatPercent, h, notice, show, scrollBox } from './dom.js';
 import { confusionHeatmap } from './heatmap.js';
 import { sampleCanvas } from './sample-image.js';
@@ -107,7 +107,7 @@ async function decisionSurface(job: Job, modelId: string, signal: AbortSignal): 
   const context = canvas.getContext('2d')!;
   const cell = SURFACE_PX / SURFACE_SIDE;
   predictions.forEach((prediction, i) => {
-    context.fillStyle = lineStyle(prediction.label).colour;
+    context.fillStyle = paintable(lineStyle(prediction.label).colour);
     // Confident regions are strong, the boundary pale: the alpha is the winning probability.
     context.globalAlpha = 0.25 + 0.45 * prediction.probabilities[prediction.label];
     // Canvas y grows downwards, the plane's upwards.
@@ -119,7 +119,7 @@ async function decisionSurface(job: Job, modelId: string, signal: AbortSignal): 
     const py = SURFACE_PX - ((sample.pixels[1] - y0) / (y1 - y0)) * SURFACE_PX;
     context.beginPath();
     context.arc(px, py, 6, 0, 2 * Math.PI);
-    context.fillStyle = lineStyle(sample.label ?? 0).colour;
+    context.fillStyle = paintable(lineStyle(sample.label ?? 0).colour);
     context.fill();
     context.lineWidth = 2;
     context.strokeStyle = '#fff';

@@ -133,6 +133,12 @@ describe('the dashboard as an experiment tracker', () => {
     await lossChart.getByText('Log scale').click();
     assert.equal(await lossChart.getByLabel('Log scale').isChecked(), false);
     await lossChart.locator('.uplot').waitFor();
+    const legend = () => lossChart.locator('.u-legend .u-series th').allInnerTexts();
+    assert.ok((await legend()).some((label) => label.includes('loss per step (raw)')), 'the raw losses are drawn faintly behind the smoothed line');
+    await lossChart.getByLabel('Loss: smoothing').fill('0');
+    await lossChart.locator('.u-legend').getByText('loss per step (raw)').waitFor({ state: 'detached' });
+    assert.ok((await legend()).some((label) => label.includes('loss per step')), 'without smoothing the raw line is the line');
+    await lossChart.getByLabel('Loss: smoothing').fill('0.6');
     await lossChart.getByText('Loss: data as a table').click();
     await lossChart.locator('.chart-table tbody tr').first().waitFor();
     assert.ok(await lossChart.locator('.chart-table tbody tr').count() > 5);
@@ -255,6 +261,18 @@ describe('the dashboard as an experiment tracker', () => {
     const background = await page.evaluate('getComputedStyle(document.documentElement).backgroundColor');
     assert.equal(background, 'rgb(18, 22, 28)');
     await session.screenshot('tracker-dark');
+
+    // A drawn chart takes the new scheme's line colours without a reload: the compare view's
+    // first line is #0072b2 on light paper and #56b4e9 on dark.
+    await page.emulateMedia({ colorScheme: 'light' });
+    await open(`#/compare?jobs=${xorJobs.map((job) => job.id).join(',')}`);
+    await page.locator('.chart .u-legend').first().waitFor();
+    // The first run's smoothed line (its raw copy is the same colour, faint).
+    const firstLineColour = `getComputedStyle([...document.querySelector('.chart .u-legend').querySelectorAll('.u-series')]
+      .slice(1).find((series) => !series.textContent.includes('(raw)')).querySelector('.u-marker')).borderLeftColor`;
+    assert.equal(await page.evaluate(firstLineColour), 'rgb(0, 114, 178)');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForFunction(`${firstLineColour} === 'rgb(86, 180, 233)'`);
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
