@@ -25,11 +25,15 @@ class RunPages {
 
   constructor(private query: RunsQuery, private readonly signal: AbortSignal) {}
 
-  async read(): Promise<{ jobs: JobSummary[]; total: number }> {
-    const { sort, descending, filter } = this.query;
+  /** The loaded pages read again; null when the order or filter changed while they were read. */
+  async read(): Promise<{ jobs: JobSummary[]; total: number } | null> {
+    const asked = this.query;
+    const { sort, descending, filter } = asked;
     const base = `/jobs?limit=${JOBS_PER_PAGE}&sort=${sort}&order=${descending ? 'desc' : 'asc'}${filter === '' ? '' : `&q=${encodeURIComponent(filter)}`}`;
     const pages = await Promise.all(this.cursors.map((cursor) =>
       api.get<JobList>(`${base}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, this.signal)));
+    // An answer to the old order must not set the cursor "Load more" uses with the new one.
+    if (this.query !== asked) return null;
     this.nextCursor = pages.at(-1)?.nextCursor ?? null;
     // A run that moved between pages while they were read is listed once.
     const seen = new Set<string>();
@@ -57,8 +61,9 @@ export const jobsPage: Page = async (root, route, signal) => {
   const refresh = () => {
     reading = reading.then(async () => {
       try {
-        const { jobs, total } = await pages.read();
-        list.update(jobs, total);
+        const runs = await pages.read();
+        if (runs === null) return;
+        list.update(runs.jobs, runs.total);
         older.hidden = pages.nextCursor === null;
         show(problem);
       } catch (error) {
@@ -92,7 +97,7 @@ export const jobsPage: Page = async (root, route, signal) => {
       list.element,
       h('div', { class: 'actions' }, older)));
 
-  list.update(first.jobs, first.total);
+  if (first) list.update(first.jobs, first.total);
   older.hidden = pages.nextCursor === null;
   poll(LIST_REFRESH_MS, signal, async () => {
     await refresh();
