@@ -116,6 +116,8 @@ const parseJson = <T>(text: string | null | undefined): T | null => (text ? (JSO
  * per state ordered by creation.
  */
 export class JobStore {
+  private readonly scans = new Map<string, Promise<{ job: JobSummary; seq: number }[]>>();
+
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
   async create(spec: JobSpec): Promise<void> {
@@ -329,7 +331,7 @@ export class JobStore {
     const context: RunFieldContext = { now: Date.now(), datasetNames };
     const field = RUN_FIELDS[query.sort];
     const descending = query.order === 'desc';
-    const rows = (await this.summaries(await this.redis.zrange(index, 0, -1)))
+    const rows = (await this.everySummary(index))
       .filter(({ job }) => runMatches(job, words, context))
       .map((row) => ({ ...row, value: field.value(row.job, context) }));
     // Ties go newest first, so the order is total and a cursor names one place in it.
@@ -346,6 +348,19 @@ export class JobStore {
     const last = page.at(-1);
     const nextCursor = last && start + query.limit < rows.length ? encodeScanCursor(last.value, last.seq) : null;
     return { jobs: page.map(({ job }) => job), nextCursor, total: rows.length };
+  }
+
+  /**
+   * Every summary in an index. The dashboard reads each page it has loaded at once, so pages
+   * asked for together share one scan: a read joins the scan still under way for its index.
+   */
+  private everySummary(index: string): Promise<{ job: JobSummary; seq: number }[]> {
+    let scan = this.scans.get(index);
+    if (!scan) {
+      scan = this.redis.zrange(index, 0, -1).then((ids) => this.summaries(ids)).finally(() => this.scans.delete(index));
+      this.scans.set(index, scan);
+    }
+    return scan;
   }
 
   /** The summaries of the jobs that still exist, with their creation numbers, read in pipelines. */

@@ -30,17 +30,19 @@ describe('GET /jobs sorts and filters every run on the server', () => {
     return response.json() as ListAnswer;
   };
   /** Every page of a listing, read with its cursor. */
-  const allPages = async (query: string, limit: number, from: string | null = null): Promise<{ jobs: JobSummary[]; totals: number[] }> => {
+  const allPages = async (query: string, limit: number, from: string | null = null): Promise<{ jobs: JobSummary[]; totals: number[]; cursors: string[] }> => {
     const jobs: JobSummary[] = [];
     const totals: number[] = [];
+    const cursors: string[] = [];
     let cursor = from;
     do {
       const page: ListAnswer = await list(`${query}&limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
       jobs.push(...page.jobs);
       totals.push(page.total);
       cursor = page.nextCursor;
+      if (cursor !== null) cursors.push(cursor);
     } while (cursor !== null);
-    return { jobs, totals };
+    return { jobs, totals, cursors };
   };
   const labelOf = (job: JobSummary) => [...ids].find(([, id]) => id === job.id)?.[0];
 
@@ -146,6 +148,12 @@ describe('GET /jobs sorts and filters every run on the server', () => {
     const joined = [...first.jobs, ...rest.jobs].map((job) => job.id).filter((id) => id !== extra.json().id);
     assert.deepEqual(joined, whole);
     assert.deepEqual(new Set(rest.totals), new Set([6]));
+
+    // Read together, as the dashboard refreshes its loaded pages, the pages share one scan and still join up.
+    const cursors = [null, ...(await allPages('sort=valLoss&order=asc', 2)).cursors];
+    const together = await Promise.all(cursors.map((cursor) => list(`sort=valLoss&order=asc&limit=2${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`)));
+    const withExtra = (await list('sort=valLoss&order=asc&limit=100')).jobs.map((job) => job.id);
+    assert.deepEqual(together.flatMap((page) => page.jobs.map((job) => job.id)), withExtra);
   });
 
   describe('bad queries get 400 naming what to change', () => {
