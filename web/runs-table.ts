@@ -45,17 +45,20 @@ export function withRunsQuery(params: URLSearchParams, query: RunsQuery): URLSea
 }
 
 function columns(datasetNames: Map<string, string>): Column[] {
-  const context = { now: 0, datasetNames };
   const column = (id: RunFieldId, shown: boolean, look: Partial<Pick<Column, 'cell' | 'key' | 'numeric'>> = {}): Column => ({
-    id, title: RUN_FIELDS[id].title, shown, value: (job) => RUN_FIELDS[id].value(job, { ...context, now: Date.now() }), ...look,
+    id, title: RUN_FIELDS[id].title, shown, value: (job) => RUN_FIELDS[id].value(job, { now: Date.now(), datasetNames }), ...look,
   });
-  const metric = (id: RunFieldId, shown: boolean, format: (value: number) => string): Column => column(id, shown, {
-    numeric: true,
-    cell: (job) => {
-      const value = RUN_FIELDS[id].value(job, context);
-      return typeof value === 'number' ? format(value) : '–';
-    },
-  });
+  const metric = (id: RunFieldId, shown: boolean, format: (value: number) => string): Column => {
+    const plain = column(id, shown);
+    return {
+      ...plain,
+      numeric: true,
+      cell: (job) => {
+        const value = plain.value(job);
+        return typeof value === 'number' ? format(value) : '–';
+      },
+    };
+  };
   return [
     column('run', true, { cell: (job) => h('a', { href: jobHref(job.id) }, job.name ?? h('span', { class: 'mono' }, shortId(job.id))) }),
     column('state', true, { cell: (job) => stateBadge(job.state) }),
