@@ -13,14 +13,22 @@
 constexpr int LINE_FLOATS = 16;
 
 inline int ceilDiv(long a, long b) { return static_cast<int>((a + b - 1) / b); }
-inline int roundUp(long a, long b) { return static_cast<int>(ceilDiv(a, b) * b); }
 
 // How a product's output splits into tiles of whole lines along one extent (columns or rows).
 // The split depends on the shape alone, never on the thread count, so every output element is
 // computed by the same sgemm call whoever takes its tile, and results keep their bits.
 struct Tiling {
-  int width;
+  int extent;
   int tiles;
+
+  // Tile t's first index. The lines are dealt out as evenly as whole lines allow: 800 columns in
+  // 6 tiles are 128, 128, 144, 128, 128 and 144 wide, which two threads split 400:400, where tiles
+  // of one width (144 × 5 and 80) would leave one of them 432.
+  int start(int tile) const {
+    const long lines = ceilDiv(extent, LINE_FLOATS);
+    return std::min<long>(extent, tile * lines / tiles * LINE_FLOATS);
+  }
+  int size(int tile) const { return start(tile + 1) - start(tile); }
 };
 
 // What one unit of a product's extent (an output column, or a weight row) costs: its arithmetic,
@@ -35,7 +43,6 @@ inline Tiling tiling(int extent, UnitCost cost) {
   // Enough tiles for two threads to balance when one of them is slowed (6 lets the split be 3:3,
   // 4:2 or 5:1), and none so small that the call's start-up outweighs its work: about 5 µs of
   // one core, at 80 GFLOP/s of sgemm and 20 GB/s from the shared cache or the other core's.
-  // Tiles are as even as whole lines allow.
   constexpr int TARGET_TILES = 6;
   constexpr double FLOP_PER_NS = 80;
   constexpr double BYTES_PER_NS = 20;
@@ -43,8 +50,7 @@ inline Tiling tiling(int extent, UnitCost cost) {
   if (extent == 0) return {0, 0};
   const double unitNs = cost.flop / FLOP_PER_NS + cost.bytes / BYTES_PER_NS;
   const int wanted = static_cast<int>(std::clamp(extent * unitNs / MIN_TILE_NS, 1.0, static_cast<double>(TARGET_TILES)));
-  const int width = std::min(roundUp(ceilDiv(extent, wanted), LINE_FLOATS), extent);
-  return {width, ceilDiv(extent, width)};
+  return {extent, std::min(wanted, ceilDiv(extent, LINE_FLOATS))};
 }
 
 // The rectifier a fused product applies to its tile, as src/core/activations.ts's: relu for a

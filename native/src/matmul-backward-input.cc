@@ -21,8 +21,8 @@ struct BackwardInput {
 // rectifier reversed on the same columns while they are in this core's cache.
 void backwardInputTile(const void* context, int tile) {
   const auto& g = *static_cast<const BackwardInput*>(context);
-  const int i0 = tile * g.tiles.width;
-  const int cols = std::min(g.tiles.width, g.inDim - i0);
+  const int i0 = g.tiles.start(tile);
+  const int cols = g.tiles.size(tile);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.batch, cols, g.outDim,
               1.0f, g.dOut, g.outDim, g.weight + i0, g.inDim, 0.0f, g.dInp + i0, g.inDim);
   if (!g.rectifier.apply) return;

@@ -16,8 +16,8 @@ struct BackwardWeight {
 // Weight rows [o0, o0 + rows) and their biases.
 void backwardWeightTile(const void* context, int tile) {
   const auto& g = *static_cast<const BackwardWeight*>(context);
-  const int o0 = tile * g.tiles.width;
-  const int rows = std::min(g.tiles.width, g.outDim - o0);
+  const int o0 = g.tiles.start(tile);
+  const int rows = g.tiles.size(tile);
   // dOutᵀ is read in place: OpenBLAS packs it either way.
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, g.inDim, g.batch,
               1.0f, g.dOut + o0, g.outDim, g.inp, g.inDim, 1.0f, g.dWeight + static_cast<std::size_t>(o0) * g.inDim, g.inDim);

@@ -33,8 +33,8 @@ void biasAndRectify(const Forward& f, int b0, int b1, int o0, int cols) {
 // Output columns [o0, o0 + cols) for every sample.
 void columnTile(const void* context, int tile) {
   const auto& f = *static_cast<const Forward*>(context);
-  const int o0 = tile * f.tiles.width;
-  const int cols = std::min(f.tiles.width, f.outDim - o0);
+  const int o0 = f.tiles.start(tile);
+  const int cols = f.tiles.size(tile);
   const float* w = f.weight + static_cast<std::size_t>(o0) * f.inDim;
   if (f.batch == 1) {
     // One sample is a matrix-vector product: sgemm would pack the whole weight tile for one row.
@@ -49,8 +49,8 @@ void columnTile(const void* context, int tile) {
 // Samples [b0, b0 + rows) for every output column.
 void rowTile(const void* context, int tile) {
   const auto& f = *static_cast<const Forward*>(context);
-  const int b0 = tile * f.tiles.width;
-  const int rows = std::min(f.tiles.width, f.batch - b0);
+  const int b0 = f.tiles.start(tile);
+  const int rows = f.tiles.size(tile);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, f.outDim, f.inDim,
               1.0f, f.inp + static_cast<std::size_t>(b0) * f.inDim, f.inDim, f.weight, f.inDim,
               0.0f, f.z + static_cast<std::size_t>(b0) * f.outDim, f.outDim);

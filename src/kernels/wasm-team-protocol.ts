@@ -30,9 +30,9 @@ export const SLOT = {
   args: 4,
   /** Tiles done so far. */
   done: 16,
-  /** Outputs in all, and per tile; tiles in the job. */
+  /** Outputs in all; the whole units (cache lines, say) tiles are made of; tiles in the job. */
   count: 17,
-  tileSize: 18,
+  unit: 18,
   tiles: 19,
   /** Per thread: its scratch pointer. */
   scratch: 20,
@@ -82,15 +82,27 @@ export function controlSlots(controlBuffer: SharedArrayBuffer): Int32Array {
 }
 
 /**
- * Publishes a job of `tiles` tiles of `tileSize` outputs over [0, count): once `next` holds the
- * count, any thread may take a tile, so the operation and arguments must be written before.
+ * Publishes a job of `tiles` tiles over the outputs [0, count), each of whole `unit`s: once
+ * `next` holds the count, any thread may take a tile, so the operation and arguments must be
+ * written before.
  */
-export function publishTiles(control: Int32Array, count: number, tileSize: number, tiles: number): void {
+export function publishTiles(control: Int32Array, count: number, unit: number, tiles: number): void {
   control[SLOT.count] = count;
-  control[SLOT.tileSize] = tileSize;
+  control[SLOT.unit] = unit;
   control[SLOT.tiles] = tiles;
   Atomics.store(control, SLOT.done, 0);
   Atomics.store(control, SLOT.next, tiles << TILE_BITS);
+}
+
+/**
+ * Tile `tile`'s first output. The units are dealt out as evenly as whole units allow: 50 lines
+ * in 6 tiles are 8, 8, 9, 8, 8 and 9 lines, which two threads split 25:25, where tiles of one
+ * size (9 × 5 and 5) would leave one of them 27.
+ */
+function tileStart(control: Int32Array, tile: number): number {
+  const unit = control[SLOT.unit];
+  const units = Math.ceil(control[SLOT.count] / unit);
+  return Math.min(control[SLOT.count], Math.floor((tile * units) / control[SLOT.tiles]) * unit);
 }
 
 /** The tile count of the job last published. */
@@ -134,8 +146,7 @@ export function takeTiles(kernels: KernelExports, control: Int32Array, thread: n
     taken++;
     const tiles = control[SLOT.tiles];
     try {
-      const start = tile * control[SLOT.tileSize];
-      runTile(kernels, control, thread, start, Math.min(control[SLOT.count], start + control[SLOT.tileSize]));
+      runTile(kernels, control, thread, tileStart(control, tile), tileStart(control, tile + 1));
     } catch (error) {
       if (Atomics.compareExchange(control, SLOT.failed, 0, thread + 1) === 0) {
         writeError(control.buffer as SharedArrayBuffer, error instanceof Error ? error.message : String(error));

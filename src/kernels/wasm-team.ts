@@ -103,10 +103,9 @@ export class WasmTeam {
       Atomics.add(control, SLOT.sequence, 1);
       Atomics.notify(control, SLOT.sequence);
     }
-    const tiles = Math.max(1, shared ? Math.min(units, this.threads * TILES_PER_THREAD, MAX_TILES) : 1);
-    const tileSize = Math.ceil(units / tiles) * unit;
+    const tiles = units === 0 ? 0 : shared ? Math.min(units, this.threads * TILES_PER_THREAD, MAX_TILES) : 1;
     control.set(scratch, SLOT.scratch);
-    publishTiles(control, count, tileSize, Math.ceil(count / tileSize) || 0);
+    publishTiles(control, count, unit, tiles);
     // A small job is not announced, but a helper still finishing the last job may take one of its
     // tiles, so the caller waits for every tile either way.
     if (shared) {
