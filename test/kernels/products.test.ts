@@ -16,13 +16,16 @@ const RELATIVE_TOLERANCE = 1e-5;
 /**
  * (batch, inDim, outDim): the issue's odd sizes in every role. Batches up to 3 take the
  * forward product's dot-product path; 32 or more weight rows per thread, the weight
- * gradient's packed path, in blocks of 128 samples past that. The last five exceed the
- * size from which a product is split across threads, and split at an odd edge; the first of
- * them has too few outputs to split by columns, so the native forward product splits its samples.
+ * gradient's packed path, in blocks of 128 samples past that. One sample of 801 inputs and
+ * 67 outputs is two tiles in the native kernels, of 32 and 35 weight rows, which their
+ * matrix-vector kernel takes four at a time, then the last three one by one. The last five
+ * exceed the size from which a product is split across threads, and split at an odd edge; the
+ * first of them has too few outputs to split by columns, so the native forward product splits
+ * its samples.
  */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 17, 1], [1, 784, 3], [2, 3, 17], [17, 3, 801], [64, 17, 3], [3, 801, 64], [801, 64, 17], [784, 1, 3],
-  [250, 301, 7], [801, 17, 64], [801, 64, 65], [3, 801, 784], [17, 784, 801], [64, 801, 784],
+  [1, 801, 67], [250, 301, 7], [801, 17, 64], [801, 64, 65], [3, 801, 784], [17, 784, 801], [64, 801, 784],
 ];
 
 /** An expected product in float64 and, per element, the sum of magnitudes of its terms. */
