@@ -93,6 +93,11 @@ void Team::share(const Job& job, std::chrono::steady_clock::time_point started) 
     sharedJobs_++;
     return;
   }
+  // A job the helpers took no tile of says nothing of sharing: they were asleep, slow to look, or
+  // paused by the VM, and the caller ran it as it would have alone. Counted, a window of such jobs
+  // (a helper paused for 20 ms) reads as sharing that saves nothing, and sends a team whose helper
+  // is back a moment later solo for a quarter of a second.
+  if (callerTiles == job.tiles) return;
   // The caller alone would have taken its own tiles' time for every tile. Tiles are the same
   // either way, so going alone changes the speed and never the bits.
   const auto finished = std::chrono::steady_clock::now();

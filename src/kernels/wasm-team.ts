@@ -115,12 +115,10 @@ export class WasmTeam {
     const callerTiles = takeTiles(this.kernels, control, 0);
     const worked = performance.now();
     this.join();
-    // The caller alone would have taken its own tiles' time for every tile. The kernels compute
-    // an output the same way in any tile, so going alone changes the speed and never the bits.
     const finished = performance.now();
-    const wall = finished - started;
-    const aloneMs = callerTiles > 0 ? ((worked - started) * tileCount(control)) / callerTiles : wall;
-    if (shared && this.judge.record(finished, wall, aloneMs)) this.wakeBeforeSharing = true;
+    if (shared && this.judge.record(finished, finished - started, worked - started, callerTiles, tileCount(control))) {
+      this.wakeBeforeSharing = true;
+    }
     const failed = Atomics.exchange(control, SLOT.failed, 0);
     if (failed !== 0) throw new Error(`The wasm kernels failed on thread ${failed - 1}: ${readError(this.controlBuffer)}`);
   }

@@ -2,17 +2,23 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FIRST_SOLO_STRETCH_MS, MAX_SOLO_STRETCH_MS, SHARED_TO_ALONE_LIMIT, SharingJudge, WARM_UP_JOBS } from '../../src/kernels/sharing-judge.js';
 
+/** Tiles in each job, of which the caller takes half unless a case says otherwise. */
+const TILES = 6;
+
 /**
  * Feeds the judge shared jobs from `start` (ms) until it starts a solo stretch or `until`: each
- * takes `wallMs(job)` and would have taken `aloneMs` alone. Returns when the stretch started, or null.
+ * takes `wallMs(job)` and would have taken `aloneMs` alone, as the caller's `callerTiles` of them
+ * tell. Returns when the stretch started, or null.
  */
-function share(judge: SharingJudge, start: number, until: number, wallMs: (job: number) => number, aloneMs: number): number | null {
+function share(
+  judge: SharingJudge, start: number, until: number, wallMs: (job: number) => number, aloneMs: number, callerTiles = TILES / 2,
+): number | null {
   let now = start;
   for (let job = 0; now < until; job++) {
     assert.ok(judge.sharesAt(now), `job ${job} at ${now} ms was not shared`);
     const wall = wallMs(job);
     now += wall;
-    if (judge.record(now, wall, aloneMs)) return now;
+    if (judge.record(now, wall, (aloneMs * callerTiles) / TILES, callerTiles, TILES)) return now;
   }
   return null;
 }
@@ -22,6 +28,15 @@ describe('the sharing judge of the wasm thread team', () => {
     // Jobs of 0.6 ms that would take 1.2 ms alone, and every 20th waits 2 ms more for a paused helper.
     const judge = new SharingJudge();
     assert.equal(share(judge, 0, 10_000, (job) => (job % 20 === 19 ? 2.6 : 0.6), 1.2), null);
+  });
+
+  it('learns nothing from jobs whose every tile the caller took, as when a paused helper misses a window of them', () => {
+    // Jobs the caller ran alone, at its speed alone, while the helper did not look: sharing would
+    // have to save 20% to go on, and these save nothing.
+    const judge = new SharingJudge();
+    assert.equal(share(judge, 0, 100, () => 1.2, 1.2, TILES), null);
+    // The judge still judges the jobs the helper takes part in.
+    assert.ok(share(judge, 100, 10_000, () => 3.6, 1.2) !== null);
   });
 
   it('goes solo once a window of shared jobs took longer than the caller alone, and shares again after the stretch', () => {
