@@ -7,8 +7,10 @@
 
 namespace {
 
-// Rows per tile: 8 rows of 784 pixels are 6 KB, a few microseconds of fetching.
-constexpr int ROWS_PER_TILE = 8;
+// Rows per tile: a batch of 64 is two tiles, one per core of two. Tiles of 8 rows, which both
+// cores took turns at, took longer at 2 threads than at 1 (each core wrote lines of the batch
+// that the other had just read), and 64-row tiles left one core to write every line.
+constexpr int ROWS_PER_TILE = 32;
 
 struct Load {
   float* out;
@@ -24,11 +26,25 @@ VECTORISED void scaleRow(float* out, const std::uint8_t* row, int width, double 
   for (int i = 0; i < width; i++) out[i] = static_cast<float>(row[i] * scale);
 }
 
+// How far ahead of the row being scaled its tile's next rows are fetched. Each row is a fresh
+// random place in tens of megabytes: asked for only when read, row after row waits out a miss.
+// Fetching 4 ahead took a batch of 64 from about 48 to 22 µs on one thread here.
+constexpr int ROWS_AHEAD = 4;
+constexpr int LINE_BYTES = 64;
+
+void fetchRow(const std::uint8_t* row, int width) {
+  for (int i = 0; i < width; i += LINE_BYTES) __builtin_prefetch(row + i);
+}
+
 void loadTile(const void* context, int tile) {
   const auto& l = *static_cast<const Load*>(context);
-  const int end = std::min(l.count, (tile + 1) * ROWS_PER_TILE);
-  for (int b = tile * ROWS_PER_TILE; b < end; b++) {
-    scaleRow(l.out + static_cast<std::size_t>(b) * l.width, l.bytes + static_cast<std::size_t>(l.order[b]) * l.width, l.width, l.scale);
+  const auto rowOf = [&l](int b) { return l.bytes + static_cast<std::size_t>(l.order[b]) * l.width; };
+  const int start = tile * ROWS_PER_TILE;
+  const int end = std::min(l.count, start + ROWS_PER_TILE);
+  for (int b = start; b < std::min(end, start + ROWS_AHEAD); b++) fetchRow(rowOf(b), l.width);
+  for (int b = start; b < end; b++) {
+    if (b + ROWS_AHEAD < end) fetchRow(rowOf(b + ROWS_AHEAD), l.width);
+    scaleRow(l.out + static_cast<std::size_t>(b) * l.width, rowOf(b), l.width, l.scale);
   }
 }
 
