@@ -372,7 +372,7 @@ export function matmulBackwardInput(
 }
 
 /**
- * dWeight += dOutᵀ · inp and dBias += Σ_b dOut (accumulates), for the output rows [oStart, oEnd).
+ * dWeight = dOutᵀ · inp and dBias = Σ_b dOut (overwrites), for the output rows [oStart, oEnd).
  * dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim);
  * scratch is this thread's scratchLength(batch, inDim) floats.
  *
@@ -380,7 +380,8 @@ export function matmulBackwardInput(
  * dOut broadcast against 8 consecutive floats of inp. dOutᵀ is read along its rows,
  * which are dOut's columns, so neither operand is transposed in memory. When enough
  * weight rows reuse them, inp's columns are first copied into panels of 8, so a tile
- * reads its inputs from consecutive bytes rather than one cache line per sample.
+ * reads its inputs from consecutive bytes rather than one cache line per sample. The first
+ * block of samples starts each tile's sums from zero; later blocks add to them.
  */
 export function matmulBackwardWeight(
   dWeight: usize, dBias: usize, dOut: usize, inp: usize, scratch: usize,
@@ -388,6 +389,11 @@ export function matmulBackwardWeight(
 ): void {
   biasBackward(dBias, dOut, batch, outDim, oStart, oEnd);
   const rowBytes = <usize>inDim << 2;
+  if (batch == 0) {
+    // Empty sums: no block of samples starts them.
+    memory.fill(dWeight + <usize>oStart * rowBytes, 0, <usize>(oEnd - oStart) * rowBytes);
+    return;
+  }
   const outRowBytes = <usize>outDim << 2;
   // Where the 8 inputs of column panel p and sample s are: b + p·panelBytes + s·sampleBytes.
   let b = inp;
@@ -411,8 +417,8 @@ export function matmulBackwardWeight(
         // An edge tile is staged in the tile buffer so nothing outside dWeight is written;
         // its rows past oEnd read the next floats of dOut, and are not stored.
         const staged = rows < TILE_ROWS || cols < TILE_COLS;
-        if (staged) copyTile(scratch, TILE_ROW_BYTES, c, rowBytes, rows, TILE_COLS);
-        kernel4x8T(staged ? scratch : c, staged ? TILE_ROW_BYTES : rowBytes, true, a, outRowBytes, x, sampleBytes, steps);
+        if (staged && s0 > 0) copyTile(scratch, TILE_ROW_BYTES, c, rowBytes, rows, TILE_COLS);
+        kernel4x8T(staged ? scratch : c, staged ? TILE_ROW_BYTES : rowBytes, s0 > 0, a, outRowBytes, x, sampleBytes, steps);
         if (staged) copyTile(c, rowBytes, scratch, TILE_ROW_BYTES, rows, cols);
       }
     }
@@ -437,7 +443,7 @@ function packFeaturePanels(packed: usize, inp: usize, batch: i32, inDim: i32): v
   }
 }
 
-/** dBias += Σ_b dOut for the rows [oStart, oEnd): the column sums of dOut, 4 columns at a time. */
+/** dBias = Σ_b dOut for the rows [oStart, oEnd): the column sums of dOut, 4 columns at a time. */
 function biasBackward(dBias: usize, dOut: usize, batch: i32, outDim: i32, oStart: i32, oEnd: i32): void {
   const outRowBytes = <usize>outDim << 2;
   for (let o = oStart; o < oEnd; o += 4) {
@@ -447,7 +453,6 @@ function biasBackward(dBias: usize, dOut: usize, batch: i32, outDim: i32, oStart
       sum = f32x4.add(sum, v128.load(a));
       a += outRowBytes;
     }
-    const at = dBias + (<usize>o << 2);
-    storeLanes(at, f32x4.add(v128.load(at), sum), min(4, oEnd - o));
+    storeLanes(dBias + (<usize>o << 2), sum, min(4, oEnd - o));
   }
 }

@@ -45,11 +45,11 @@ const naiveKernels: GemmKernels = {
     for (let o = 0; o < outDim; o++) {
       let biasSum = 0;
       for (let b = 0; b < batch; b++) biasSum += dOut[b * outDim + o];
-      dBias[o] += biasSum;
+      dBias[o] = biasSum;
       for (let i = 0; i < inDim; i++) {
         let sum = 0;
         for (let b = 0; b < batch; b++) sum += dOut[b * outDim + o] * inp[b * inDim + i];
-        dWeight[o * inDim + i] += sum;
+        dWeight[o * inDim + i] = sum;
       }
     }
   },

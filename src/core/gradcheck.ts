@@ -104,7 +104,6 @@ export function gradientCheck(config: ModelConfig, options: GradientCheckOptions
   const dataRng = new Rng(seed + SEED_STREAMS.data);
   const target = options.samples ? loadSamples(network, options.samples, batch, dataRng) : randomSamples(network, batch, dataRng);
 
-  network.zeroGradients();
   network.forward(batch);
   const perturbed = new PerturbedLoss(network, target, batch);
   const loss = network.backward(target, batch);

@@ -19,7 +19,7 @@ export interface GemmKernels {
   matmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray, batch: number, inDim: number, outDim: number): void;
   /** dInp = dOut · weight (overwrites). dOut is (batch, outDim), weight is (outDim, inDim), dInp is (batch, inDim). */
   matmulBackwardInput(dInp: FloatArray, dOut: FloatArray, weight: FloatArray, batch: number, inDim: number, outDim: number): void;
-  /** dWeight += dOutᵀ · inp and dBias += Σ_b dOut (accumulates). */
+  /** dWeight = dOutᵀ · inp and dBias = Σ_b dOut (overwrites: a step needs no zeroing pass before it). */
   matmulBackwardWeight(dWeight: FloatArray, dBias: FloatArray, dOut: FloatArray, inp: FloatArray, batch: number, inDim: number, outDim: number): void;
 }
 
@@ -52,7 +52,7 @@ export interface RectifierProductKernels {
  * TypeScript loops next to the math (activations.ts, optimizers.ts, reference-kernels.ts) are the reference.
  */
 export interface ElementwiseKernels extends RectifierKernels, OptimizerKernels {
-  /** values = 0: the explicit zeroing before backward accumulates (+=) a batch's gradients. */
+  /** values = 0: optimizer state on a reset, and the diagnostics' running peaks. */
   zero(values: FloatArray): void;
   /** Σ values², summed in float64: finite exactly when every value is finite. */
   sumOfSquares(values: FloatArray): number;

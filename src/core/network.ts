@@ -154,8 +154,8 @@ export class Network {
   }
 
   /**
-   * Backward pass after forward(batch): accumulates (+=) the gradient of the batch's
-   * mean loss into `grads` and returns that mean loss. Zero the gradients first with zeroGradients().
+   * Backward pass after forward(batch): writes the gradient of the batch's mean loss into
+   * `grads`, over whatever they held, and returns that mean loss.
    */
   backward(target: FloatArray, batch: number, dropout = 0): number {
     const { kernels, layers, activation } = this;
@@ -192,10 +192,6 @@ export class Network {
       dA = swap;
     }
     return lossSum * scale;
-  }
-
-  zeroGradients(): void {
-    this.kernels.zero(this.grads);
   }
 }
 

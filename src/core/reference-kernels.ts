@@ -124,7 +124,10 @@ export function matmulBackwardWeight(
   batch: number, inDim: number, outDim: number,
 ): void {
   // dOut is (batch, outDim), inp is (batch, inDim), dWeight is (outDim, inDim), dBias is (outDim).
-  // Reverses out = inp · weightᵀ + bias: dWeight[o, i] += Σ_b dOut[b, o] · inp[b, i], dBias[o] += Σ_b dOut[b, o].
+  // Reverses out = inp · weightᵀ + bias: dWeight[o, i] = Σ_b dOut[b, o] · inp[b, i], dBias[o] = Σ_b dOut[b, o].
+  // The sums start from zero and gather blocks of 4 samples.
+  dWeight.fill(0, 0, outDim * inDim);
+  dBias.fill(0, 0, outDim);
   const batch4 = batch - (batch % 4);
   const outDim4 = outDim - (outDim % 4);
   for (let o = 0; o < outDim4; o += 4) {

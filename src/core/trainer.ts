@@ -418,7 +418,6 @@ export class Trainer {
   private forwardBackward(order: Uint32Array, start: number, batch: number, augment: TrainingConfig['augment'], dropout: number, rng: Rng): number {
     const { network, loader } = this;
     loader.fill(order, start, batch, augment, rng);
-    network.zeroGradients();
     network.forward(batch, dropout, rng);
     return network.backward(loader.target, batch, dropout);
   }
