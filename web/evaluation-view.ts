@@ -106,25 +106,31 @@ async function decisionSurface(job: Job, modelId: string, signal: AbortSignal): 
   });
   const context = canvas.getContext('2d')!;
   const cell = SURFACE_PX / SURFACE_SIDE;
-  predictions.forEach((prediction, i) => {
-    context.fillStyle = paintable(lineStyle(prediction.label).colour);
-    // Confident regions are strong, the boundary pale: the alpha is the winning probability.
-    context.globalAlpha = 0.25 + 0.45 * prediction.probabilities[prediction.label];
-    // Canvas y grows downwards, the plane's upwards.
-    context.fillRect((i % SURFACE_SIDE) * cell, SURFACE_PX - (Math.floor(i / SURFACE_SIDE) + 1) * cell, cell, cell);
-  });
-  context.globalAlpha = 1;
-  for (const sample of samples) {
-    const px = ((sample.pixels[0] - x0) / (x1 - x0)) * SURFACE_PX;
-    const py = SURFACE_PX - ((sample.pixels[1] - y0) / (y1 - y0)) * SURFACE_PX;
-    context.beginPath();
-    context.arc(px, py, 6, 0, 2 * Math.PI);
-    context.fillStyle = paintable(lineStyle(sample.label ?? 0).colour);
-    context.fill();
-    context.lineWidth = 2;
-    context.strokeStyle = '#fff';
-    context.stroke();
-  }
+  const paint = (): void => {
+    context.clearRect(0, 0, SURFACE_PX, SURFACE_PX);
+    predictions.forEach((prediction, i) => {
+      context.fillStyle = paintable(lineStyle(prediction.label).colour);
+      // Confident regions are strong, the boundary pale: the alpha is the winning probability.
+      context.globalAlpha = 0.25 + 0.45 * prediction.probabilities[prediction.label];
+      // Canvas y grows downwards, the plane's upwards.
+      context.fillRect((i % SURFACE_SIDE) * cell, SURFACE_PX - (Math.floor(i / SURFACE_SIDE) + 1) * cell, cell, cell);
+    });
+    context.globalAlpha = 1;
+    for (const sample of samples) {
+      const px = ((sample.pixels[0] - x0) / (x1 - x0)) * SURFACE_PX;
+      const py = SURFACE_PX - ((sample.pixels[1] - y0) / (y1 - y0)) * SURFACE_PX;
+      context.beginPath();
+      context.arc(px, py, 6, 0, 2 * Math.PI);
+      context.fillStyle = paintable(lineStyle(sample.label ?? 0).colour);
+      context.fill();
+      context.lineWidth = 2;
+      context.strokeStyle = '#fff';
+      context.stroke();
+    }
+  };
+  paint();
+  // A canvas keeps the colours it was painted with: a new colour scheme paints it again, until the view is left.
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', paint, { signal });
   const classes = new Set(predictions.map((prediction) => prediction.label));
   return h('div', {},
     h('h3', {}, 'Decision surface'),

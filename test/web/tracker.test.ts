@@ -128,6 +128,13 @@ describe('the dashboard as an experiment tracker', () => {
     await open(`#/jobs/${xorJobs[0].id}`);
     await page.locator('canvas.surface').waitFor();
     assert.equal(await page.locator('.legend-list li').count(), 2, 'both classes have a region');
+    // The surface takes a new colour scheme's class colours without a reload, and gives them back.
+    const cornerPixel = `[...document.querySelector('canvas.surface').getContext('2d').getImageData(2, 2, 1, 1).data].join()`;
+    const inLight = await page.evaluate(cornerPixel);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForFunction(`${cornerPixel} !== '${inLight}'`);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.waitForFunction(`${cornerPixel} === '${inLight}'`);
     const lossChart = page.locator('figure.chart').first();
     assert.equal(await lossChart.getByLabel('Loss: smoothing').inputValue(), '0.6');
     await lossChart.getByText('Log scale').click();
