@@ -163,7 +163,7 @@ export class RunsTable {
         h('div', { class: 'field' },
           h('label', { class: 'field-label', for: filterId }, 'Filter runs'),
           this.filter,
-          h('small', { class: 'hint', id: `${filterId}-hint` }, 'Every word must match some field of the run; field:word matches one field, e.g. optimizer:adam or batch:64. Searches every run, not only the loaded ones.')),
+          h('small', { class: 'hint', id: `${filterId}-hint` }, 'Every word must match some field of the run; field:word matches one field, e.g. optimizer:adam or batch:64, and quotes keep spaces in a word, e.g. dataset:"digits 2024". Searches every run, not only the loaded ones.')),
         h('details', { class: 'column-picker' }, h('summary', {}, 'Columns'), this.columnChoices)),
       this.count,
       scrollBox(h('table', { class: 'cards runs' }, h('thead', {}, this.headRow), this.body)),

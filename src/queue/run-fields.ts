@@ -71,9 +71,14 @@ export const RUN_FIELD_IDS = Object.keys(RUN_FIELDS) as [RunFieldId, ...RunField
 
 const text = (value: RunValue): string => (value === null ? '' : String(value).toLowerCase());
 
-/** The words of a runs filter, lower-cased: `optimizer:adam` is one field's word, `adam` any field's. */
+/**
+ * The words of a runs filter, lower-cased: `optimizer:adam` is one field's word, `adam` any
+ * field's. Double quotes keep spaces in one word, as in `dataset:"digits 2024"` or `"my run"`;
+ * a quote left open runs to the end of the filter.
+ */
 export function filterWords(filter: string): string[] {
-  return filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const words = filter.toLowerCase().match(/[^\s"]*"[^"]*"?|\S+/g) ?? [];
+  return words.map((word) => word.replaceAll('"', '')).filter(Boolean);
 }
 
 /**

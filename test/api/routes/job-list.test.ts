@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { redisUrl } from '../../../src/config.js';
 import { redisKeys } from '../../../src/storage/redis.js';
 import { startTestApp } from '../../helpers/service.js';
-import { uploadXor } from '../../helpers/uploads.js';
+import { uploadParts, uploadXor, XOR_INPUTS, XOR_LABELS } from '../../helpers/uploads.js';
 
 /** An epoch's record with the given metrics; the rest does not matter to a runs table. */
 const epoch = (n: number, metrics: Partial<EpochRecord>): EpochRecord => ({
@@ -50,6 +50,11 @@ describe('GET /jobs sorts and filters every run on the server', () => {
     service = await startTestApp();
     const dataset = await uploadXor(service.app);
     datasetName = dataset.name;
+    // A second dataset, whose name has spaces, for one run: a quoted phrase finds it.
+    const xorPairs = { inputs: XOR_INPUTS, labels: XOR_LABELS };
+    const named = await uploadParts(service.app, [
+      { field: 'file', file: JSON.stringify(xorPairs), filename: 'pairs.json' }, { field: 'name', value: 'XOR table of truth' },
+    ]);
     const runs: [string, Record<string, unknown>, EpochRecord[]][] = [
       ['sgd-slow', { optimizer: 'sgd', learningRate: 0.01, batchSize: 4 }, [epoch(1, { valAccuracy: 0.5, valLoss: 0.7 }), epoch(2, { valAccuracy: 0.75, valLoss: 0.6 })]],
       ['adam-best', { optimizer: 'adam', learningRate: 0.001, batchSize: 8 }, [epoch(1, { valAccuracy: 0.9, valLoss: 0.3 }), epoch(2, { valAccuracy: 1, valLoss: 0.1 })]],
@@ -62,7 +67,8 @@ describe('GET /jobs sorts and filters every run on the server', () => {
       ['queued-none', { optimizer: 'momentum', learningRate: 0.05, batchSize: 4 }, []],
     ];
     for (const [label, options, epochs] of runs) {
-      const response = await service.app.inject({ method: 'POST', url: '/jobs', payload: { datasetId: dataset.id, shape: [2, 4, 2], ...options } });
+      const datasetId = label === 'queued-none' ? named.id : dataset.id;
+      const response = await service.app.inject({ method: 'POST', url: '/jobs', payload: { datasetId, shape: [2, 4, 2], ...options } });
       assert.equal(response.statusCode, 202, response.body);
       const id = response.json().id as string;
       ids.set(label, id);
@@ -107,8 +113,14 @@ describe('GET /jobs sorts and filters every run on the server', () => {
     assert.deepEqual(await labels('adam batch:8 champion'), ['adam-best']);
     assert.deepEqual(await labels('tags:xor'), ['adam-best', 'sgd-slow']);
     assert.deepEqual(await labels('SIGMOID'), ['momentum-mid']);
-    assert.deepEqual(await labels(`dataset:${datasetName.split(/\s+/)[0]}`), [...ids.keys()].sort());
+    assert.deepEqual(await labels(`dataset:"${datasetName}"`), [...ids.keys()].filter((label) => label !== 'queued-none').sort());
     assert.deepEqual(await labels('learningrate:0.05'), ['queued-none']);
+    // Quotes keep the words of a phrase together, in a field or in any; a quote left open runs to the end.
+    assert.deepEqual(await labels('dataset:"table of truth"'), ['queued-none']);
+    assert.deepEqual(await labels('"xor table"'), ['queued-none']);
+    assert.deepEqual(await labels('dataset:"truth table"'), []);
+    assert.deepEqual(await labels('dataset:truth table'), ['queued-none']);
+    assert.deepEqual(await labels('momentum dataset:"of tru'), ['queued-none']);
     const none = await list('q=optimizer:rmsprop');
     assert.deepEqual([none.jobs.length, none.total, none.nextCursor], [0, 0, null]);
   });
