@@ -42,7 +42,7 @@ after(async () => {
 });
 
 test(`Redis killed with SIGKILL mid-job and back ${OUTAGE_MS / 1000} s later: the job completes with every epoch in its history`, async () => {
-  const service = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+  const service = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}`, ENABLE_DASHBOARDS: 'true' });
   const worker = spawnWorkerProcess(service.config);
   try {
     const dataset = await uploadDigits(service.app, loadMnistDigits(DIGITS, 4), 0, DIGITS);
@@ -56,6 +56,8 @@ test(`Redis killed with SIGKILL mid-job and back ${OUTAGE_MS / 1000} s later: th
     const during = await service.app.inject({ method: 'GET', url: `/jobs/${id}` });
     assert.equal(during.statusCode, 503, 'the API answers in our shape while Redis is gone');
     assert.equal(during.json().error.code, 'SERVICE_UNAVAILABLE');
+    const board = await service.app.inject({ method: 'GET', url: '/queues/api/queues' });
+    assert.deepEqual([board.statusCode, board.json().error.code], [503, 'SERVICE_UNAVAILABLE'], 'Bull Board answers at once too');
     await sleep(OUTAGE_MS);
     await startRedis();
 
@@ -64,6 +66,7 @@ test(`Redis killed with SIGKILL mid-job and back ${OUTAGE_MS / 1000} s later: th
     assert.deepEqual(job.history.epochs.map(({ epoch }) => epoch), Array.from({ length: EPOCHS }, (_, i) => i + 1), 'no epoch is missing or repeated');
     const steps = job.history.steps.map(({ step }) => step);
     assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b), 'no step is recorded twice');
+    assert.equal((await service.app.inject({ method: 'GET', url: '/queues/api/queues' })).statusCode, 200, 'Bull Board works again once Redis is back');
   } finally {
     worker.kill('SIGKILL');
     await exitOf(worker);

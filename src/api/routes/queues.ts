@@ -3,7 +3,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
-import { keepOurErrorShape } from '../error-handler.js';
+import { AppError } from '../../errors.js';
+import { errorAnswer, keepOurErrorShape } from '../error-handler.js';
 
 const BASE_PATH = '/queues';
 /** bull-board's page asks Google Fonts for IBM Plex: an error offline and a leak of every visit. Its CSS falls back to system fonts. */
@@ -19,6 +20,18 @@ export const queueDashboardRoutes: FastifyPluginAsync<{ queue: Queue }> = async 
     route.config = { ...route.config, access: 'admin', keyFrom: 'basic' };
   });
   keepOurErrorShape(app);
+  // BullMQ's connection waits for Redis as long as it takes, so while Redis is down the board's
+  // requests hung without an answer. They are answered 503 at once instead, until the connection
+  // is ready again. The client is taken once it exists, so a service started without Redis still starts.
+  let client: Awaited<Queue['client']> | null = null;
+  queue.client.then((ready) => (client = ready), () => undefined);
+  app.addHook('preHandler', async (request, reply) => {
+    if (client?.status === 'ready') return;
+    // Answered here: thrown, the error would reach Bull Board's own handler, which answers 500.
+    const unavailable = new AppError('SERVICE_UNAVAILABLE', 'The queue dashboard reads Redis, which is not answering; try again once it is back');
+    const { status, body } = errorAnswer(unavailable, request, reply);
+    return reply.code(status).send(body);
+  });
   const serverAdapter = new FastifyAdapter();
   createBullBoard({ queues: [new BullMQAdapter(queue, { readOnlyMode: true })], serverAdapter });
   serverAdapter.setBasePath(BASE_PATH);
