@@ -1,6 +1,7 @@
-# The native kernels addon: OpenBLAS sgemm for the products, vectorised C++ for the loops
-# between them, one thread team per kernels object; and team_probe, which only the tests load,
-# to time tiles per thread on that team. native/build.mjs runs node-gyp on this.
+# The native kernels addon: OpenBLAS sgemm for the products (and an AVX-512 matrix-vector kernel
+# for a single sample), vectorised C++ for the loops between them, one thread team per kernels
+# object; and team_probe, which only the tests load, to time tiles per thread on that team.
+# native/build.mjs runs node-gyp on this.
 # -fno-trapping-math lets the compiler vectorise selects such as relu's (we never enable FP traps);
 # it changes no value, unlike -ffast-math, so results match the reference loops bit for bit.
 {

@@ -1,6 +1,7 @@
 // The native kernels: the Kernels interface of src/core/kernels.ts over raw float pointers.
 // Every kernel takes the thread team that runs its tiles first, then llm.c's order: outputs,
-// inputs, sizes. Products run on OpenBLAS, one single-threaded sgemm call per tile.
+// inputs, sizes. Products run on OpenBLAS, one single-threaded sgemm call per tile; a single
+// sample's forward product runs on a matrix-vector kernel of our own where the CPU has AVX-512.
 #pragma once
 
 #include <algorithm>
