@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../errors.js';
@@ -9,6 +10,8 @@ import { errorAnswer, keepOurErrorShape } from '../error-handler.js';
 const BASE_PATH = '/queues';
 /** bull-board's page asks Google Fonts for IBM Plex: an error offline and a leak of every visit. Its CSS falls back to system fonts. */
 const OUTSIDE_FONTS = /<link[^>]+fonts\.googleapis\.com[^>]*>/g;
+/** How long a request waits for the queue's first connection to Redis, as at start-up, before it is answered 503. */
+const FIRST_CONNECTION_WAIT_MS = 2000;
 
 /**
  * The bull-board dashboard of the training queue at /queues, read-only, for admin keys. A browser
@@ -21,12 +24,14 @@ export const queueDashboardRoutes: FastifyPluginAsync<{ queue: Queue }> = async 
   });
   keepOurErrorShape(app);
   // BullMQ's connection waits for Redis as long as it takes, so while Redis is down the board's
-  // requests hung without an answer. They are answered 503 at once instead, until the connection
-  // is ready again. The client is taken once it exists, so a service started without Redis still starts.
+  // requests hung without an answer. They are answered 503 instead, at once when the connection
+  // was made and lost, after a short wait for the first one. Nothing waits for it here, so a
+  // service started without Redis still starts.
   let client: Awaited<Queue['client']> | null = null;
-  queue.client.then((ready) => (client = ready), () => undefined);
+  queue.client.then((connected) => (client = connected), () => undefined);
+  const firstConnection = () => Promise.race([queue.client.catch(() => null), delay(FIRST_CONNECTION_WAIT_MS, null, { ref: false })]);
   app.addHook('preHandler', async (request, reply) => {
-    if (client?.status === 'ready') return;
+    if ((client ?? await firstConnection())?.status === 'ready') return;
     // Answered here: thrown, the error would reach Bull Board's own handler, which answers 500.
     const unavailable = new AppError('SERVICE_UNAVAILABLE', 'The queue dashboard reads Redis, which is not answering; try again once it is back');
     const { status, body } = errorAnswer(unavailable, request, reply);
