@@ -89,21 +89,22 @@ void Team::share(const Job& job, std::chrono::steady_clock::time_point started) 
     if (spins < CALLER_SPINS) relax();
     else done_.wait(done, std::memory_order_acquire);
   }
+  // A job one side took no tile of says nothing of sharing: the helpers were asleep, slow to look
+  // or paused by the VM (or the caller was), and one thread ran it as it would have alone. Counted,
+  // a window of such jobs (a helper paused for 20 ms) reads as sharing that saves nothing, and
+  // sends a team whose helper is back a moment later solo for a quarter of a second. Nor does
+  // such a job warm the helpers up.
+  if (callerTiles == 0 || callerTiles == job.tiles) return;
   if (sharedJobs_ < WARM_UP_JOBS) {
     sharedJobs_++;
     return;
   }
-  // A job the helpers took no tile of says nothing of sharing: they were asleep, slow to look, or
-  // paused by the VM, and the caller ran it as it would have alone. Counted, a window of such jobs
-  // (a helper paused for 20 ms) reads as sharing that saves nothing, and sends a team whose helper
-  // is back a moment later solo for a quarter of a second.
-  if (callerTiles == job.tiles) return;
   // The caller alone would have taken its own tiles' time for every tile. Tiles are the same
   // either way, so going alone changes the speed and never the bits.
   const auto finished = std::chrono::steady_clock::now();
   const auto wall = finished - started;
   windowShared_ += wall;
-  windowAlone_ += callerTiles > 0 ? (worked - started) * job.tiles / callerTiles : wall;
+  windowAlone_ += (worked - started) * job.tiles / callerTiles;
   if (windowShared_ < JUDGEMENT_WINDOW) return;
   if (windowShared_ > SHARED_TO_ALONE_LIMIT * windowAlone_) {
     soloUntil_ = finished + nextSoloStretch_;

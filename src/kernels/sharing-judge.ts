@@ -47,18 +47,19 @@ export class SharingJudge {
    * took `callerTiles` in `callerMs`. Returns true when this starts a solo stretch.
    */
   record(finished: number, wallMs: number, callerMs: number, callerTiles: number, tiles: number): boolean {
+    // A job one side took no tile of says nothing of sharing: the helpers were asleep, slow to
+    // look or paused by the VM (or the caller was), and one thread ran it as it would have alone.
+    // Counted, a window of such jobs (a helper paused for 20 ms) reads as sharing that saves
+    // nothing, and sends a team whose helper is back a moment later solo for a quarter of a
+    // second. Nor does such a job warm the helpers up.
+    if (callerTiles === 0 || callerTiles === tiles) return false;
     if (this.sharedJobs < WARM_UP_JOBS) {
       this.sharedJobs++;
       return false;
     }
-    // A job the helpers took no tile of says nothing of sharing: they were asleep, slow to look,
-    // or paused by the VM, and the caller ran it as it would have alone. Counted, a window of such
-    // jobs (a helper paused for 20 ms) reads as sharing that saves nothing, and sends a team whose
-    // helper is back a moment later solo for a quarter of a second.
-    if (callerTiles === tiles) return false;
     // The caller alone would have taken its own tiles' time for every tile. The kernels compute an
     // output the same way in any tile, so going alone changes the speed and never the bits.
-    const aloneMs = callerTiles > 0 ? (callerMs * tiles) / callerTiles : wallMs;
+    const aloneMs = (callerMs * tiles) / callerTiles;
     this.windowSharedMs += wallMs;
     this.windowAloneMs += aloneMs;
     if (this.windowSharedMs < JUDGEMENT_WINDOW_MS) return false;

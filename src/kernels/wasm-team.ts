@@ -93,7 +93,7 @@ export class WasmTeam {
     const { control } = this;
     const units = Math.ceil(count / unit);
     const started = performance.now();
-    let shared = flop >= PARALLEL_MIN_FLOP && this.threads > 1 && this.judge.sharesAt(started);
+    let shared = flop >= PARALLEL_MIN_FLOP && units > 1 && this.threads > 1 && this.judge.sharesAt(started);
     if (shared && this.wakeBeforeSharing) {
       // A solo stretch just ended and the helpers have gone to sleep: a job shared now would wait
       // for them to wake, which looks like a lost core. Wake them with nothing to take (this job

@@ -30,13 +30,15 @@ describe('the sharing judge of the wasm thread team', () => {
     assert.equal(share(judge, 0, 10_000, (job) => (job % 20 === 19 ? 2.6 : 0.6), 1.2), null);
   });
 
-  it('learns nothing from jobs whose every tile the caller took, as when a paused helper misses a window of them', () => {
-    // Jobs the caller ran alone, at its speed alone, while the helper did not look: sharing would
-    // have to save 20% to go on, and these save nothing.
+  it('learns nothing from jobs one thread took every tile of, as when a paused helper misses a window of them', () => {
+    // Jobs the caller ran alone, at its speed alone, while the helper did not look, then jobs the
+    // helper ran alone while the caller was paused: sharing would have to save 20% to go on, and
+    // these save nothing.
     const judge = new SharingJudge();
     assert.equal(share(judge, 0, 100, () => 1.2, 1.2, TILES), null);
-    // The judge still judges the jobs the helper takes part in.
-    assert.ok(share(judge, 100, 10_000, () => 3.6, 1.2) !== null);
+    assert.equal(share(judge, 100, 200, () => 1.2, 1.2, 0), null);
+    // The judge still judges the jobs both take part in, once they have warmed up.
+    assert.ok(share(judge, 200, 10_000, () => 3.6, 1.2) !== null);
   });
 
   it('goes solo once a window of shared jobs took longer than the caller alone, and shares again after the stretch', () => {
