@@ -17,7 +17,7 @@ inline int ceilDiv(long a, long b) { return static_cast<int>((a + b - 1) / b); }
 
 // How a product's output splits into tiles of whole lines along one extent (columns or rows).
 // The split depends on the shape alone, never on the thread count, so every output element is
-// computed by the same sgemm call whoever takes its tile, and results keep their bits.
+// computed by the same call whoever takes its tile, and results keep their bits.
 struct Tiling {
   int extent;
   int tiles;

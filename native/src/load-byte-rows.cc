@@ -32,8 +32,10 @@ VECTORISED void scaleRow(float* out, const std::uint8_t* row, int width, double 
 constexpr int ROWS_AHEAD = 4;
 constexpr int LINE_BYTES = 64;
 
+// Every line the row touches, its last included when the row does not start on a line.
 void fetchRow(const std::uint8_t* row, int width) {
   for (int i = 0; i < width; i += LINE_BYTES) __builtin_prefetch(row + i);
+  if (width > 0) __builtin_prefetch(row + width - 1);
 }
 
 void loadTile(const void* context, int tile) {
