@@ -262,7 +262,7 @@ export const jobListQuerySchema = pageQuerySchema.extend({
   sort: z.enum(RUN_FIELD_IDS).default('createdAt').describe(`The field to order by (default createdAt): ${fieldList}. Runs without a value come last either way`),
   order: z.enum(['asc', 'desc']).default('desc'),
   q: z.string().max(MAX_JOB_FILTER_LENGTH).optional()
-    .describe('Words every listed run must match, case-insensitive: `field:word` in that field (its id, or its title without spaces), any other word in some field; double quotes keep spaces in one word; e.g. `relu optimizer:adam dataset:"digits 2024"`'),
+    .describe('Words every listed run must match, case-insensitive: `field:word` in that field (its id, or its title without spaces), any other word in some field; double quotes keep spaces and colons in one word; e.g. `relu optimizer:adam dataset:"digits 2024"`'),
 });
 
 export const jobListSchema = z.object({

@@ -71,24 +71,28 @@ export const RUN_FIELD_IDS = Object.keys(RUN_FIELDS) as [RunFieldId, ...RunField
 
 const text = (value: RunValue): string => (value === null ? '' : String(value).toLowerCase());
 
-/**
- * The words of a runs filter, lower-cased: `optimizer:adam` is one field's word, `adam` any
- * field's. Double quotes keep spaces in one word, as in `dataset:"digits 2024"` or `"my run"`;
- * a quote left open runs to the end of the filter.
- */
-export function filterWords(filter: string): string[] {
-  const words = filter.toLowerCase().match(/[^\s"]*"[^"]*"?|\S+/g) ?? [];
-  return words.map((word) => word.replaceAll('"', '')).filter(Boolean);
+/** One word of a runs filter: the field it must appear in (its id or title without spaces), or null for any field. */
+export interface FilterWord {
+  field: string | null;
+  text: string;
 }
 
 /**
- * Whether a run matches every word: `field:word` (a field's id or title without spaces, such as
- * `optimizer:adam` or `batch:64`) must appear in that field, any other word in some field.
+ * The words of a runs filter, lower-cased: `optimizer:adam` is one field's word, `adam` any
+ * field's. Double quotes keep spaces and colons in one word, as in `dataset:"digits 2024"` or
+ * `"12:30"`; a quote left open runs to the end of the filter.
  */
-export function runMatches(job: JobSummary, words: readonly string[], context: RunFieldContext): boolean {
+export function filterWords(filter: string): FilterWord[] {
+  const words = filter.toLowerCase().matchAll(/(?:([^\s":]+):)?(?:"([^"]*)"?|([^\s"]+))/g);
+  return [...words]
+    .map(([, field, phrase, word]) => ({ field: field ?? null, text: phrase ?? word }))
+    .filter(({ text }) => text !== '');
+}
+
+/** Whether a run matches every word: a field's word must appear in that field, any other word in some field. */
+export function runMatches(job: JobSummary, words: readonly FilterWord[], context: RunFieldContext): boolean {
   const fields = Object.entries(RUN_FIELDS) as [RunFieldId, RunField][];
-  return words.every((word) => {
-    const [name, wanted] = word.includes(':') ? word.split(/:(.*)/s) : [null, word];
+  return words.every(({ field: name, text: wanted }) => {
     const candidates = name === null
       ? fields
       : fields.filter(([id, field]) => id.toLowerCase() === name || field.title.toLowerCase().replaceAll(' ', '') === name);

@@ -28,8 +28,15 @@ export const queueDashboardRoutes: FastifyPluginAsync<{ queue: Queue }> = async 
   // was made and lost, after a short wait for the first one. Nothing waits for it here, so a
   // service started without Redis still starts.
   let client: Awaited<Queue['client']> | null = null;
-  queue.client.then((connected) => (client = connected), () => undefined);
-  const firstConnection = () => Promise.race([queue.client.catch(() => null), delay(FIRST_CONNECTION_WAIT_MS, null, { ref: false })]);
+  const connection = queue.client.then((connected) => (client = connected), () => null);
+  // Once one request has waited in vain, the next are answered at once until the client exists.
+  let waitedInVain = false;
+  const firstConnection = async () => {
+    if (waitedInVain) return null;
+    const connected = await Promise.race([connection, delay(FIRST_CONNECTION_WAIT_MS, null, { ref: false })]);
+    waitedInVain = connected === null;
+    return connected;
+  };
   app.addHook('preHandler', async (request, reply) => {
     if ((client ?? await firstConnection())?.status === 'ready') return;
     // Answered here: thrown, the error would reach Bull Board's own handler, which answers 500.

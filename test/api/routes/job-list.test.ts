@@ -121,6 +121,10 @@ describe('GET /jobs sorts and filters every run on the server', () => {
     assert.deepEqual(await labels('dataset:"truth table"'), []);
     assert.deepEqual(await labels('dataset:truth table'), ['queued-none']);
     assert.deepEqual(await labels('momentum dataset:"of tru'), ['queued-none']);
+    // A quoted colon is part of the word, not a field's name: a run's creation time, to the millisecond.
+    const created = (await list('sort=run&order=asc&limit=100')).jobs.find((job) => labelOf(job) === 'adam-best')!.createdAt;
+    assert.deepEqual(await labels(`"${created}"`), ['adam-best']);
+    assert.deepEqual(await labels(created), []);
     const none = await list('q=optimizer:rmsprop');
     assert.deepEqual([none.jobs.length, none.total, none.nextCursor], [0, 0, null]);
   });
