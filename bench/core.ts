@@ -42,7 +42,10 @@ const THREAD_COUNTS = [1, 2] as const;
 const PEER_BATCHES = { wasm: 200, cpu: 20 } as const;
 const PREDICT_CALLS = 10_000;
 const PYTHON = '/usr/bin/python3';
-/** PyTorch's best setup on this 2-core machine: 2 OpenMP threads on top of 2 OpenBLAS threads oversubscribe it. */
+/**
+ * PyTorch's two setups: 1 OpenMP thread over 2 OpenBLAS threads, which keeps it from running 2 × 2
+ * threads on 2 cores, and its defaults. Either was the faster in some runs here, so both are measured.
+ */
 const TORCH_SETUPS = [
   { name: '1 OpenMP thread, OpenBLAS 2 threads', env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '2' } },
   { name: 'defaults', env: {} },
@@ -255,9 +258,9 @@ async function deep(): Promise<void> {
   comparePyTorch(DEEP_SAMPLES, SHAPE_DEEP, fast);
 }
 
-/** Each backend's GFLOP/s on the three products of layer 1 (batch 64, 784 → 800), against OpenBLAS through numpy. */
 const PRODUCTS = ['forward', 'backwardInput', 'backwardWeight'] as const;
 
+/** Each backend's GFLOP/s on the three products of layer 1 (batch 64, 784 → 800), against OpenBLAS through numpy. */
 async function peak(): Promise<void> {
   const [batch, inDim, outDim] = [64, 784, 800];
   const flop = 2 * batch * inDim * outDim;

@@ -10,7 +10,7 @@ import { errorAnswer, keepOurErrorShape } from '../error-handler.js';
 const BASE_PATH = '/queues';
 /** bull-board's page asks Google Fonts for IBM Plex: an error offline and a leak of every visit. Its CSS falls back to system fonts. */
 const OUTSIDE_FONTS = /<link[^>]+fonts\.googleapis\.com[^>]*>/g;
-/** How long a request waits for the queue's first connection to Redis, as at start-up, before it is answered 503. */
+/** How long after start-up requests wait for the queue's first connection to Redis before they are answered 503. */
 const FIRST_CONNECTION_WAIT_MS = 2000;
 
 /**
@@ -24,21 +24,14 @@ export const queueDashboardRoutes: FastifyPluginAsync<{ queue: Queue }> = async 
   });
   keepOurErrorShape(app);
   // BullMQ's connection waits for Redis as long as it takes, so while Redis is down the board's
-  // requests hung without an answer. They are answered 503 instead, at once when the connection
-  // was made and lost, after a short wait for the first one. Nothing waits for it here, so a
-  // service started without Redis still starts.
+  // requests hung without an answer. They are answered 503 instead: at once when the connection
+  // was made and lost, and after the first FIRST_CONNECTION_WAIT_MS when it was never made.
+  // Nothing waits for it here, so a service started without Redis still starts.
   let client: Awaited<Queue['client']> | null = null;
   const connection = queue.client.then((connected) => (client = connected), () => null);
-  // Once one request has waited in vain, the next are answered at once until the client exists.
-  let waitedInVain = false;
-  const firstConnection = async () => {
-    if (waitedInVain) return null;
-    const connected = await Promise.race([connection, delay(FIRST_CONNECTION_WAIT_MS, null, { ref: false })]);
-    waitedInVain = connected === null;
-    return connected;
-  };
+  const firstConnection = Promise.race([connection, delay(FIRST_CONNECTION_WAIT_MS, null, { ref: false })]);
   app.addHook('preHandler', async (request, reply) => {
-    if ((client ?? await firstConnection())?.status === 'ready') return;
+    if ((client ?? await firstConnection)?.status === 'ready') return;
     // Answered here: thrown, the error would reach Bull Board's own handler, which answers 500.
     const unavailable = new AppError('SERVICE_UNAVAILABLE', 'The queue dashboard reads Redis, which is not answering; try again once it is back');
     const { status, body } = errorAnswer(unavailable, request, reply);
