@@ -11,6 +11,7 @@
       "sources": [
         "src/addon.cc",
         "src/team.cc",
+        "src/memory.cc",
         "src/matmul-forward.cc",
         "src/matmul-backward-input.cc",
         "src/matmul-backward-weight.cc",

@@ -3,9 +3,11 @@
 // checked here, so a wrong size is a RangeError in JavaScript and never a write out of bounds.
 #include <node_api.h>
 
+#include <cmath>
 #include <string>
 
 #include "kernels.h"
+#include "memory.h"
 
 extern "C" void openblas_set_num_threads(int threads);
 extern "C" char* openblas_get_corename(void);
@@ -14,6 +16,8 @@ namespace {
 
 constexpr int MAX_THREADS = 64;
 constexpr std::size_t MAX_ARGS = 12;
+// The most elements V8 lets a typed array hold on 64-bit Node.
+constexpr std::size_t MAX_FLOATS = std::size_t{1} << 32;
 
 // One call's arguments. The first failed check throws in JavaScript and makes every later read
 // return an empty value, so a kernel runs only when all its reads succeeded.
@@ -132,6 +136,48 @@ napi_value createTeam(napi_env env, napi_callback_info info) {
   napi_value external;
   napi_create_external(env, team, [](napi_env, void* data, void*) { delete static_cast<Team*>(data); }, nullptr, &external);
   return external;
+}
+
+// allocate(length): a zeroed Float32Array of `length` floats. One that fills a 2 MiB page or more
+// is mapped on huge pages outside the JavaScript heap (see memory.cc) and unmapped when collected.
+napi_value allocate(napi_env env, napi_callback_info info) {
+  Call call(env, info);
+  const double length = call.wideNumber(0);
+  if (!call.ok()) return nullptr;
+  // Written so that NaN fails too, before any cast of a value out of size_t's range.
+  if (!(length >= 0 && length <= static_cast<double>(MAX_FLOATS) && length == std::floor(length))) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", ("length must be a whole number from 0 to " + std::to_string(MAX_FLOATS)).c_str());
+    return nullptr;
+  }
+  const auto floats = static_cast<std::size_t>(length);
+  const std::size_t bytes = floats * sizeof(float);
+  napi_value buffer = nullptr;
+  MappedBlock block{};
+  if (bytes < HUGE_PAGE_BYTES || !mapBlock(bytes, &block)) {
+    // A failed mapping falls back to the heap, which throws its own RangeError if it cannot either.
+    void* data = nullptr;
+    if (napi_create_arraybuffer(env, bytes, &data, &buffer) != napi_ok) return nullptr;
+  } else {
+    auto* owned = new MappedBlock(block);
+    const auto release = [](napi_env finalizing, void*, void* hint) {
+      auto* mapped = static_cast<MappedBlock*>(hint);
+      int64_t ignored = 0;
+      napi_adjust_external_memory(finalizing, -static_cast<int64_t>(mapped->mappingBytes), &ignored);
+      unmapBlock(*mapped);
+      delete mapped;
+    };
+    if (napi_create_external_arraybuffer(env, block.data, bytes, release, owned, &buffer) != napi_ok) {
+      unmapBlock(block);
+      delete owned;
+      return nullptr;
+    }
+    // The collector counts this memory towards the heap's pressure, as it would a heap buffer's.
+    int64_t ignored = 0;
+    napi_adjust_external_memory(env, static_cast<int64_t>(block.mappingBytes), &ignored);
+  }
+  napi_value array = nullptr;
+  napi_create_typedarray(env, napi_float32_array, floats, buffer, 0, &array);
+  return array;
 }
 
 napi_value stopTeam(napi_env env, napi_callback_info info) {
@@ -335,6 +381,7 @@ napi_value adam(napi_env env, napi_callback_info info) {
 // The dispatch table: export name → binding.
 const napi_property_descriptor EXPORTS[] = {
     {"createTeam", nullptr, createTeam, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"allocate", nullptr, allocate, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"stopTeam", nullptr, stopTeam, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"blasCore", nullptr, blasCore, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"matmulForward", nullptr, forward, nullptr, nullptr, nullptr, napi_default, nullptr},

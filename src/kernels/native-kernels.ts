@@ -17,6 +17,8 @@ type Team = { readonly [teamBrand]: true };
 
 /** The exports of native/src/addon.cc: each kernel takes its team, then the Kernels method's arguments. */
 type NativeAddon = {
+  /** A zeroed buffer; one of 2 MiB or more is mapped on huge pages, outside the JavaScript heap. */
+  allocate(length: number): Float32Array;
   createTeam(threads: number): Team;
   stopTeam(team: Team): void;
   blasCore(): string;
@@ -69,7 +71,7 @@ export function createNativeKernels(options: NativeKernelsOptions = {}): NativeK
     name: `native-openblas x${threads}`,
     threads,
     blas: blasKernels(native),
-    allocate: (length: number) => new Float32Array(length),
+    allocate: (length: number) => native.allocate(length),
     dispose: () => native.stopTeam(team),
   } as NativeKernels;
   for (const name of KERNEL_NAMES) Object.assign(kernels, { [name]: bind(native, team, name) });
