@@ -199,6 +199,22 @@ export class JobStore {
     await multi.exec();
   }
 
+  /**
+   * Whether `batch` already ends the job's history. appendHistory() is one transaction, so a
+   * batch landed whole or not at all; when Redis dies between running it and replying, the writer
+   * sees an error for a batch that landed, and must not write it twice. Step and epoch numbers
+   * only grow after a rewind, so a batch's last records at the lists' ends mean it landed.
+   */
+  async historyEndsWith(id: string, batch: HistoryBatch): Promise<boolean> {
+    const [step, epoch, checkpoint] = await Promise.all([
+      this.redis.lindex(this.keys.jobSteps(id), -1),
+      this.redis.lindex(this.keys.jobEpochs(id), -1),
+      this.redis.lindex(this.keys.jobCheckpoints(id), -1),
+    ]);
+    const ends = (last: string | null, records: readonly unknown[]) => records.length === 0 || last === JSON.stringify(records.at(-1));
+    return ends(step, batch.steps) && ends(epoch, batch.epochs) && ends(checkpoint, batch.checkpoint ? [batch.checkpoint] : []);
+  }
+
   /** The accuracy of the epoch whose weights the model keeps, which may be below an earlier peak. */
   async setBestAccuracy(id: string, accuracy: number): Promise<void> {
     await this.redis.hset(this.keys.job(id), 'bestAccuracy', String(accuracy));
