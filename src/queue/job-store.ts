@@ -41,6 +41,33 @@ local best = tonumber(redis.call('HGET', KEYS[1], 'bestAccuracy'))
 if not best or tonumber(ARGV[1]) > best then redis.call('HSET', KEYS[1], 'bestAccuracy', ARGV[1]) end
 return 1`;
 
+/**
+ * Appends a batch's steps, epochs and checkpoint to their lists (KEYS), unless the batch already
+ * ends them. ARGV holds how many records go to each list, then the records in that order. A
+ * write whose reply was lost when Redis went down may have landed, and is sent again, by ioredis
+ * or by the recorder: step and epoch numbers only grow, also after a rewind, so a batch whose last
+ * records already end the lists landed, and is not appended twice.
+ */
+const APPEND_HISTORY_SCRIPT = `
+local lists = {}
+local at = 4
+for i = 1, 3 do
+  local count = tonumber(ARGV[i])
+  lists[i] = { first = at, count = count }
+  at = at + count
+end
+local landed = true
+for i = 1, 3 do
+  local list = lists[i]
+  if list.count > 0 and redis.call('LINDEX', KEYS[i], -1) ~= ARGV[list.first + list.count - 1] then landed = false end
+end
+if landed then return 0 end
+for i = 1, 3 do
+  local list = lists[i]
+  for j = list.first, list.first + list.count - 1 do redis.call('RPUSH', KEYS[i], ARGV[j]) end
+end
+return 1`;
+
 /** What the job's best accuracy is made of: validation accuracy when the job has validation data, else training accuracy. */
 const epochAccuracy = (epoch: EpochRecord): number => epoch.valAccuracy ?? epoch.trainAccuracy;
 
@@ -180,7 +207,8 @@ export class JobStore {
   /**
    * Appends a batch of history in one transaction. A checkpoint's record lands with the epochs
    * before it, so the history never lags behind a resumable point: a resume drops only the
-   * records after the checkpoint it starts from.
+   * records after the checkpoint it starts from. Written again after a lost reply, a batch that
+   * landed changes nothing (see APPEND_HISTORY_SCRIPT): the other writes set the same values.
    */
   async appendHistory(id: string, batch: HistoryBatch): Promise<void> {
     const multi = this.redis.multi();
@@ -189,30 +217,18 @@ export class JobStore {
       const previous = parseJson<BestMetrics>(await this.redis.hget(this.keys.job(id), 'bestMetrics'));
       multi.hset(this.keys.job(id), 'bestMetrics', JSON.stringify(bestMetricsOf(previous, batch.epochs)));
     }
-    if (batch.steps.length > 0) multi.rpush(this.keys.jobSteps(id), ...batch.steps.map((step) => JSON.stringify(step)));
-    if (batch.epochs.length > 0) multi.rpush(this.keys.jobEpochs(id), ...batch.epochs.map((epoch) => JSON.stringify(epoch)));
+    const records = [batch.steps, batch.epochs, batch.checkpoint ? [batch.checkpoint] : []];
+    multi.eval(
+      APPEND_HISTORY_SCRIPT, 3, this.keys.jobSteps(id), this.keys.jobEpochs(id), this.keys.jobCheckpoints(id),
+      ...records.map((list) => String(list.length)), ...records.flat().map((record) => JSON.stringify(record)),
+    );
     for (const epoch of batch.epochs) multi.eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)));
-    if (batch.checkpoint) multi.rpush(this.keys.jobCheckpoints(id), JSON.stringify(batch.checkpoint));
     if (batch.progress) multi.hset(this.keys.job(id), 'progress', JSON.stringify(batch.progress));
     if (batch.diagnostics) multi.hset(this.keys.job(id), 'diagnostics', JSON.stringify(batch.diagnostics));
     for (const event of batch.events) multi.publish(this.keys.jobEvents(id), JSON.stringify(event));
-    await multi.exec();
-  }
-
-  /**
-   * Whether `batch` already ends the job's history. appendHistory() is one transaction, so a
-   * batch landed whole or not at all; when Redis dies between running it and replying, the writer
-   * sees an error for a batch that landed, and must not write it twice. Step and epoch numbers
-   * only grow after a rewind, so a batch's last records at the lists' ends mean it landed.
-   */
-  async historyEndsWith(id: string, batch: HistoryBatch): Promise<boolean> {
-    const [step, epoch, checkpoint] = await Promise.all([
-      this.redis.lindex(this.keys.jobSteps(id), -1),
-      this.redis.lindex(this.keys.jobEpochs(id), -1),
-      this.redis.lindex(this.keys.jobCheckpoints(id), -1),
-    ]);
-    const ends = (last: string | null, records: readonly unknown[]) => records.length === 0 || last === JSON.stringify(records.at(-1));
-    return ends(step, batch.steps) && ends(epoch, batch.epochs) && ends(checkpoint, batch.checkpoint ? [batch.checkpoint] : []);
+    // A transaction answers each command's error in its results rather than rejecting.
+    const failed = (await multi.exec())?.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 
   /** The accuracy of the epoch whose weights the model keeps, which may be below an earlier peak. */

@@ -67,10 +67,11 @@ export class ProgressRecorder {
     };
     if (batch.steps.length + batch.epochs.length === 0 && !checkpoint) return;
     const giveUpAt = performance.now() + REDIS_OUTAGE_GRACE_MS;
-    for (let failed = false; ; failed = true) {
+    for (;;) {
       try {
-        // A write that failed may have landed all the same, its reply lost with the connection.
-        if (!failed || !(await this.jobs.historyEndsWith(this.jobId, batch))) await this.jobs.appendHistory(this.jobId, batch);
+        // A write that failed may have landed all the same, its reply lost with the connection:
+        // appendHistory() then changes nothing.
+        await this.jobs.appendHistory(this.jobId, batch);
         break;
       } catch (error) {
         if (performance.now() >= giveUpAt) throw error;
