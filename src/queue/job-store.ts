@@ -42,30 +42,30 @@ if not best or tonumber(ARGV[1]) > best then redis.call('HSET', KEYS[1], 'bestAc
 return 1`;
 
 /**
- * Appends a batch's steps, epochs and checkpoint to their lists (KEYS), unless the batch already
- * ends them. ARGV holds how many records go to each list, then the records in that order. A
- * write whose reply was lost when Redis went down may have landed, and is sent again, by ioredis
- * or by the recorder: step and epoch numbers only grow, also after a rewind, so a batch whose last
- * records already end the lists landed, and is not appended twice.
+ * Appends a batch's steps, epochs and checkpoint to their lists (KEYS[1..3]) and publishes its
+ * events (on KEYS[4]), unless the batch already ends the lists. ARGV holds how many records go to
+ * each, then the records in that order. A write whose reply was lost when Redis went down may have
+ * landed, and is sent again, by ioredis or by the recorder: step and epoch numbers only grow, also
+ * after a rewind, so a batch whose last records already end the lists landed, and changes nothing.
  */
 const APPEND_HISTORY_SCRIPT = `
-local lists = {}
-local at = 4
-for i = 1, 3 do
+local parts = {}
+local at = 5
+for i = 1, 4 do
   local count = tonumber(ARGV[i])
-  lists[i] = { first = at, count = count }
+  parts[i] = { first = at, last = at + count - 1 }
   at = at + count
 end
 local landed = true
 for i = 1, 3 do
-  local list = lists[i]
-  if list.count > 0 and redis.call('LINDEX', KEYS[i], -1) ~= ARGV[list.first + list.count - 1] then landed = false end
+  local part = parts[i]
+  if part.last >= part.first and redis.call('LINDEX', KEYS[i], -1) ~= ARGV[part.last] then landed = false end
 end
 if landed then return 0 end
 for i = 1, 3 do
-  local list = lists[i]
-  for j = list.first, list.first + list.count - 1 do redis.call('RPUSH', KEYS[i], ARGV[j]) end
+  for j = parts[i].first, parts[i].last do redis.call('RPUSH', KEYS[i], ARGV[j]) end
 end
+for j = parts[4].first, parts[4].last do redis.call('PUBLISH', KEYS[4], ARGV[j]) end
 return 1`;
 
 /** What the job's best accuracy is made of: validation accuracy when the job has validation data, else training accuracy. */
@@ -207,8 +207,9 @@ export class JobStore {
   /**
    * Appends a batch of history in one transaction. A checkpoint's record lands with the epochs
    * before it, so the history never lags behind a resumable point: a resume drops only the
-   * records after the checkpoint it starts from. Written again after a lost reply, a batch that
-   * landed changes nothing (see APPEND_HISTORY_SCRIPT): the other writes set the same values.
+   * records after the checkpoint it starts from. Sent again after a lost reply, a batch that
+   * landed adds no record and no event (see APPEND_HISTORY_SCRIPT); the other writes set the same
+   * values again.
    */
   async appendHistory(id: string, batch: HistoryBatch): Promise<void> {
     const multi = this.redis.multi();
@@ -217,15 +218,14 @@ export class JobStore {
       const previous = parseJson<BestMetrics>(await this.redis.hget(this.keys.job(id), 'bestMetrics'));
       multi.hset(this.keys.job(id), 'bestMetrics', JSON.stringify(bestMetricsOf(previous, batch.epochs)));
     }
-    const records = [batch.steps, batch.epochs, batch.checkpoint ? [batch.checkpoint] : []];
+    const records = [batch.steps, batch.epochs, batch.checkpoint ? [batch.checkpoint] : [], batch.events];
     multi.eval(
-      APPEND_HISTORY_SCRIPT, 3, this.keys.jobSteps(id), this.keys.jobEpochs(id), this.keys.jobCheckpoints(id),
+      APPEND_HISTORY_SCRIPT, 4, this.keys.jobSteps(id), this.keys.jobEpochs(id), this.keys.jobCheckpoints(id), this.keys.jobEvents(id),
       ...records.map((list) => String(list.length)), ...records.flat().map((record) => JSON.stringify(record)),
     );
     for (const epoch of batch.epochs) multi.eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)));
     if (batch.progress) multi.hset(this.keys.job(id), 'progress', JSON.stringify(batch.progress));
     if (batch.diagnostics) multi.hset(this.keys.job(id), 'diagnostics', JSON.stringify(batch.diagnostics));
-    for (const event of batch.events) multi.publish(this.keys.jobEvents(id), JSON.stringify(event));
     // A transaction answers each command's error in its results rather than rejecting.
     const failed = (await multi.exec())?.find(([error]) => error);
     if (failed) throw failed[0];

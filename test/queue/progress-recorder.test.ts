@@ -40,10 +40,14 @@ const epochReport: EpochReport = {
 };
 const checkpoint: CheckpointRecord = { epoch: 1, step: 2, bytes: 64, createdAt: new Date().toISOString(), key: 'checkpoints/job/1' };
 
-test('a history write that landed but lost its reply is not written again, and one that never landed is', async () => {
+test('a history write that landed but lost its reply is not written or published again, and one that never landed is', async () => {
   const store = new FailingWrites(redis, keys);
   const id = randomUUID();
   const recorder = new ProgressRecorder(store, id, config, 0);
+  const subscriber = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const events: string[] = [];
+  subscriber.on('message', (_channel: string, message: string) => events.push(JSON.parse(message).type));
+  await subscriber.subscribe(keys.jobEvents(id));
 
   store.failures.push('after');
   await recorder.step(stepReport(1));
@@ -57,4 +61,8 @@ test('a history write that landed but lost its reply is not written again, and o
   assert.deepEqual(steps, [1, 2], 'every step once');
   assert.deepEqual(epochs, [1], 'the epoch once');
   assert.equal(await redis.llen(keys.jobCheckpoints(id)), 1, 'the checkpoint once');
+  // A round trip on the subscriber's connection delivers every message published before it.
+  await subscriber.ping();
+  subscriber.disconnect();
+  assert.deepEqual(events, ['step', 'step', 'epoch'], 'every event once');
 });
