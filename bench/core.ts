@@ -202,19 +202,19 @@ function trainEpoch(kernels: Kernels, data: Dataset, shape: readonly number[], l
     shape: [...shape], optimizer: 'momentum', learningRate: 0.01, batchSize, epochs: 1, l2: 0, schedule: { kind: 'constant' },
   }, { trainCount: data.count });
   const trainer = new Trainer(config, data, null, { kernels, stepReportEvery: 1_000_000 });
-  let firstStepSeconds: number | null = null;
+  let firstStepSeconds = 0;
   let epochSeconds = 0;
   trainer.run({
     // With reports this rare, the first one comes after the first step, and its rate is that step's.
-    onStep: (report) => (firstStepSeconds ??= batchSize / report.samplesPerSecond),
+    onStep: (report) => (firstStepSeconds ||= batchSize / report.samplesPerSecond),
     onEpoch: (report) => (epochSeconds = report.seconds),
   });
-  const seconds = epochSeconds - (firstStepSeconds ?? 0);
+  const seconds = epochSeconds - firstStepSeconds;
   const samplesPerSecond = (data.count - batchSize) / seconds;
   const run = { kernels: kernels.name, samplesPerSecond, gflops: (samplesPerSecond * flopsPerSample(shape)) / 1e9 };
   console.log(
     `throughput ${shape.join('-')} relu, batch 64, sgd momentum, ${data.count.toLocaleString('en')} generated samples${label}, ${run.kernels}: ` +
-      `${run.samplesPerSecond.toFixed(0)} samples/s after the first step, ${run.gflops.toFixed(1)} GFLOP/s, epoch ${seconds.toFixed(2)} s + first step ${((firstStepSeconds ?? 0) * 1000).toFixed(0)} ms`,
+      `${run.samplesPerSecond.toFixed(0)} samples/s after the first step, ${run.gflops.toFixed(1)} GFLOP/s, epoch ${seconds.toFixed(2)} s + first step ${(firstStepSeconds * 1000).toFixed(0)} ms`,
   );
   return run;
 }

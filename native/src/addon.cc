@@ -4,6 +4,7 @@
 #include <node_api.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "kernels.h"
@@ -16,8 +17,6 @@ namespace {
 
 constexpr int MAX_THREADS = 64;
 constexpr std::size_t MAX_ARGS = 12;
-// The most elements V8 lets a typed array hold on 64-bit Node.
-constexpr std::size_t MAX_FLOATS = std::size_t{1} << 32;
 
 // One call's arguments. The first failed check throws in JavaScript and makes every later read
 // return an empty value, so a kernel runs only when all its reads succeeded.
@@ -84,10 +83,12 @@ class Call {
     }
   }
 
-  // A whole number ≥ 0 that fits an int.
+  // A whole number ≥ 0 that fits an int. Checked before any cast, so NaN and values out of an
+  // int's range fail rather than convert.
   int count(std::size_t at, const char* name) {
     double value = 0;
-    if (ok() && (napi_get_value_double(env_, args_[at], &value) != napi_ok || value != static_cast<double>(static_cast<int>(value)) || value < 0)) {
+    if (ok() && (napi_get_value_double(env_, args_[at], &value) != napi_ok ||
+                 !(value >= 0 && value <= std::numeric_limits<int>::max() && value == std::floor(value)))) {
       fail("ERR_OUT_OF_RANGE", std::string(name) + " must be a whole number ≥ 0");
     }
     return ok() ? static_cast<int>(value) : 0;
@@ -142,13 +143,8 @@ napi_value createTeam(napi_env env, napi_callback_info info) {
 // is mapped on huge pages outside the JavaScript heap (see memory.cc) and unmapped when collected.
 napi_value allocate(napi_env env, napi_callback_info info) {
   Call call(env, info);
-  const double length = call.wideNumber(0);
+  const int length = call.count(0, "length");
   if (!call.ok()) return nullptr;
-  // Written so that NaN fails too, before any cast of a value out of size_t's range.
-  if (!(length >= 0 && length <= static_cast<double>(MAX_FLOATS) && length == std::floor(length))) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", ("length must be a whole number from 0 to " + std::to_string(MAX_FLOATS)).c_str());
-    return nullptr;
-  }
   const auto floats = static_cast<std::size_t>(length);
   const std::size_t bytes = floats * sizeof(float);
   napi_value buffer = nullptr;
