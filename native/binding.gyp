@@ -11,6 +11,7 @@
       "sources": [
         "src/addon.cc",
         "src/team.cc",
+        "src/runnable-threads.cc",
         "src/memory.cc",
         "src/matmul-forward.cc",
         "src/matmul-backward-input.cc",
@@ -26,7 +27,7 @@
     },
     {
       "target_name": "team_probe",
-      "sources": ["src/team.cc", "test/team-probe.cc"],
+      "sources": ["src/team.cc", "src/runnable-threads.cc", "test/team-probe.cc"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra"]
     }

@@ -1,5 +1,7 @@
 #include "team.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -34,13 +36,25 @@ constexpr double SHARED_TO_ALONE_LIMIT = 0.8;
 // team is back to sharing within a quarter of a second.
 constexpr auto FIRST_SOLO_STRETCH = std::chrono::milliseconds(250);
 constexpr auto MAX_SOLO_STRETCH = std::chrono::milliseconds(4000);
+// How often the caller counts the machine's runnable threads (a read of /proc/loadavg, about 2 µs),
+// and how many counts make a verdict after the first. While a team trained alone on this VM, about
+// one count in ten still showed a thread or two more, in bursts: a mean over 8 counts reached 3/4
+// in one verdict in ten, a mean over 32 in one in thirty. A process that holds a core shows in
+// every count.
+// The first count decides alone, so a team that starts on a busy machine never shares.
+constexpr auto CENSUS_INTERVAL = std::chrono::milliseconds(1);
+constexpr int CENSUSES_PER_VERDICT = 32;
 // A team's first shared jobs include each thread's first touches of its data and OpenBLAS's set-up
 // on each thread, so they say nothing about a lost core.
 constexpr int WARM_UP_JOBS = 8;
 
 }  // namespace
 
-Team::Team(int threads) : threads_(threads), nextSoloStretch_(FIRST_SOLO_STRETCH) {
+Team::Team(int threads, bool watchMachine)
+    : threads_(threads),
+      nextSoloStretch_(FIRST_SOLO_STRETCH),
+      runnable_(watchMachine && threads > 1 ? std::make_unique<RunnableThreads>() : nullptr),
+      onlineCores_(static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))) {
   for (int i = 1; i < threads; i++) helpers_.emplace_back([this, i] { serve(i == 1); });
 }
 
@@ -57,19 +71,42 @@ void Team::stop() {
 void Team::run(const Job& job) {
   if (job.tiles <= 0) return;
   const auto started = std::chrono::steady_clock::now();
-  const bool solo = job.tiles == 1 || helpers_.empty() || started < soloUntil_;
-  if (!solo && wakeBeforeSharing_) {
-    // A solo stretch just ended and the helpers have gone to sleep: a job shared now would wait
-    // for them to wake, which looks like a lost core. Wake them with nothing to take, so they
-    // spin for the next job, and run this one alone.
+  const bool shareable = job.tiles > 1 && !helpers_.empty();
+  if (shareable && started >= soloUntil_ && helpersHaveCores(started)) {
+    if (!wakeBeforeSharing_) {
+      share(job, started);
+      return;
+    }
+    // Jobs just ran alone, and the helpers may have gone to sleep: a job shared now would wait for
+    // them to wake, which looks like a lost core. Wake them with nothing to take, so they spin for
+    // the next job, and run this one alone.
     wakeBeforeSharing_ = false;
     generation_.fetch_add(1);
     if (sleepers_.load() > 0) generation_.notify_all();
-  } else if (!solo) {
-    share(job, started);
-    return;
+  } else if (shareable) {
+    wakeBeforeSharing_ = true;
   }
   for (int tile = 0; tile < job.tiles; tile++) job.run(job.context, tile);
+}
+
+bool Team::helpersHaveCores(std::chrono::steady_clock::time_point now) {
+  if (runnable_ == nullptr || now < nextCensus_) return helpersHaveCores_;
+  const bool first = nextCensus_ == std::chrono::steady_clock::time_point{};
+  nextCensus_ = now + CENSUS_INTERVAL;
+  const int runnable = runnable_->count();
+  if (runnable < 0) return helpersHaveCores_;
+  // Ours are the caller, which is reading, and the helpers not asleep, spinning or working.
+  const int awakeHelpers = static_cast<int>(helpers_.size()) - sleepers_.load(std::memory_order_relaxed);
+  otherThreads_ += std::max(0, runnable - 1 - awakeHelpers);
+  censuses_++;
+  if (first || censuses_ == CENSUSES_PER_VERDICT) {
+    // The helpers have cores of their own while the other threads, on average, take fewer than
+    // the cores the team leaves spare and three quarters of one more.
+    const int spareCores = onlineCores_ - threads_;
+    helpersHaveCores_ = 4 * otherThreads_ < (4 * spareCores + 3) * censuses_;
+    otherThreads_ = censuses_ = 0;
+  }
+  return helpersHaveCores_;
 }
 
 void Team::share(const Job& job, std::chrono::steady_clock::time_point started) {
@@ -108,7 +145,6 @@ void Team::share(const Job& job, std::chrono::steady_clock::time_point started) 
   if (windowShared_ < JUDGEMENT_WINDOW) return;
   if (windowShared_ > SHARED_TO_ALONE_LIMIT * windowAlone_) {
     soloUntil_ = finished + nextSoloStretch_;
-    wakeBeforeSharing_ = true;
     nextSoloStretch_ = std::min<std::chrono::steady_clock::duration>(2 * nextSoloStretch_, MAX_SOLO_STRETCH);
   } else {
     nextSoloStretch_ = FIRST_SOLO_STRETCH;

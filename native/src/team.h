@@ -4,8 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
+
+#include "runnable-threads.h"
 
 // One job: `tiles` calls of run(context, tile). A tile's work depends only on its index, never
 // on the thread that takes it, so a job's result is the same for any thread count.
@@ -20,13 +23,19 @@ struct Job {
 // process simply takes fewer tiles, and the caller waits only for tiles that were taken. The
 // caller takes tiles from the front and the first helper from the back: on an idle machine each
 // then computes the same columns of every layer step after step, so the activations and weights a
-// tile reads are already in its own core's cache rather than the other's. When shared jobs
-// take longer than the caller would have taken alone, over a window of them (another process
-// holds a helper's core, which then stops mid-tile), the team runs the next jobs on the caller
+// tile reads are already in its own core's cache rather than the other's.
+//
+// A helper helps only on a core of its own. When other threads keep the machine's cores so busy
+// that none is left for the helpers, the team runs jobs on the caller alone, without trying to
+// share, until one is free again. And when shared jobs take longer than the caller would have
+// taken alone, over a window of them (as when something the count of runnable threads does not
+// show, such as a CPU quota, holds a helper's core), the team runs the next jobs on the caller
 // alone, then tries again.
 class Team {
  public:
-  explicit Team(int threads);
+  // With watchMachine false, the team ignores the machine's other threads and goes by the times
+  // of its shared jobs alone (the tests of that judge use it).
+  explicit Team(int threads, bool watchMachine = true);
   ~Team();
   Team(const Team&) = delete;
   Team& operator=(const Team&) = delete;
@@ -44,6 +53,9 @@ class Team {
   // Takes and computes tiles, from the front or the back of those left, until none is left;
   // returns how many it took.
   int work(bool fromBack);
+  // Whether the machine's other threads leave the helpers cores of their own, as last judged.
+  // Counts the runnable threads at most once per census interval.
+  bool helpersHaveCores(std::chrono::steady_clock::time_point now);
 
   int threads_;
   std::vector<std::thread> helpers_;
@@ -61,8 +73,17 @@ class Team {
   // long the next such stretch will be.
   std::chrono::steady_clock::time_point soloUntil_{};
   std::chrono::steady_clock::duration nextSoloStretch_;
-  // Set by a solo stretch: the first job after it wakes the helpers before any job is shared.
+  // Set by a job of several tiles run alone: the first to be shared after it wakes the helpers
+  // before any job is shared.
   bool wakeBeforeSharing_ = false;
+  // The machine's runnable threads (null when not watched), the cores they may run on, and
+  // the current verdict: the other threads counted over the last censuses.
+  std::unique_ptr<RunnableThreads> runnable_;
+  int onlineCores_;
+  bool helpersHaveCores_ = true;
+  std::chrono::steady_clock::time_point nextCensus_{};
+  int censuses_ = 0;
+  int otherThreads_ = 0;
   // Shared jobs so far, counted up to the warm-up (see share()).
   int sharedJobs_ = 0;
   // The current judgement window: the shared jobs' wall time, and the caller's estimate of the

@@ -1,7 +1,8 @@
 // A test addon around the native thread team (src/team.cc), never shipped: runs jobs whose tiles
 // take a chosen time on the calling thread and another on the helpers (with, if asked, a pause on
 // every nth helper tile, as a VM pauses a thread now and then), and reports who took which tiles,
-// so test/kernels/team.test.ts can check that a slowed thread takes fewer.
+// so test/kernels/team.test.ts can check that a slowed thread takes fewer, and that a team on a
+// machine whose cores are all busy does not share.
 #include <node_api.h>
 
 #include <algorithm>
@@ -47,14 +48,15 @@ double argument(napi_env env, napi_value value) {
   return number;
 }
 
-// runJobs(threads, jobs, tiles, callerTileMicros, helperTileMicros, pauseEvery = 0, pauseMicros = 0):
-// for each job, an array with 0 (the caller), 1 (a helper) or -1 (nobody) per tile, in tile order.
+// runJobs(threads, jobs, tiles, callerTileMicros, helperTileMicros, pauseEvery = 0, pauseMicros = 0,
+// watchMachine = 0): for each job, an array with 0 (the caller), 1 (a helper) or -1 (nobody) per
+// tile, in tile order. Unless watchMachine is 1, the team ignores the machine's other threads.
 napi_value runJobs(napi_env env, napi_callback_info info) {
-  napi_value args[7];
-  std::size_t argc = 7;
+  napi_value args[8];
+  std::size_t argc = 8;
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
   const auto optional = [&](std::size_t at) { return at < argc ? argument(env, args[at]) : 0.0; };
-  Team team(static_cast<int>(argument(env, args[0])));
+  Team team(static_cast<int>(argument(env, args[0])), optional(7) == 1);
   const int jobs = static_cast<int>(argument(env, args[1]));
   const int tiles = static_cast<int>(argument(env, args[2]));
   Probe probe{std::this_thread::get_id(), std::chrono::microseconds(static_cast<long>(argument(env, args[3]))),

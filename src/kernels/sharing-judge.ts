@@ -27,6 +27,62 @@ export const MAX_SOLO_STRETCH_MS = 4000;
 export const WARM_UP_JOBS = 8;
 
 /**
+ * How often a team counts the machine's runnable threads (about 4 µs a count here), and how many
+ * counts make a verdict after the first. While a team trained alone on this VM, about one count in
+ * ten still showed a thread or two more, in bursts: a mean over 8 counts reached 3/4 in one verdict
+ * in ten, a mean over 32 in one in thirty. A process that holds a core shows in every count.
+ */
+export const CENSUS_INTERVAL_MS = 1;
+export const CENSUSES_PER_VERDICT = 32;
+
+/**
+ * Whether the machine's other threads leave a team's helpers cores of their own, from counts of
+ * its runnable threads: the wasm team's census (native/src/team.cc keeps the same rule in C++).
+ * When they do not, the team runs jobs on the caller alone without trying to share, as a helper
+ * would only take turns with another process on its core and hold the caller up.
+ */
+export class CoreCensus {
+  private nextCensusAt = -Infinity;
+  private censuses = 0;
+  private otherThreads = 0;
+  private verdict = true;
+
+  /**
+   * `countRunnable` gives the machine's runnable threads now, the caller included, or null where
+   * unknown; the team has `threads` threads on a machine of `onlineCores`.
+   */
+  constructor(
+    private readonly threads: number,
+    private readonly onlineCores: number,
+    private readonly countRunnable: () => number | null,
+  ) {}
+
+  /**
+   * The verdict for a job starting at `now` (ms), while `awakeHelpers` of the team's helpers are
+   * spinning or working rather than asleep. Counts at most once per census interval; the first
+   * count decides alone, so a team that starts on a busy machine never shares.
+   */
+  helpersHaveCores(now: number, awakeHelpers: number): boolean {
+    if (now < this.nextCensusAt) return this.verdict;
+    const first = this.nextCensusAt === -Infinity;
+    this.nextCensusAt = now + CENSUS_INTERVAL_MS;
+    const runnable = this.countRunnable();
+    if (runnable === null) return this.verdict;
+    this.otherThreads += Math.max(0, runnable - 1 - awakeHelpers);
+    this.censuses++;
+    if (first || this.censuses === CENSUSES_PER_VERDICT) {
+      // The helpers have cores of their own while the other threads, on average, take fewer than
+      // the cores the team leaves spare and three quarters of one more.
+      const spareCores = this.onlineCores - this.threads;
+      this.verdict = this.otherThreads < (spareCores + 0.75) * this.censuses;
+      this.otherThreads = 0;
+      this.censuses = 0;
+    }
+    return this.verdict;
+  }
+}
+
+/**
  * Whether a thread team should share its next job or run it on the caller alone, from how its
  * shared jobs went: the wasm team's judge (native/src/team.cc keeps the same rule in C++).
  */

@@ -34,8 +34,10 @@ export const SLOT = {
   count: 17,
   unit: 18,
   tiles: 19,
+  /** Helpers asleep until the next job, rather than spinning for it or working. */
+  sleepers: 20,
   /** Per thread: its scratch pointer. */
-  scratch: 20,
+  scratch: 21,
 } as const;
 
 /** Scalars of an elementwise loop start here: l2, then the rest of the export's parameters in order. */
@@ -256,9 +258,13 @@ function awaitChange(control: Int32Array, seen: number): number {
     if (sequence !== seen) return sequence;
     if (polls % POLLS_PER_CLOCK_READ === 0 && performance.now() > deadline) break;
   }
+  Atomics.add(control, SLOT.sleepers, 1);
   for (;;) {
     Atomics.wait(control, SLOT.sequence, seen);
     const sequence = Atomics.load(control, SLOT.sequence);
-    if (sequence !== seen) return sequence;
+    if (sequence !== seen) {
+      Atomics.sub(control, SLOT.sleepers, 1);
+      return sequence;
+    }
   }
 }

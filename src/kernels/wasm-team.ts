@@ -1,10 +1,12 @@
 import { once } from 'node:events';
+import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { KernelExports } from './wasm-module.js';
 import {
   MAX_THREADS, MAX_TILES, OP, SLOT, controlSlots, createControl, publishTiles, readError, takeTiles, tileCount, type WasmTeamWorkerData,
 } from './wasm-team-protocol.js';
-import { SharingJudge } from './sharing-judge.js';
+import { RunnableThreads } from './runnable-threads.js';
+import { CoreCensus, SharingJudge } from './sharing-judge.js';
 
 /**
  * Products smaller than this many flops run on the calling thread alone: waking a
@@ -32,7 +34,9 @@ const HELPER_TIMEOUT_MS = 30_000;
  * arguments into `control`, then run() splits its outputs into tiles that every thread
  * takes from a shared counter (see wasm-team-protocol.ts), so a thread slowed by another
  * process takes fewer. A tile's outputs are computed the same way whichever thread takes it,
- * so results do not depend on who took what.
+ * so results do not depend on who took what. While the machine's other threads leave the helpers
+ * no core of their own (CoreCensus), or shared jobs prove slower than the caller alone
+ * (SharingJudge), jobs run on the caller alone.
  * Helpers are unref'd, so they never keep a process alive; dispose() ends them.
  */
 export class WasmTeam {
@@ -44,7 +48,9 @@ export class WasmTeam {
   private readonly workers: Worker[];
   private failure: string | null = null;
   private readonly judge = new SharingJudge();
-  /** Set by a solo stretch: the first job after it wakes the helpers before any job is shared. */
+  private readonly runnableThreads = new RunnableThreads();
+  private readonly census: CoreCensus;
+  /** Set by a job that could have been shared but ran alone: the first shared after it wakes the helpers. */
   private wakeBeforeSharing = false;
 
   private constructor(kernels: KernelExports, controlBuffer: SharedArrayBuffer, workers: Worker[]) {
@@ -53,6 +59,7 @@ export class WasmTeam {
     this.control = controlSlots(controlBuffer);
     this.workers = workers;
     this.threads = workers.length + 1;
+    this.census = new CoreCensus(this.threads, cpus().length, () => this.runnableThreads.count());
     for (const worker of workers) {
       worker.on('error', (error: Error) => {
         this.failure = `a wasm helper thread crashed: ${error.message}`;
@@ -93,15 +100,18 @@ export class WasmTeam {
     const { control } = this;
     const units = Math.ceil(count / unit);
     const started = performance.now();
-    let shared = flop >= PARALLEL_MIN_FLOP && units > 1 && this.threads > 1 && this.judge.sharesAt(started);
+    const shareable = flop >= PARALLEL_MIN_FLOP && units > 1 && this.threads > 1;
+    let shared = shareable && this.judge.sharesAt(started) && this.census.helpersHaveCores(started, this.awakeHelpers());
     if (shared && this.wakeBeforeSharing) {
-      // A solo stretch just ended and the helpers have gone to sleep: a job shared now would wait
+      // Jobs just ran alone, and the helpers may have gone to sleep: a job shared now would wait
       // for them to wake, which looks like a lost core. Wake them with nothing to take (this job
       // runs alone), so they spin for the next one.
       this.wakeBeforeSharing = false;
       shared = false;
       Atomics.add(control, SLOT.sequence, 1);
       Atomics.notify(control, SLOT.sequence);
+    } else if (shareable && !shared) {
+      this.wakeBeforeSharing = true;
     }
     const tiles = units === 0 ? 0 : shared ? Math.min(units, this.threads * TILES_PER_THREAD, MAX_TILES) : 1;
     control.set(scratch, SLOT.scratch);
@@ -116,9 +126,7 @@ export class WasmTeam {
     const worked = performance.now();
     this.join();
     const finished = performance.now();
-    if (shared && this.judge.record(finished, finished - started, worked - started, callerTiles, tileCount(control))) {
-      this.wakeBeforeSharing = true;
-    }
+    if (shared) this.judge.record(finished, finished - started, worked - started, callerTiles, tileCount(control));
     const failed = Atomics.exchange(control, SLOT.failed, 0);
     if (failed !== 0) throw new Error(`The wasm kernels failed on thread ${failed - 1}: ${readError(this.controlBuffer)}`);
   }
@@ -131,6 +139,12 @@ export class WasmTeam {
     Atomics.add(control, SLOT.sequence, 1);
     Atomics.notify(control, SLOT.sequence);
     for (const worker of this.workers) void worker.terminate();
+    this.runnableThreads.close();
+  }
+
+  /** Helpers spinning for the next job or working, rather than asleep. */
+  private awakeHelpers(): number {
+    return this.threads - 1 - Atomics.load(this.control, SLOT.sleepers);
   }
 
   /** Waits until every tile taken is done: spins, then sleeps. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FIRST_SOLO_STRETCH_MS, MAX_SOLO_STRETCH_MS, SHARED_TO_ALONE_LIMIT, SharingJudge, WARM_UP_JOBS } from '../../src/kernels/sharing-judge.js';
+import {
+  CENSUSES_PER_VERDICT, CENSUS_INTERVAL_MS, CoreCensus, FIRST_SOLO_STRETCH_MS, MAX_SOLO_STRETCH_MS, SHARED_TO_ALONE_LIMIT, SharingJudge, WARM_UP_JOBS,
+} from '../../src/kernels/sharing-judge.js';
 
 /** Tiles in each job, of which the caller takes half unless a case says otherwise. */
 const TILES = 6;
@@ -73,5 +75,62 @@ describe('the sharing judge of the wasm thread team', () => {
     const slowAgain = share(judge, resumes + 25, resumes + 10_000, () => 3.6, 1.2)!;
     assert.equal(judge.sharesAt(slowAgain + FIRST_SOLO_STRETCH_MS), true, 'the stretch starts over at 250 ms');
     assert.equal(judge.sharesAt(slowAgain + FIRST_SOLO_STRETCH_MS - 0.01), false);
+  });
+});
+
+/**
+ * A census of a 2-thread team whose one helper is awake, on a machine of `cores`, that counts
+ * `others(ms)` other runnable threads at each millisecond. Returns its verdict at each millisecond.
+ */
+function verdicts(cores: number, ms: number, others: (now: number) => number): boolean[] {
+  let now = 0;
+  const census = new CoreCensus(2, cores, () => 2 + others(now));
+  const seen: boolean[] = [];
+  for (; now < ms; now++) seen.push(census.helpersHaveCores(now, 1));
+  return seen;
+}
+
+describe('the core census of the wasm thread team', () => {
+  it('never lets a team share that starts while another process holds the other core', () => {
+    const seen = verdicts(2, 1000, () => 1);
+    assert.equal(seen.indexOf(true), -1);
+  });
+
+  it('keeps sharing on an idle machine through the bursts of other threads it shows now and then', () => {
+    // One more thread for the last 3 ms of every 20: 15% of the counts.
+    const seen = verdicts(2, 10_000, (now) => (now % 20 >= 17 ? 1 : 0));
+    assert.equal(seen.indexOf(false), -1);
+  });
+
+  it('stops sharing within one verdict of a process taking the other core, and shares again within one of its leaving', () => {
+    const seen = verdicts(2, 3000, (now) => (now >= 1000 && now < 2000 ? 1 : 0));
+    const verdictMs = CENSUSES_PER_VERDICT * CENSUS_INTERVAL_MS;
+    const stopped = seen.indexOf(false);
+    assert.ok(stopped >= 1000 && stopped <= 1000 + verdictMs, `stopped sharing at ${stopped} ms`);
+    const resumed = seen.indexOf(true, stopped);
+    assert.ok(resumed >= 2000 && resumed <= 2000 + verdictMs, `shared again at ${resumed} ms`);
+    assert.equal(seen.slice(stopped, resumed).indexOf(true), -1);
+  });
+
+  it('counts the cores the team leaves spare: on 8 cores, a team of 2 shares beside 6 busy threads, not beside 7', () => {
+    assert.equal(verdicts(8, 500, () => 6).indexOf(false), -1);
+    assert.equal(verdicts(8, 500, () => 7).indexOf(true), -1);
+  });
+
+  it('does not count the team\'s own awake helpers as other threads', () => {
+    // 3 runnable: the caller and two awake helpers of a 3-thread team on 3 cores.
+    const census = new CoreCensus(3, 3, () => 3);
+    assert.equal(census.helpersHaveCores(0, 2), true);
+    const asleep = new CoreCensus(3, 3, () => 3);
+    assert.equal(asleep.helpersHaveCores(0, 0), false, 'with both helpers asleep, two others are runnable');
+  });
+
+  it('counts at most once per census interval, and keeps its verdict where the machine does not say', () => {
+    let counts = 0;
+    const census = new CoreCensus(2, 2, () => (counts++, 3));
+    for (let tenth = 0; tenth < 100; tenth++) census.helpersHaveCores(tenth / 10, 1);
+    assert.equal(counts, 10 / CENSUS_INTERVAL_MS);
+    const silent = new CoreCensus(2, 2, () => null);
+    for (let now = 0; now < 100; now++) assert.equal(silent.helpersHaveCores(now, 1), true);
   });
 });

@@ -2,15 +2,18 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { NATIVE_UNAVAILABLE } from './backends.js';
+import { holdCores } from '../helpers/busy-cores.js';
 
 /**
  * The native thread team, driven through native/test/team-probe.cc: jobs whose tiles take a
  * chosen time on the calling thread and another on the helper, as when another process holds
  * the helper's core, and optionally a pause on every nth helper tile. Each job reports who took
- * each tile: 0 the caller, 1 the helper.
+ * each tile: 0 the caller, 1 the helper. The team ignores the machine's other threads unless a
+ * case asks it to watch them.
  */
 type RunJobs = (
   threads: number, jobs: number, tiles: number, callerTileMicros: number, helperTileMicros: number, pauseEvery?: number, pauseMicros?: number,
+  watchMachine?: 0 | 1,
 ) => number[][];
 
 const probe = ((): { runJobs: RunJobs } | null => {
@@ -67,6 +70,30 @@ describe('the native thread team', { skip }, () => {
     assertSplitFromBothEnds(jobs);
     const sharedJobs = jobs.slice(8).filter((takenBy) => count(takenBy, 1) > 0).length;
     assert.ok(sharedJobs >= 0.8 * (jobs.length - 8), `the helper took tiles in ${sharedJobs} of ${jobs.length - 8} jobs past the warm-up`);
+  });
+
+  it('runs every job on the caller alone, from the first, while other processes keep the other cores busy', async () => {
+    const load = await holdCores(200);
+    const jobs = probe!.runJobs(2, 50, 6, 200, 200, 0, 0, 1);
+    await load.ended;
+    assertSplitFromBothEnds(jobs);
+    assert.equal(jobs.reduce((sum, takenBy) => sum + count(takenBy, 1), 0), 0, `the helper took tiles: ${jobs.map((j) => j.join('')).join(' ')}`);
+  });
+
+  it('shares again soon after the other processes end', async () => {
+    // Jobs of 0.6 ms alone for about a second, while the busy loops end 0.3 s in.
+    const load = await holdCores(300);
+    const started = performance.now();
+    const jobs = probe!.runJobs(2, 1500, 6, 100, 100, 0, 0, 1);
+    const seconds = (performance.now() - started) / 1000;
+    await load.ended;
+    assertSplitFromBothEnds(jobs);
+    const firstJobs = jobs.slice(0, 100);
+    assert.equal(firstJobs.filter((takenBy) => count(takenBy, 1) > 0).length, 0, 'the helper took tiles of the first jobs, while the cores were busy');
+    const lastJobs = jobs.slice(-200);
+    const shared = lastJobs.filter((takenBy) => count(takenBy, 1) > 0).length;
+    assert.ok(load.endsAt - started < 0.6 * seconds * 1000, `the load lasted ${(load.endsAt - started).toFixed(0)} ms of the ${seconds.toFixed(2)} s run`);
+    assert.ok(shared >= 150, `the helper took tiles in ${shared} of the last 200 jobs`);
   });
 
   it('runs every tile on the caller when it has no helpers', () => {
