@@ -17,6 +17,9 @@ bool mapBlock(std::size_t bytes, MappedBlock* block) {
   const auto address = reinterpret_cast<std::uintptr_t>(mapping);
   const std::uintptr_t aligned = (address + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
   // Advice only: a kernel without huge pages leaves the block on small pages, which still works.
+  // It covers the buffer alone, not the whole mapping: the kernel puts a 2 MiB range on a huge page
+  // only where the advised range holds all of it, so a ragged end stays on small pages and a
+  // written 2.5 MiB buffer costs 2.5 MiB, not 4.
   madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
   *block = {mapping, mappingBytes, reinterpret_cast<float*>(aligned)};
   return true;

@@ -63,6 +63,21 @@ describe('native allocate()', { skip: NATIVE_SKIP }, () => {
     }
   });
 
+  it('keeps the ragged end of a large buffer off huge pages, so a written buffer costs its own size', { skip: transparentHugePagesOff() && 'transparent huge pages are off' }, () => {
+    const kernels = createNativeKernels({ threads: 1 });
+    try {
+      // 2.5 MiB each: one huge page and half of one, which on a huge page of its own would make the
+      // 16 cost 64 MiB where they hold 40.
+      const before = anonymousHugePagesKb() ?? 0;
+      const buffers = Array.from({ length: 16 }, () => kernels.allocate((2.5 * MEGABYTE) / 4).fill(1));
+      const grownMiB = ((anonymousHugePagesKb() ?? 0) - before) / 1024;
+      assert.equal(buffers.length, 16);
+      assert.ok(grownMiB >= 16 && grownMiB <= 32, `AnonHugePages grew by ${grownMiB} MiB for 16 written buffers of 2.5 MiB`);
+    } finally {
+      kernels.dispose();
+    }
+  });
+
   it('refuses a length that is not a whole number of floats', () => {
     const kernels = createNativeKernels({ threads: 1 });
     try {
