@@ -54,7 +54,8 @@ Team::Team(int threads, bool watchMachine)
     : threads_(threads),
       nextSoloStretch_(FIRST_SOLO_STRETCH),
       runnable_(watchMachine && threads > 1 ? std::make_unique<RunnableThreads>() : nullptr),
-      onlineCores_(static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))) {
+      // At least one core per thread: a system that cannot say how many are online reports none.
+      onlineCores_(std::max(threads, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)))) {
   for (int i = 1; i < threads; i++) helpers_.emplace_back([this, i] { serve(i == 1); });
 }
 

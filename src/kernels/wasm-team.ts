@@ -59,7 +59,8 @@ export class WasmTeam {
     this.control = controlSlots(controlBuffer);
     this.workers = workers;
     this.threads = workers.length + 1;
-    this.census = new CoreCensus(this.threads, cpus().length, () => this.runnableThreads.count());
+    // At least one core per thread: os.cpus() is empty where /proc/cpuinfo cannot be read.
+    this.census = new CoreCensus(this.threads, Math.max(this.threads, cpus().length), () => this.runnableThreads.count());
     for (const worker of workers) {
       worker.on('error', (error: Error) => {
         this.failure = `a wasm helper thread crashed: ${error.message}`;
