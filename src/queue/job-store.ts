@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { pageOfIndex } from '../storage/paging.js';
-import type { RedisKeys } from '../storage/redis.js';
+import { execOrThrow, type RedisKeys } from '../storage/redis.js';
 import {
   checkpointRecordSchema, JOB_STATES, jobSpecSchema,
   type BestMetrics, type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobLabelsRequest, type JobListQuery, type JobProgress,
@@ -226,9 +226,7 @@ export class JobStore {
     for (const epoch of batch.epochs) multi.eval(BEST_ACCURACY_SCRIPT, 1, this.keys.job(id), String(epochAccuracy(epoch)));
     if (batch.progress) multi.hset(this.keys.job(id), 'progress', JSON.stringify(batch.progress));
     if (batch.diagnostics) multi.hset(this.keys.job(id), 'diagnostics', JSON.stringify(batch.diagnostics));
-    // A transaction answers each command's error in its results rather than rejecting.
-    const failed = (await multi.exec())?.find(([error]) => error);
-    if (failed) throw failed[0];
+    await execOrThrow(multi);
   }
 
   /** The accuracy of the epoch whose weights the model keeps, which may be below an earlier peak. */

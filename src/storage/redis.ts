@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { redisUrl, type AppConfig } from '../config.js';
 
 const RECONNECT_DELAY_STEP_MS = 100;
@@ -16,6 +16,15 @@ export function createRedis(config: AppConfig, options: { name: string; blocking
     retryStrategy: (attempt) => Math.min(attempt * RECONNECT_DELAY_STEP_MS, MAX_RECONNECT_DELAY_MS),
   };
   return new Redis(redisUrl(config), redisOptions);
+}
+
+/**
+ * Runs a transaction and throws the first command's error: a transaction answers each command's
+ * error in its results rather than rejecting.
+ */
+export async function execOrThrow(multi: ChainableCommander): Promise<void> {
+  const failed = (await multi.exec())?.find(([error]) => error);
+  if (failed) throw failed[0];
 }
 
 /** Every Redis key the service writes, in one place, under the deployment's prefix. */
@@ -48,6 +57,7 @@ export function redisKeys(prefix: string) {
     registryAliases: (name: string) => `${prefix}:registry:${name}:aliases`,
     registrations: `${prefix}:registrations`,
     sweeps: `${prefix}:sweeps`,
+    sweepSequence: `${prefix}:sweeps-seq`,
     sweepsRunning: `${prefix}:sweeps:running`,
     sweep: (id: string) => `${prefix}:sweep:${id}`,
     sweepLock: (id: string) => `${prefix}:sweep:${id}:lock`,

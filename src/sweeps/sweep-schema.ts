@@ -3,6 +3,7 @@ import { TRAINING_LIMITS } from '../core/index.js';
 import type { JobRequest } from '../queue/job-schema.js';
 import { registeredNameSchema } from '../models/model-schema.js';
 import { idSchema } from '../storage/ids.js';
+import { nextCursorSchema } from '../storage/paging.js';
 
 /** Limits and defaults of a sweep, in one place. */
 export const SWEEP_LIMITS = {
@@ -136,7 +137,11 @@ export const sweepSummarySchema = sweepSchema.omit({ leaderboard: true }).extend
   best: trialSchema.nullable().describe('The leader, when any trial has a score'),
 });
 
-export type SweepSummary = z.infer<typeof sweepSummarySchema>;
+export const sweepListSchema = z.object({
+  sweeps: z.array(sweepSummarySchema),
+  nextCursor: nextCursorSchema,
+  total: z.int().describe('Sweeps on every page'),
+});
 
-export const sweepListSchema = z.object({ sweeps: z.array(sweepSummarySchema) });
+export type SweepList = z.infer<typeof sweepListSchema>;
 export const sweepParamsSchema = z.object({ id: idSchema('sweep') });

@@ -6,11 +6,12 @@ import { FINISHED_STATES, jobRequestSchema, type EpochRecord, type Job, type Job
 import type { ModelStore } from '../models/model-store.js';
 import type { JobService } from '../queue/job-service.js';
 import { newId } from '../storage/ids.js';
+import type { PageQuery } from '../storage/paging.js';
 import { continuesAtRung, rungEpochs, type MetricDirection } from './asha.js';
 import { gridSize, gridTrials, randomTrials, type TrialParams } from './search-space.js';
 import {
   INTEGER_FIELDS, SWEEP_LIMITS, TRIAL_STATES,
-  type Sweep, type SweepMetric, type SweepRecord, type SweepRequest, type SweepSummary, type Trial, type TrialState,
+  type Sweep, type SweepList, type SweepMetric, type SweepRecord, type SweepRequest, type Trial, type TrialState,
 } from './sweep-schema.js';
 import type { SweepStore } from './sweep-store.js';
 
@@ -81,12 +82,17 @@ export class SweepService {
     return sweepView(await this.record(id));
   }
 
-  /** Newest first, each with its leader instead of the whole leaderboard. */
-  async list(): Promise<SweepSummary[]> {
-    return (await this.deps.sweeps.list()).map((record) => {
-      const { leaderboard: [leader], ...sweep } = sweepView(record);
-      return { ...sweep, best: leader?.score === null ? null : leader ?? null };
-    });
+  /** One page, newest first, each sweep with its leader instead of the whole leaderboard. */
+  async list(query: PageQuery): Promise<SweepList> {
+    const { sweeps, nextCursor, total } = await this.deps.sweeps.page(query);
+    return {
+      sweeps: sweeps.map((record) => {
+        const { leaderboard: [leader], ...sweep } = sweepView(record);
+        return { ...sweep, best: leader?.score === null ? null : leader ?? null };
+      }),
+      nextCursor,
+      total,
+    };
   }
 
   /** Cancels every trial queued or running, and the ones not started yet. */

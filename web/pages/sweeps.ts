@@ -1,4 +1,4 @@
-import { api } from '../api.js';
+import { api, LIST_PAGE_MAX } from '../api.js';
 import type { Sweep, SweepList, SweepTrial } from '../api-types.js';
 import { errorText, formatDate, formatNumber, formatPercent, h, notice, poll, show } from '../dom.js';
 import { shortId } from '../job-format.js';
@@ -25,24 +25,60 @@ const EXAMPLE = `curl -H 'content-type: application/json' -d '{"datasetId":"ds_�
 export const sweepsPage: Page = async (root, route, signal) => {
   const id = route.path[1];
   if (id) return sweepPage(root, id, signal);
-  const { sweeps } = await api.get<SweepList>('/sweeps', signal);
+  const first = await api.get<SweepList>(`/sweeps?limit=${LIST_PAGE_MAX}`, signal);
+  if (first.sweeps.length === 0) {
+    show(root, h('h1', {}, 'Sweeps'), h('section', { class: 'panel', 'aria-labelledby': 'sweeps-title' },
+      h('h2', { id: 'sweeps-title' }, 'Hyperparameter sweeps'),
+      h('p', {}, 'No sweeps yet. Start one with POST /sweeps (see ', h('a', { href: '/docs' }, 'the API documentation'), '), for example:'),
+      h('pre', { class: 'mono' }, EXAMPLE)));
+    return;
+  }
+  const rows = h('tbody', {});
+  const summary = h('p', { role: 'status' });
+  const problem = h('div', { 'aria-live': 'polite' });
+  const older = h('button', { type: 'button', class: 'secondary' }, 'Load older sweeps');
+  let shown = 0;
+  let nextCursor: string | null = null;
+  const add = (page: SweepList) => {
+    rows.append(...page.sweeps.map(sweepRow));
+    shown += page.sweeps.length;
+    nextCursor = page.nextCursor;
+    older.hidden = nextCursor === null;
+    show(summary, `${shown} of ${page.total} sweeps, newest first`);
+  };
+  older.addEventListener('click', () => {
+    if (nextCursor === null) return;
+    older.disabled = true;
+    api.get<SweepList>(`/sweeps?limit=${LIST_PAGE_MAX}&cursor=${encodeURIComponent(nextCursor)}`, signal).then(
+      (page) => {
+        add(page);
+        show(problem);
+      },
+      (error: unknown) => show(problem, notice('error', h('p', {}, `Older sweeps could not be loaded: ${errorText(error)}`))),
+    ).finally(() => (older.disabled = false));
+  });
+  add(first);
   show(root,
     h('h1', {}, 'Sweeps'),
     h('section', { class: 'panel', 'aria-labelledby': 'sweeps-title' },
       h('h2', { id: 'sweeps-title' }, 'Hyperparameter sweeps'),
-      sweeps.length === 0
-        ? h('p', {}, 'No sweeps yet. Start one with POST /sweeps (see ', h('a', { href: '/docs' }, 'the API documentation'), '), for example:')
-        : h('div', { class: 'table-scroll' }, h('table', { class: 'cards' },
-          h('thead', {}, h('tr', {}, ...['Sweep', 'Started', 'Search', 'State', 'Trials', 'Best'].map((title) => h('th', { scope: 'col' }, title)))),
-          h('tbody', {}, ...sweeps.map((sweep) => h('tr', {},
-            h('td', { 'data-label': 'Sweep' }, h('a', { href: sweepHref(sweep.id), class: 'mono' }, shortId(sweep.id))),
-            h('td', { 'data-label': 'Started' }, formatDate(sweep.createdAt)),
-            h('td', { 'data-label': 'Search' }, `${sweep.request.strategy} · ${sweep.request.scheduler} · ${Object.keys(sweep.request.space).join(', ')}`),
-            h('td', { 'data-label': 'State' }, sweep.state),
-            h('td', { 'data-label': 'Trials' }, countsText(sweep)),
-            h('td', { 'data-label': 'Best' }, scoreText(sweep.request.metric, sweep.best?.score ?? null))))))),
-      sweeps.length === 0 && h('pre', { class: 'mono' }, EXAMPLE)));
+      summary,
+      h('div', { class: 'table-scroll' }, h('table', { class: 'cards' },
+        h('thead', {}, h('tr', {}, ...['Sweep', 'Started', 'Search', 'State', 'Trials', 'Best'].map((title) => h('th', { scope: 'col' }, title)))),
+        rows)),
+      problem,
+      h('div', { class: 'actions' }, older)));
 };
+
+function sweepRow(sweep: SweepList['sweeps'][number]): HTMLElement {
+  return h('tr', {},
+    h('td', { 'data-label': 'Sweep' }, h('a', { href: sweepHref(sweep.id), class: 'mono' }, shortId(sweep.id))),
+    h('td', { 'data-label': 'Started' }, formatDate(sweep.createdAt)),
+    h('td', { 'data-label': 'Search' }, `${sweep.request.strategy} · ${sweep.request.scheduler} · ${Object.keys(sweep.request.space).join(', ')}`),
+    h('td', { 'data-label': 'State' }, sweep.state),
+    h('td', { 'data-label': 'Trials' }, countsText(sweep)),
+    h('td', { 'data-label': 'Best' }, scoreText(sweep.request.metric, sweep.best?.score ?? null)));
+}
 
 function countsText(sweep: Pick<Sweep, 'counts'>): string {
   return Object.entries(sweep.counts).filter(([, count]) => count > 0).map(([state, count]) => `${count} ${state}`).join(' · ');

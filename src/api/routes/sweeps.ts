@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { pageQuerySchema } from '../../storage/paging.js';
 import { streamSweepEvents } from '../../sweeps/sweep-event-stream.js';
 import { sweepListSchema, sweepParamsSchema, sweepRequestSchema, sweepSchema } from '../../sweeps/sweep-schema.js';
 import type { SweepService } from '../../sweeps/sweep-service.js';
@@ -27,8 +28,11 @@ export const sweepRoutes: FastifyPluginAsyncZod<SweepRoutesOptions> = async (app
 
   app.get('/sweeps', {
     config: { access: 'read' },
-    schema: { tags: ['sweeps'], summary: 'List sweeps, newest first, each with its leader', response: { 200: sweepListSchema } },
-  }, async () => ({ sweeps: await sweeps.list() }));
+    schema: {
+      tags: ['sweeps'], summary: 'List sweeps, newest first, a page at a time, each with its leader',
+      querystring: pageQuerySchema, response: { 200: sweepListSchema, ...errorResponses(400) },
+    },
+  }, async (request) => sweeps.list(request.query));
 
   app.get('/sweeps/:id', {
     config: { access: 'read' },

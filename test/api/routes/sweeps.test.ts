@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Sweep } from '../../../src/sweeps/sweep-schema.js';
+import { Redis } from 'ioredis';
+import { redisUrl } from '../../../src/config.js';
+import { redisKeys } from '../../../src/storage/redis.js';
+import type { Sweep, SweepList } from '../../../src/sweeps/sweep-schema.js';
 import { testBadRequests, type BadRequestCase } from '../../helpers/errors.js';
 import { loadMnistDigits } from '../../helpers/mnist.js';
 import { startTestApp } from '../../helpers/service.js';
@@ -92,6 +95,77 @@ describe('sweeps routes (no worker: trials stay queued)', () => {
     const malformed = await service.app.inject({ method: 'GET', url: '/sweeps/nope' });
     assert.equal(malformed.statusCode, 400);
     assert.match(malformed.json().error.message, /params\.id: must be a sweep id like swp_0+/);
+  });
+});
+
+describe('the sweep list, a page at a time', () => {
+  let service: Awaited<ReturnType<typeof startTestApp>>;
+  let datasetId = '';
+  const created: string[] = [];
+  const listPage = async (query: string): Promise<SweepList> => {
+    const response = await service.app.inject({ method: 'GET', url: `/sweeps?${query}` });
+    assert.equal(response.statusCode, 200, response.body);
+    return response.json() as SweepList;
+  };
+  /** Every sweep, page after page of `limit`. */
+  const everyPage = async (limit: number): Promise<SweepList[]> => {
+    const pages = [await listPage(`limit=${limit}`)];
+    while (pages.at(-1)!.nextCursor !== null) pages.push(await listPage(`limit=${limit}&cursor=${pages.at(-1)!.nextCursor}`));
+    return pages;
+  };
+  const createSweep = async (): Promise<string> => {
+    const response = await service.app.inject({
+      method: 'POST', url: '/sweeps',
+      payload: { datasetId, base: { shape: [784, 8, 10], epochs: 3 }, space: { learningRate: { min: 0.01, max: 0.1 } }, trials: 2, maxConcurrent: 1 },
+    });
+    assert.equal(response.statusCode, 201, response.body);
+    return (response.json() as Sweep).id;
+  };
+
+  before(async () => {
+    service = await startTestApp();
+    datasetId = (await uploadDigits(service.app, loadMnistDigits(300, 3), 0, 300)).id;
+    for (let i = 0; i < 5; i++) created.push(await createSweep());
+  });
+  after(() => service.close());
+
+  test('pages hold every sweep once, newest first, and a sweep saved again keeps its place', async () => {
+    // A cancelled sweep is saved again, as the controller saves a running one at every change.
+    assert.equal((await service.app.inject({ method: 'DELETE', url: `/sweeps/${created[1]}` })).statusCode, 200);
+    const pages = await everyPage(2);
+    assert.deepEqual(pages.map((page) => page.sweeps.length), [2, 2, 1]);
+    assert.deepEqual(pages.flatMap((page) => page.sweeps.map((sweep) => sweep.id)), [...created].reverse());
+    for (const page of pages) assert.equal(page.total, created.length);
+  });
+
+  test('a sweep indexed by its creation time, as before the index had numbers, keeps its place among newer ones', async () => {
+    const redis = new Redis(redisUrl(service.config));
+    try {
+      const keys = redisKeys(service.config.REDIS_PREFIX);
+      const oldest = created[0];
+      const record = JSON.parse((await redis.get(keys.sweep(oldest)))!) as { createdAt: string };
+      await redis.zadd(keys.sweeps, Date.parse(record.createdAt), oldest);
+      const newest = await createSweep();
+      const ids = (await everyPage(3)).flatMap((page) => page.sweeps.map((sweep) => sweep.id));
+      assert.equal(ids[0], newest);
+      assert.equal(ids.at(-1), oldest);
+      assert.equal(new Set(ids).size, created.length + 1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('a bad page size or cursor is 400 with what to send instead', async () => {
+    for (const [query, message] of [
+      ['limit=0', /querystring\.limit/],
+      ['limit=101', /querystring\.limit/],
+      ['cursor=abc', /querystring\.cursor: must be the nextCursor of a previous page/],
+    ] as const) {
+      const response = await service.app.inject({ method: 'GET', url: `/sweeps?${query}` });
+      assert.equal(response.statusCode, 400, `${query}: ${response.body}`);
+      assert.equal(response.json().error.code, 'VALIDATION_FAILED');
+      assert.match(response.json().error.message, message);
+    }
   });
 });
 
