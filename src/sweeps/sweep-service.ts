@@ -171,7 +171,7 @@ export class SweepService {
     const direction = DIRECTIONS[metric];
     let job: Job;
     try {
-      job = await this.deps.jobs.get(trial.jobId!);
+      job = await this.deps.jobs.get(trial.jobId!, 'epochs');
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       Object.assign(trial, { state: 'failed', error: `its job ${trial.jobId} is gone` });
