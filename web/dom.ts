@@ -78,14 +78,34 @@ export function field(label: string, control: HTMLElement, hint?: string, wide =
 }
 
 /**
- * Runs `task` now and again `intervalMs` after each run finishes, while it answers true
- * and `signal` has not aborted: polling never overlaps itself.
+ * A run of a polling task may take up to this share of the time between runs: a slow answer (a
+ * server sorting many thousands of runs for the list) spaces the next run out to this many times
+ * its length, so one open page never keeps the server busy more than a tenth of the time.
+ */
+const POLL_BUSY_SHARE = 0.1;
+
+/**
+ * Runs `task` now and again `intervalMs` after each run finishes, or later after a slow run, while
+ * it answers true and `signal` has not aborted: polling never overlaps itself, and it waits while
+ * the page is hidden (another tab, a minimised window), running again as soon as it is shown.
  */
 export function poll(intervalMs: number, signal: AbortSignal, task: () => Promise<boolean>): void {
   const run = async (): Promise<void> => {
     if (signal.aborted) return;
+    if (document.hidden) {
+      const shown = () => {
+        if (document.hidden) return;
+        document.removeEventListener('visibilitychange', shown);
+        void run();
+      };
+      document.addEventListener('visibilitychange', shown);
+      signal.addEventListener('abort', () => document.removeEventListener('visibilitychange', shown), { once: true });
+      return;
+    }
+    const started = performance.now();
     const again = await task();
-    if (again && !signal.aborted) setTimeout(run, intervalMs);
+    const tookMs = performance.now() - started;
+    if (again && !signal.aborted) setTimeout(run, Math.max(intervalMs, tookMs / POLL_BUSY_SHARE));
   };
   void run();
 }

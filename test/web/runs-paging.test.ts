@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Page, Request } from 'playwright-core';
 import { startBrowserSession, type BrowserSession } from '../helpers/browser.js';
 import { uploadXor } from '../helpers/uploads.js';
 
@@ -53,4 +55,48 @@ describe('the runs table pages through runs the server sorted and filtered', () 
     assert.equal(optimizers.length, 50);
     assert.ok(optimizers.every((optimizer) => optimizer === 'adam'));
   });
+
+  test('the list does not refresh while the page is hidden, and spaces out refreshes the server is slow to answer', async () => {
+    const { page } = session;
+    await session.open('#/jobs');
+    await page.getByText(`${RUNS} runs, 50 loaded`).waitFor();
+    const listReads: number[] = [];
+    const countListReads = (request: Request) => {
+      if (/\/jobs\?/.test(request.url())) listReads.push(performance.now());
+    };
+    page.on('request', countListReads);
+    try {
+      await setHidden(page, true);
+      // A refresh already under way may still be sent; none after it.
+      await sleep(3000);
+      listReads.length = 0;
+      await sleep(5000);
+      assert.deepEqual(listReads, [], 'the hidden page asked for the list');
+      const shownAt = performance.now();
+      await setHidden(page, false);
+      while (listReads.length === 0 && performance.now() - shownAt < 1500) await sleep(50);
+      assert.equal(listReads.length, 1, 'the list was not asked for within 1.5 s of the page being shown');
+
+      // Answers that take 0.8 s space refreshes 8 s apart rather than 2.8 s.
+      await page.route(/\/jobs\?/, async (route) => {
+        await sleep(800);
+        await route.continue();
+      });
+      await sleep(8000);
+      listReads.length = 0;
+      await sleep(10_000);
+      assert.ok(listReads.length >= 1 && listReads.length <= 2, `${listReads.length} slow list reads in 10 s`);
+    } finally {
+      page.off('request', countListReads);
+      await page.unroute(/\/jobs\?/);
+      await setHidden(page, false);
+    }
+  });
 });
+
+/** Makes the page report itself hidden or shown, as when its tab is switched, and says so to its listeners. */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  // A string, as this file is compiled without the DOM's types.
+  await page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} });
+    document.dispatchEvent(new Event('visibilitychange'))`);
+}
