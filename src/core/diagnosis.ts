@@ -223,7 +223,7 @@ export class Diagnoser {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'error',
       message: `${lead}: with learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) each step overshoots the minimum it aims at, and the loss grows instead of falling`,
-      advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
+      advice: `${this.lowerRateAdvice(lowerRate)}, or set it to "auto" to have a range test pick one`,
       field: 'learningRate',
       suggestion: lowerRate,
     };
@@ -427,7 +427,7 @@ export class Diagnoser {
     const lowerRate = this.lowerRate();
     return {
       code: 'DEAD_RELU', severity: 'warning', message,
-      advice: `lower learningRate to ${formatNumber(lowerRate)}`, field: 'learningRate', suggestion: lowerRate,
+      advice: this.lowerRateAdvice(lowerRate), field: 'learningRate', suggestion: lowerRate,
     };
   }
 
@@ -438,7 +438,7 @@ export class Diagnoser {
       code: 'LEARNING_RATE_TOO_HIGH',
       severity: 'warning',
       message: `learningRate ${formatNumber(config.learningRate)} (${config.optimizer}) is too high: early in training a layer's weights changed by up to ${formatPercent(this.earlyPeakUpdateRatio())} in one step, where the default rates stay within about 3%${this.largeStepEffects(dying, saturated)}`,
-      advice: `lower learningRate to ${formatNumber(lowerRate)}, or set it to "auto" to have a range test pick one`,
+      advice: `${this.lowerRateAdvice(lowerRate)}, or set it to "auto" to have a range test pick one`,
       field: 'learningRate',
       suggestion: lowerRate,
     };
@@ -627,9 +627,20 @@ export class Diagnoser {
     return config.shape.length - 2 >= DEEP_SATURATING_LAYERS && (config.activation === 'sigmoid' || config.activation === 'tanh');
   }
 
-  /** A tenth of the submitted rate, rounded to one significant digit. */
+  /**
+   * A tenth of the submitted rate, rounded to one significant digit, and never above the
+   * optimizer's default: a rate thousands of times too high would otherwise take as many rounds of
+   * tenths, each a failed run, to come down.
+   */
   private lowerRate(): number {
-    return Number((this.config.learningRate / 10).toPrecision(1));
+    const { learningRate, optimizer } = this.config;
+    return Math.min(Number((learningRate / 10).toPrecision(1)), DEFAULT_LEARNING_RATES[optimizer]);
+  }
+
+  /** "lower learningRate to 0.05 (momentum's default)". */
+  private lowerRateAdvice(rate: number): string {
+    const { optimizer } = this.config;
+    return `lower learningRate to ${formatNumber(rate)}${rate === DEFAULT_LEARNING_RATES[optimizer] ? ` (${optimizer}'s default)` : ''}`;
   }
 }
 

@@ -1,4 +1,6 @@
+import { formatNumber } from './diagnostics.js';
 import { InvalidConfigError } from './errors.js';
+import { FLOAT32_MAX } from './float32.js';
 import {
   HIDDEN_ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS,
   type AugmentConfig, type EarlyStoppingConfig, type InitConfig, type OptimizerName, type TrainingConfig,
@@ -50,6 +52,8 @@ export const TRAINING_LIMITS = {
   maxShift: 8,
   maxRotationDegrees: 45,
   maxValidationSplit: 0.5,
+  /** The kernels scale every update by it in float32, where a larger one is Infinity. */
+  maxLearningRate: FLOAT32_MAX,
 } as const;
 
 /** Held out for validation when the request names no validation data, if that leaves enough samples. */
@@ -216,8 +220,10 @@ export function checkTrainingConfig(config: TrainingConfig): void {
     throw new InvalidConfigError('outputActivation', 'softmax needs at least 2 outputs; use sigmoid for a single 0/1 output');
   }
   const { learningRate } = config;
-  if (learningRate !== 'auto' && (!(learningRate > 0) || !Number.isFinite(learningRate))) {
-    throw new InvalidConfigError('learningRate', `learningRate must be a positive number, e.g. 0.05, or "auto"; got ${learningRate}`);
+  if (learningRate !== 'auto' && (!(learningRate > 0) || !(learningRate <= TRAINING_LIMITS.maxLearningRate))) {
+    throw new InvalidConfigError(
+      'learningRate', `learningRate must be a positive number up to ${formatNumber(TRAINING_LIMITS.maxLearningRate)} (the largest float32), e.g. 0.05, or "auto"; got ${learningRate}`,
+    );
   }
   if (!(config.momentum >= 0 && config.momentum < TRAINING_LIMITS.momentumBelow)) {
     throw new InvalidConfigError('momentum', `momentum must be in [0, ${TRAINING_LIMITS.momentumBelow}), e.g. 0.9; got ${config.momentum}`);

@@ -1,7 +1,7 @@
 import { CsvError, parse } from 'csv-parse';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Dataset } from '../core/types.js';
+import { FLOAT32_MAX, formatNumber, isFiniteFloat32, type Dataset } from '../core/index.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { MAX_CSV_LINE_BYTES, MAX_SAMPLES, MAX_SAMPLE_VALUES } from './limits.js';
 import type { MemoryBudget } from './upload-capacity.js';
@@ -146,6 +146,13 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
   const fail = (code: ErrorCode, message: string): never => {
     throw new AppError(code, `${field}: line ${line}: ${message}`, { field, line });
   };
+  /** The value in a data row's column, which must be a decimal number a float32 holds. */
+  const numberAt = (text: string, column: number): number => {
+    if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${column + 1} "${text.slice(0, 40)}" is not a decimal number`);
+    const value = Number(text);
+    if (!isFiniteFloat32(value)) fail('INPUT_OUT_OF_RANGE', `value ${column + 1} is ${text.slice(0, 40)}, beyond ±${formatNumber(FLOAT32_MAX)}, the range of the float32 numbers the network computes with`);
+    return value;
+  };
 
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -163,8 +170,7 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
       const row = growing.nextRow();
       plan.answers.forEach((column, k) => {
         const text = record[column];
-        if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${column + 1} "${text.slice(0, 40)}" is not a decimal number`);
-        const value = Number(text);
+        const value = numberAt(text, column);
         if (!plan!.regression && (!Number.isInteger(value) || value < 0 || value > MAX_BYTE_VALUE)) {
           fail('LABEL_OUT_OF_RANGE', `the label ${value} must be a whole number from 0 to ${MAX_BYTE_VALUE}`);
         }
@@ -173,8 +179,7 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
       const offset = row * growing.width;
       plan.features.forEach((column, i) => {
         const text = record[column];
-        if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${column + 1} "${text.slice(0, 40)}" is not a decimal number`);
-        const value = Number(text);
+        const value = numberAt(text, column);
         if (growing.isBytes && (!Number.isInteger(value) || value < 0 || value > MAX_BYTE_VALUE)) {
           if (options.inputs === 'pixels') fail('PIXEL_OUT_OF_RANGE', `value ${column + 1} is ${value}; pixels are whole numbers from 0 to ${MAX_BYTE_VALUE}`);
           growing.switchToFloats();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Dataset } from '../core/types.js';
+import { FLOAT32_MAX, formatNumber, isFiniteFloat32, type Dataset } from '../core/index.js';
 import { AppError } from '../errors.js';
 import { JsonDepthScanner } from './json-depth.js';
 import { MAX_JSON_DATASET_BYTES, MAX_JSON_DEPTH, MAX_SAMPLES, MAX_SAMPLE_VALUES } from './limits.js';
@@ -38,6 +38,15 @@ const jsonDatasetSchema = z
     if (answers.length !== data.inputs.length) {
       context.addIssue({ code: 'custom', path: [name], message: `has ${answers.length} entries but inputs has ${data.inputs.length}` });
     }
+    for (const name of ['inputs', 'targets'] as const) {
+      const out = outsideFloat32(data[name] ?? []);
+      if (out) {
+        context.addIssue({
+          code: 'custom', path: [name, out.row, out.column],
+          message: `is ${out.value}, beyond ±${formatNumber(FLOAT32_MAX)}, the range of the float32 numbers the network computes with`,
+        });
+      }
+    }
     if (data.targets) {
       const targetWidth = data.targets[0].length;
       const badTarget = data.targets.findIndex((values) => values.length !== targetWidth);
@@ -46,6 +55,17 @@ const jsonDatasetSchema = z
       }
     }
   });
+
+/** The first value a float32 cannot hold, in a plain loop: a per-value zod check would be far slower on large datasets. */
+function outsideFloat32(rows: readonly number[][]): { row: number; column: number; value: number } | null {
+  for (let row = 0; row < rows.length; row++) {
+    const values = rows[row];
+    for (let column = 0; column < values.length; column++) {
+      if (!isFiniteFloat32(values[column])) return { row, column, value: values[column] };
+    }
+  }
+  return null;
+}
 
 /** The text, once its nesting is known to be within MAX_JSON_DEPTH and its memory is reserved. */
 async function readText(source: AsyncIterable<Buffer>, field: string, budget: MemoryBudget): Promise<string> {

@@ -3,8 +3,8 @@ import { MAX_TRAINING_THREADS, type AppConfig } from '../config.js';
 import {
   DEFAULT_EARLY_STOPPING, DEFAULT_IMAGE_AUGMENT, DEFAULT_LEARNING_RATES, MIN_AUGMENTED_IMAGE_SIDE, DEFAULT_STEP_BUDGET, DEFAULT_TRAINING, DEFAULT_VALIDATION_SPLIT,
   MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, MIN_SAMPLES_FOR_DEFAULT_VALIDATION, OPTIMIZERS,
-  RESTART_MAX_SAMPLES, TRAINING_LIMITS, TRAINING_NOTE_CODES, WARNING_CODES, WARNING_SEVERITIES,
-  type Diagnostics, type LearningRateSearch, type TrainingConfig, type TrainingNote,
+  formatNumber, RESTART_MAX_SAMPLES, TRAINING_LIMITS, TRAINING_NOTE_CODES, WARNING_CODES, WARNING_SEVERITIES,
+  type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
 import { idSchema, integerTextSchema } from '../storage/ids.js';
 import { nextCursorSchema, pageQuerySchema } from '../storage/paging.js';
@@ -42,7 +42,10 @@ export function jobRequestSchema(limits: JobLimits) {
       validationSplit: z.number().min(0).max(TRAINING_LIMITS.maxValidationSplit).optional()
         .describe(`Fraction of the dataset held out, stratified by class, for validation. Default ${DEFAULT_VALIDATION_SPLIT} for datasets of ${MIN_SAMPLES_FOR_DEFAULT_VALIDATION} samples or more; 0 turns it off`),
       shape: networkRequestFields.shape.optional().describe('Layer widths from input to output, e.g. [784, 800, 10]. Required unless fromModelId gives it'),
-      learningRate: z.union([z.number().positive(), z.literal('auto')]).optional()
+      learningRate: z.union([
+        z.number().positive().max(TRAINING_LIMITS.maxLearningRate, `must be at most ${formatNumber(TRAINING_LIMITS.maxLearningRate)}, the largest float32 (the kernels compute in float32)`),
+        z.literal('auto'),
+      ]).optional()
         .describe(`A rate, or "auto" for a learning-rate range test before training. Default per optimizer: ${Object.entries(DEFAULT_LEARNING_RATES).map(([name, rate]) => `${name} ${rate}`).join(', ')}`),
       activation: networkRequestFields.activation,
       outputActivation: networkRequestFields.outputActivation,
@@ -184,17 +187,23 @@ export const trainingWarningSchema = z.object({
   suggestion: suggestionSchema.optional().describe('The value the advice suggests for that field'),
 }).meta({ id: 'TrainingWarning' });
 
+/** A measure of weights or gradients that overflowed in a diverging run is not a number: JSON holds it as null. */
+const measureSchema = z.number().nullable().describe('null where it was not finite: the weights or gradients overflowed');
+
 const diagnosticsSchema = z.object({
   layers: z.array(z.object({
     layer: z.int(),
-    gradientNorm: z.number(),
-    updateRatio: z.number(),
+    gradientNorm: measureSchema,
+    updateRatio: measureSchema,
     saturatedFraction: z.number().nullable(),
     deadFraction: z.number().nullable(),
-    zRms: z.number(),
+    zRms: measureSchema,
   })),
   warnings: z.array(trainingWarningSchema).describe('Ranked: the first is the primary cause'),
-}) satisfies z.ZodType<Diagnostics>;
+});
+
+/** Diagnostics as stored and answered: the core's, with what was not finite as null. */
+export type StoredDiagnostics = z.infer<typeof diagnosticsSchema>;
 
 export const jobErrorSchema = z.object({ code: z.enum(JOB_ERROR_CODES), message: z.string(), advice: z.string() });
 

@@ -6,7 +6,7 @@ import { execOrThrow, type RedisKeys } from '../storage/redis.js';
 import {
   checkpointRecordSchema, JOB_STATES, jobSpecSchema,
   type BestMetrics, type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobLabelsRequest, type JobListQuery, type JobProgress,
-  type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord,
+  type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord, type StoredDiagnostics,
 } from './job-schema.js';
 import type { Diagnostics, LearningRateSearch, TrainingNote } from '../core/index.js';
 import type { RequestedStop } from './stop-cause.js';
@@ -112,7 +112,7 @@ const SCAN_BATCH = 500;
 export type JobEvent =
   | { type: 'state'; transition: JobTransition }
   | { type: 'step'; step: StepRecord; progress: JobProgress }
-  | { type: 'epoch'; epoch: EpochRecord; progress: JobProgress; diagnostics: Diagnostics };
+  | { type: 'epoch'; epoch: EpochRecord; progress: JobProgress; diagnostics: StoredDiagnostics };
 
 export interface TransitionOptions {
   from: readonly JobState[];
@@ -325,7 +325,7 @@ export class JobStore {
         steps: steps.map((text) => JSON.parse(text) as StepRecord),
         epochs: epochs.map((text) => JSON.parse(text) as EpochRecord),
       },
-      diagnostics: parseJson<Diagnostics>(hash.diagnostics),
+      diagnostics: parseJson<StoredDiagnostics>(hash.diagnostics),
       checkpoints: checkpoints.map(({ key: _key, ...visible }) => visible),
     };
   }

@@ -130,7 +130,8 @@ describe('diagnosis', () => {
     const warnings = diagnoser.diagnose(3, 0.3);
     assert.equal(warnings[0].code, 'LEARNING_RATE_TOO_HIGH');
     assert.equal(warnings[0].field, 'learningRate');
-    assert.equal(warnings[0].suggestion, 0.3);
+    // A tenth of 3 is still six times momentum's default, which the advice goes no higher than.
+    assert.equal(warnings[0].suggestion, 0.05);
     assert.ok(!warnings.some((warning) => warning.code === 'LEARNING_RATE_TOO_LOW'), JSON.stringify(warnings));
   });
 

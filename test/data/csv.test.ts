@@ -108,6 +108,15 @@ test('rows that outgrow the memory budget are 413 UPLOAD_MEMORY_LIMIT', async ()
   await assert.rejects(parseCsv(text(rows), 'file', uploadBudget(150_000)), appError('UPLOAD_MEMORY_LIMIT', /CSV rows would take this upload/));
 });
 
+test('a value beyond float32 range is a 400 naming its line, not an Infinity stored for training', async () => {
+  await assert.rejects(parseCsv(text('a,b,label\n1,2,0\n1e39,2,1\n'), 'file', uploadBudget()), appError('INPUT_OUT_OF_RANGE', /line 3: value 1 is 1e39, beyond ±3\.4e\+38/));
+  await assert.rejects(
+    parseCsv(text('x,t\n1,-5e38\n'), 'file', uploadBudget(), { targetColumns: ['t'] }),
+    appError('INPUT_OUT_OF_RANGE', /line 2: value 2 is -5e38, beyond ±3\.4e\+38/),
+  );
+  assert.deepEqual(Array.from((await parseCsv(text('1,3.4e38\n0,-3.4e38\n'), 'file', uploadBudget())).inputs), [Math.fround(3.4e38), Math.fround(-3.4e38)]);
+});
+
 test('values are decimal: hex, binary, octal and Infinity are not numbers here', async () => {
   for (const value of ['0x10', '0B1', '0o7', 'Infinity', ' ']) {
     await assert.rejects(parseCsv(text(`1,2\n1,${value}\n`), 'file', uploadBudget()), appError('CSV_NOT_NUMERIC', /line 2: value 2 ".*" is not a decimal number/), value);

@@ -48,3 +48,16 @@ test('a JSON dataset reserves its memory as its text arrives', async () => {
   const big = { inputs: Array.from({ length: 1000 }, () => [0, 1, 0, 1]), labels: new Array(1000).fill(0) };
   await assert.rejects(parseJsonDataset(json(big), 'file', uploadBudget(100_000)), appError('UPLOAD_MEMORY_LIMIT', /a JSON dataset/));
 });
+
+test('a value beyond float32 range is a 400 naming where it is, not an Infinity stored for training', async () => {
+  await assert.rejects(
+    parseJsonDataset(json('{"inputs": [[0, 0], [1, 1e39]], "labels": [0, 1]}'), 'file', uploadBudget()),
+    appError('INVALID_DATASET_JSON', /file: inputs\[1\]\[1\]: is 1e\+39, beyond ±3\.4e\+38, the range of the float32 numbers/),
+  );
+  await assert.rejects(
+    parseJsonDataset(json('{"inputs": [[0], [1]], "targets": [[-4e38], [1]]}'), 'file', uploadBudget()),
+    appError('INVALID_DATASET_JSON', /file: targets\[0\]\[0\]: is -4e\+38/),
+  );
+  const largest = await parseJsonDataset(json('{"inputs": [[3.4e38], [-3.4e38]], "labels": [0, 1]}'), 'file', uploadBudget());
+  assert.ok(Array.from(largest.inputs).every(Number.isFinite), 'the float32 extremes themselves are kept');
+});

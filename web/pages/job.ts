@@ -236,13 +236,16 @@ function diagnosticsView(job: Job): HTMLElement[] {
       h('thead', {}, h('tr', {}, ...['Layer', 'Gradient norm', 'Update ratio', 'Saturated units', 'Dead units'].map((title) => h('th', { scope: 'col', class: title === 'Layer' ? '' : 'number' }, title)))),
       h('tbody', {}, ...layers.map((layer) => h('tr', {},
         h('th', { scope: 'row' }, layer.layer),
-        h('td', { class: 'number' }, formatNumber(layer.gradientNorm)),
-        h('td', { class: 'number' }, updateRatioText(layer.updateRatio)),
+        h('td', { class: 'number' }, layer.gradientNorm === null ? NOT_FINITE : formatNumber(layer.gradientNorm)),
+        h('td', { class: 'number' }, layer.updateRatio === null ? NOT_FINITE : updateRatioText(layer.updateRatio)),
         h('td', { class: 'number' }, layer.saturatedFraction === null ? 'n/a' : formatPercent(layer.saturatedFraction)),
         h('td', { class: 'number' }, layer.deadFraction === null ? 'n/a' : formatPercent(layer.deadFraction))))))));
   }
   return views;
 }
+
+/** What a diverged run's overflowed measures show as. */
+const NOT_FINITE = 'overflowed';
 
 /** Percent with 3 significant digits; below 0.001% the exact value says nothing more than "almost none". */
 function updateRatioText(ratio: number): string {

@@ -6,7 +6,7 @@ import type { QueueWorker } from '../../../src/queue/queue-worker.js';
 import { isFinished, startTestWorker, waitForJob } from '../../helpers/jobs.js';
 import { loadMnistDigits } from '../../helpers/mnist.js';
 import { startTestApp } from '../../helpers/service.js';
-import { uploadDigits, uploadXor, XOR_INPUTS, XOR_LABELS } from '../../helpers/uploads.js';
+import { uploadDigits, uploadParts, uploadXor, XOR_INPUTS, XOR_LABELS } from '../../helpers/uploads.js';
 import { testBadRequests, type BadRequestCase } from '../../helpers/errors.js';
 
 describe('jobs routes', () => {
@@ -36,6 +36,10 @@ describe('jobs routes', () => {
       { name: 'a shape that does not fit the dataset', body: () => ({ datasetId: digitsId, shape: [100, 10] }), code: 'SHAPE_MISMATCH', message: /body\.shape: shape\[0\] is 100 but dataset ds_\w+ has 784 values per sample/ },
       { name: 'too few outputs for the classes', body: () => ({ datasetId: digitsId, shape: [784, 32, 5] }), code: 'SHAPE_MISMATCH', message: /ends with 5 outputs but dataset ds_\w+ has 10 classes/ },
       { name: 'a negative learning rate', body: () => ({ datasetId: digitsId, shape: [784, 10], learningRate: -0.1 }), code: 'VALIDATION_FAILED', message: /body\.learningRate: .*>0/ },
+      {
+        name: 'a learning rate float32 cannot hold', body: () => ({ datasetId: digitsId, shape: [784, 10], learningRate: 1e39 }),
+        code: 'VALIDATION_FAILED', message: /body\.learningRate: must be at most 3\.4e\+38, the largest float32/,
+      },
       { name: 'an unknown optimizer', body: () => ({ datasetId: digitsId, shape: [784, 10], optimizer: 'adagrad' }), code: 'VALIDATION_FAILED', message: /body\.optimizer: .*"sgd"/ },
       { name: 'a parameter count over the cap', body: () => ({ datasetId: digitsId, shape: [784, 1_000_000_000, 10] }), code: 'TOO_MANY_PARAMETERS', message: /body\.shape: \[784, 1000000000, 10\] has 795000000010 parameters; the limit is 20000000/ },
       { name: 'an unknown dataset', body: () => ({ datasetId: `ds_${'0'.repeat(20)}`, shape: [784, 10] }), code: 'UNKNOWN_DATASET', message: /body\.datasetId: no dataset has the id/ },
@@ -142,15 +146,31 @@ describe('jobs routes', () => {
       assert.equal(listed.history, undefined);
     });
 
+    test('a run whose weights overflow float32 still reads back, its overflowed measures as null', async () => {
+      // Inputs in the thousands give gradients above 1, which the largest float32 rate turns into infinite weights.
+      const inputs = Array.from({ length: 64 }, (_, i) => [1000 * ((i % 3) - 1), 1000 * ((i % 5) - 2)]);
+      const large = await uploadParts(service.app, [{ field: 'file', file: JSON.stringify({ inputs, labels: inputs.map((_, i) => i % 2) }), filename: 'large.json' }]);
+      const created = await postJob({ datasetId: large.id, shape: [2, 8, 2], optimizer: 'sgd', learningRate: 3.4e38, epochs: 1 });
+      assert.equal(created.statusCode, 202, created.body);
+      const job = await waitForJob(service.app, created.json().id, isFinished);
+      assert.equal(job.state, 'failed');
+      assert.equal(job.error?.code, 'TRAINING_DIVERGED');
+      const overflowed = job.diagnostics?.layers.flatMap((layer) => [layer.gradientNorm, layer.updateRatio, layer.zRms]) ?? [];
+      assert.ok(overflowed.includes(null), `some measure overflowed: ${JSON.stringify(job.diagnostics?.layers)}`);
+      const listed = await service.app.inject({ method: 'GET', url: `/jobs/${job.id}?history=none` });
+      assert.equal(listed.statusCode, 200, listed.body);
+    });
+
     test('a learning rate far too high fails with the core\'s diagnosis and advice', async () => {
       const created = await postJob({ datasetId: digitsId, shape: [784, 64, 10], optimizer: 'sgd', learningRate: 100, epochs: 2, schedule: { kind: 'constant' } });
       const job = await waitForJob(service.app, created.json().id, isFinished);
       assert.equal(job.state, 'failed');
       assert.equal(job.error?.code, 'TRAINING_DIVERGED');
       assert.match(job.error?.message ?? '', /learningRate 100 \(sgd\)/);
-      assert.match(job.error?.advice ?? '', /lower learningRate to 10/);
+      // A tenth of 100 would still diverge: the advice goes no higher than sgd's default.
+      assert.match(job.error?.advice ?? '', /lower learningRate to 0\.1 \(sgd's default\)/);
       assert.equal(job.diagnostics?.warnings[0].code, 'LEARNING_RATE_TOO_HIGH');
-      assert.equal(job.diagnostics?.warnings[0].suggestion, 10);
+      assert.equal(job.diagnostics?.warnings[0].suggestion, 0.1);
       assert.ok(job.history.steps.length >= 1, 'the loss curve shows the steps up to the blow-up');
       assert.equal(job.modelId, null);
     });
