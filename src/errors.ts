@@ -52,6 +52,7 @@ export const ERROR_CATALOGUE = {
   NO_CHECKPOINT: { status: 409, message: 'The job has no checkpoint to resume from' },
   SWEEP_FINISHED: { status: 409, message: 'The sweep has already finished' },
   EVALUATION_FAILED: { status: 422, message: 'The evaluation could not read its model or dataset' },
+  PREDICTION_OVERFLOWED: { status: 422, message: "The model's outputs overflowed for these inputs" },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'This Idempotency-Key was used with a different body' },
   UPLOAD_TOO_LARGE: { status: 413, message: 'The upload is over the size limit' },
   DECOMPRESSED_TOO_LARGE: { status: 413, message: 'The decompressed upload is over the size limit' },

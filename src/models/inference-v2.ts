@@ -1,4 +1,4 @@
-import { MAX_PIXEL } from '../core/index.js';
+import { FLOAT32_MAX, formatNumber, isFiniteFloat32, MAX_PIXEL } from '../core/index.js';
 import { AppError } from '../errors.js';
 import {
   FLOAT_DATATYPES, INTEGER_DATATYPES, V2_INPUT, V2_OUTPUTS,
@@ -66,7 +66,7 @@ export class InferenceV2 {
     if (unknown !== undefined) throw invalid(`the model has no output "${unknown}"; it has ${V2_OUTPUTS.join(' and ')}`, 'outputs');
 
     const { rows, count } = this.rows(input, inputSize, record.inputKind === 'bytes');
-    const { outputs, labels } = await this.models.predictRows(id, rows, count);
+    const { outputs, labels } = await this.models.predictRows(id, rows, count, (row) => `inputs[0].data, sample ${row}`);
     const classes = outputs.length / count;
     const tensors = {
       probabilities: { name: 'probabilities' as const, shape: [count, classes], datatype: 'FP32' as const, data: Array.from(outputs) },
@@ -97,8 +97,8 @@ export class InferenceV2 {
     const rows = new Float32Array(values.length);
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
-      if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || (pixels && (value < 0 || value > MAX_PIXEL))) {
-        throw invalid(`inputs[0].data[${i}] is ${JSON.stringify(value)}, not ${pixels ? `a whole number from 0 to ${MAX_PIXEL}` : `a ${integer ? 'whole ' : ''}number`} as ${datatype} needs`, 'inputs[0].data');
+      if (typeof value !== 'number' || !isFiniteFloat32(value) || (integer && !Number.isInteger(value)) || (pixels && (value < 0 || value > MAX_PIXEL))) {
+        throw invalid(`inputs[0].data[${i}] is ${JSON.stringify(value)}, not ${pixels ? `a whole number from 0 to ${MAX_PIXEL}` : `a ${integer ? 'whole ' : ''}number within ±${formatNumber(FLOAT32_MAX)}`} as ${datatype} needs`, 'inputs[0].data');
       }
       rows[i] = value * factor;
     }

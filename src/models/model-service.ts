@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Readable } from 'node:stream';
-import { loadNetwork, MAX_PIXEL, predictedClass, Predictor, shapeMismatch, type FloatArray } from '../core/index.js';
+import { FLOAT32_MAX, formatNumber, isFiniteFloat32, loadNetwork, MAX_PIXEL, predictedClass, Predictor, shapeMismatch, type FloatArray } from '../core/index.js';
 import { chooseKernels } from '../kernels/choose-kernels.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
@@ -47,6 +47,18 @@ function prediction(outputs: FloatArray, offset: number, size: number): Predicti
 }
 
 /**
+ * Refuses outputs that are not numbers: inputs far outside what the model was trained on (values
+ * in the 1e38s, say) overflow its float32 sums, and a label from NaN would be a guess.
+ */
+function checkFinite(outputs: FloatArray, count: number, outputSize: number, where: (row: number) => string): void {
+  for (let i = 0; i < count * outputSize; i++) {
+    if (Number.isFinite(outputs[i])) continue;
+    const row = Math.floor(i / outputSize);
+    throw new AppError('PREDICTION_OVERFLOWED', `${where(row)}: the model's sums overflowed float32 for these values; they lie far outside the range it was trained on`, { row });
+  }
+}
+
+/**
  * Multiplier that brings the request's values to what the model was trained on. Byte-trained
  * models saw pixels / 255: values are read as 0..255 when the request says so or when any is
  * above 1, else as 0..1. Float-trained models take values as they are.
@@ -54,6 +66,13 @@ function prediction(outputs: FloatArray, offset: number, size: number): Predicti
 function inputScale(record: ModelRecord, values: readonly (readonly number[])[], field: string, scale: PixelScale | undefined): number {
   if (record.inputKind === 'floats') {
     if (scale) throw new AppError('VALIDATION_FAILED', `body.scale: model ${record.id} was trained on raw values; send them as they are, without scale`, { field: 'scale' });
+    values.forEach((row, index) => {
+      const out = row.find((value) => !isFiniteFloat32(value));
+      if (out !== undefined) {
+        const where = values.length === 1 && field === 'pixels' ? field : `${field}[${index}]`;
+        throw new AppError('INPUT_OUT_OF_RANGE', `body.${where}: ${out} is beyond ±${formatNumber(FLOAT32_MAX)}, the range of the float32 numbers the model computes with`, { field });
+      }
+    });
     return 1;
   }
   let max = 0;
@@ -202,7 +221,9 @@ export class ModelService {
       checkLength(pixels, inputSize, 'pixels');
       const factor = inputScale(model.record, [pixels], 'pixels', request.scale);
       for (let i = 0; i < inputSize; i++) model.sample[i] = pixels[i] * factor;
-      const result = { modelId: model.record.id, ...prediction(model.predictor.predict(model.sample), 0, outputSize) };
+      const outputs = model.predictor.predict(model.sample);
+      checkFinite(outputs, 1, outputSize, () => 'body.pixels');
+      const result = { modelId: model.record.id, ...prediction(outputs, 0, outputSize) };
       this.deps.observePredict('single', (performance.now() - started) / 1000);
       return result;
     }
@@ -214,6 +235,7 @@ export class ModelService {
       for (let i = 0; i < inputSize; i++) batch[index * inputSize + i] = row[i] * factor;
     });
     const outputs = model.predictor.predictBatch(batch, count);
+    checkFinite(outputs, count, outputSize, (row) => `body.inputs[${row}]`);
     const predictions = Array.from({ length: count }, (_, index) => prediction(outputs, index * outputSize, outputSize));
     this.deps.observePredict('batch', (performance.now() - started) / 1000);
     return { modelId: model.record.id, predictions };
@@ -221,13 +243,15 @@ export class ModelService {
 
   /**
    * Runs `count` rows of model inputs, already scaled as the model was trained, through the model;
-   * answers the output rows and the class each predicts. For callers that read their own formats.
+   * answers the output rows and the class each predicts. For callers that read their own formats,
+   * which say where a row came from with `where`, for an error.
    */
-  async predictRows(id: string, rows: Float32Array, count: number): Promise<{ record: ModelRecord; outputs: Float32Array; labels: number[] }> {
+  async predictRows(id: string, rows: Float32Array, count: number, where: (row: number) => string): Promise<{ record: ModelRecord; outputs: Float32Array; labels: number[] }> {
     const model = await this.loaded(id);
     const started = performance.now();
     const { outputSize } = model.predictor.network;
     const outputs = Float32Array.from(model.predictor.predictBatch(rows, count).subarray(0, count * outputSize));
+    checkFinite(outputs, count, outputSize, where);
     const labels = Array.from({ length: count }, (_, row) => predictedClass(outputs, row * outputSize, outputSize));
     this.deps.observePredict('batch', (performance.now() - started) / 1000);
     return { record: model.record, outputs, labels };

@@ -71,7 +71,7 @@ export const inferenceV2Routes: FastifyPluginAsyncZod<InferenceV2RoutesOptions> 
       schema: {
         tags, summary: 'Inference on a tensor of one or more samples',
         description: 'One input, "input", of shape [N, width] (or [width]): UINT8 for 0..255 pixels, FP32 or FP64 for values as the model takes them. Outputs "probabilities" (FP32 [N, classes]) and "label" (INT64 [N]).',
-        params, body: v2InferRequestSchema, response: { 200: v2InferResponseSchema, ...v2Errors(400, 404, 503) },
+        params, body: v2InferRequestSchema, response: { 200: v2InferResponseSchema, ...v2Errors(400, 404, 413, 415, 422, 503) },
       },
     }, async (request) => inference.infer(ref(request.params), request.body));
   };

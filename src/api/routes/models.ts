@@ -103,7 +103,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = asyn
       summary: 'Accuracy, loss and confusion matrix on a dataset, or on the data its job validated on',
       params: modelParamsSchema,
       body: evaluateRequestSchema,
-      response: { 200: evaluationSchema, ...errorResponses(400, 404) },
+      response: { 200: evaluationSchema, ...errorResponses(400, 404, 413, 415, 422, 503) },
     },
   }, async (request) => models.evaluate(request.params.id, request.body));
 };

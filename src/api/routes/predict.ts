@@ -13,7 +13,7 @@ export const predictRoutes: FastifyPluginAsyncZod<{ models: ModelService }> = as
       summary: 'Classify one sample (pixels) or several (inputs)',
       description: 'Pixels are 0..255 integers or 0..1 floats: say which in `scale`, or leave it out and any value above 1 means 0..255. The model is read from disk once, then served from memory.',
       body: predictRequestSchema,
-      response: { 200: predictResponseSchema, ...errorResponses(400, 404) },
+      response: { 200: predictResponseSchema, ...errorResponses(400, 404, 413, 415, 422, 503) },
     },
   }, async (request) => models.predict(request.body));
 };

@@ -28,6 +28,35 @@ describe('tabular CSV through the API: the numbers a model trains on are the num
     assert.deepEqual(predicted.predictions.map(({ label }: { label: number }) => label), XOR_LABELS);
   });
 
+  test('inputs a float32 cannot hold are 400, and inputs that overflow the model\'s sums are 422, on /predict and /v2', async () => {
+    const rows = Array.from({ length: 16 }, () => XOR_INPUTS.map(([a, b], i) => `${a},${b},${XOR_LABELS[i]}`)).flat();
+    const dataset = await uploadParts(service.app, [{ field: 'file', file: `a,b,label\n${rows.join('\n')}\n`, filename: 'xor.csv' }]);
+    const { modelId } = await trainModel(service.app, { datasetId: dataset.id, shape: [2, 8, 2], epochs: 2, validationSplit: 0 });
+    const predict = (inputs: number[][]) => service.app.inject({ method: 'POST', url: '/predict', payload: { modelId, inputs } });
+
+    const beyond = await predict([[0, 1], [1e39, 0]]);
+    assert.equal(beyond.statusCode, 400, beyond.body);
+    assert.equal(beyond.json().error.code, 'INPUT_OUT_OF_RANGE');
+    assert.match(beyond.json().error.message, /body\.inputs\[1\]: 1e\+39 is beyond ±3\.4e\+38, the range of the float32 numbers/);
+
+    // Every sign of the extreme inputs: some hidden unit's sum is beyond float32 for one of them.
+    const extremes = [[3e38, 3e38], [3e38, -3e38], [-3e38, 3e38], [-3e38, -3e38]];
+    const overflowing = await predict([[0, 1], ...extremes]);
+    assert.equal(overflowing.statusCode, 422, overflowing.body);
+    assert.equal(overflowing.json().error.code, 'PREDICTION_OVERFLOWED');
+    assert.match(overflowing.json().error.message, /body\.inputs\[[1-4]\]: the model's sums overflowed float32 for these values; they lie far outside the range it was trained on/);
+
+    const infer = (data: number[]) => service.app.inject({
+      method: 'POST', url: `/v2/models/${modelId}/infer`, payload: { inputs: [{ name: 'input', shape: [data.length / 2, 2], datatype: 'FP32', data }] },
+    });
+    const v2Beyond = await infer([1e39, 0]);
+    assert.equal(v2Beyond.statusCode, 400, v2Beyond.body);
+    assert.match(v2Beyond.json().error, /inputs\[0\]\.data\[0\] is 1e\+39, not a number within ±3\.4e\+38 as FP32 needs/);
+    const v2Overflowing = await infer(extremes.flat());
+    assert.equal(v2Overflowing.statusCode, 422, v2Overflowing.body);
+    assert.match(v2Overflowing.json().error, /inputs\[0\]\.data, sample [0-3]: the model's sums overflowed float32/);
+  });
+
   test('upload options: a label column by name, a delimiter, targets for regression, and pixels on request', async () => {
     const species = await uploadParts(service.app, [
       { field: 'file', file: 'species|length|width\n1|-0.5|2.25\n0|1.5|"3"\n', filename: 'flowers.csv' },
