@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, integerTextSchema } from '../storage/ids.js';
+import { displayNameSchema, idSchema, integerTextSchema, UNSAFE_NAME_CHARACTER } from '../storage/ids.js';
 import { nextCursorSchema } from '../storage/paging.js';
 import { CSV_INPUT_KINDS } from './csv.js';
 import { MAX_SAMPLES } from './limits.js';
@@ -58,11 +58,6 @@ const file = (description: string) => z.string().meta({ format: 'binary' }).desc
 
 /** Longest dataset name, in UTF-16 code units as JavaScript counts them; a longer file name is cut to it. */
 export const MAX_NAME_LENGTH = 200;
-/**
- * C0 and C1 control characters (NUL, line breaks, the ESC of ANSI sequences), DEL, and the
- * bidirectional overrides and isolates that make a name display as something else.
- */
-const UNSAFE_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 /** A whole ANSI escape sequence (CSI): removed from a file name as one, not just its ESC. */
 const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]/g;
 
@@ -82,9 +77,7 @@ export function nameFromFilename(filename: string, format: (typeof DATASET_FORMA
 
 /** The text fields a dataset upload may carry next to its files. */
 export const uploadFieldsSchema = z.strictObject({
-  name: z.string().trim().min(1).max(MAX_NAME_LENGTH)
-    .refine((name) => !UNSAFE_NAME_CHARACTER.test(name), 'must not hold control characters (NUL, line breaks, ANSI escapes) or bidirectional overrides')
-    .optional(),
+  name: displayNameSchema(MAX_NAME_LENGTH).optional(),
   numClasses: integerTextSchema(1, 256).optional()
     .describe('Number of classes; every label must be below it (default: the largest label + 1)'),
   labelColumn: z.string().trim().min(1).max(MAX_NAME_LENGTH).optional()

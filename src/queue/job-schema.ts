@@ -6,7 +6,7 @@ import {
   formatNumber, RESTART_MAX_SAMPLES, TRAINING_LIMITS, TRAINING_NOTE_CODES, WARNING_CODES, WARNING_SEVERITIES,
   type LearningRateSearch, type TrainingConfig, type TrainingNote,
 } from '../core/index.js';
-import { idSchema, integerTextSchema } from '../storage/ids.js';
+import { displayNameSchema, idSchema, integerTextSchema } from '../storage/ids.js';
 import { nextCursorSchema, pageQuerySchema } from '../storage/paging.js';
 import { registeredNameSchema } from '../models/model-schema.js';
 import { augmentSchema, earlyStoppingSchema, MODEL_STOP_REASONS, networkRequestFields, scheduleSchema, trainingConfigSchema } from '../models/training-config-schema.js';
@@ -95,9 +95,9 @@ export const MAX_JOB_TAGS = 20;
 const MAX_JOB_NAME_LENGTH = 100;
 const MAX_JOB_TAG_LENGTH = 40;
 
-const jobNameSchema = z.string().trim().min(1).max(MAX_JOB_NAME_LENGTH);
+const jobNameSchema = displayNameSchema(MAX_JOB_NAME_LENGTH);
 /** A comma would be ambiguous in the dashboard's comma-separated tag field. */
-const jobTagSchema = z.string().trim().min(1).max(MAX_JOB_TAG_LENGTH).regex(/^[^,]+$/, 'a tag may not contain a comma');
+const jobTagSchema = displayNameSchema(MAX_JOB_TAG_LENGTH).regex(/^[^,]+$/, 'a tag may not contain a comma');
 
 /** PATCH /jobs/:id: a run's name and tags, which describe it and may change at any time, unlike its spec. */
 export const jobLabelsRequestSchema = z

@@ -27,3 +27,15 @@ export function integerTextSchema(min: number, max: number) {
     .transform(Number)
     .pipe(z.int().min(min).max(max));
 }
+
+/**
+ * C0 and C1 control characters (NUL, line breaks, the ESC of ANSI sequences), DEL, and the
+ * bidirectional overrides and isolates that make a name display as something else.
+ */
+export const UNSAFE_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** A name or tag people read in lists and logs: trimmed, 1 to `maxLength` long, and shown as it is written. */
+export function displayNameSchema(maxLength: number) {
+  return z.string().trim().min(1).max(maxLength)
+    .refine((name) => !UNSAFE_NAME_CHARACTER.test(name), 'must not hold control characters (NUL, line breaks, ANSI escapes) or bidirectional overrides');
+}

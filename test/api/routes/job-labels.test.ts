@@ -54,6 +54,12 @@ describe('PATCH /jobs/:id names and tags a run (no worker needed)', () => {
       { name: 'a name too long', body: () => ({ name: 'n'.repeat(101) }), code: 'VALIDATION_FAILED', message: /body\.name/ },
       { name: 'tags that are not a list', body: () => ({ tags: 'a,b' }), code: 'VALIDATION_FAILED', message: /body\.tags/ },
       { name: 'a tag with a comma', body: () => ({ tags: ['a,b'] }), code: 'VALIDATION_FAILED', message: /body\.tags\[0\]: a tag may not contain a comma/ },
+      {
+        name: 'a name with a bidirectional override', body: () => ({ name: 'x\u202eevil' }),
+        code: 'VALIDATION_FAILED', message: /body\.name: must not hold control characters \(NUL, line breaks, ANSI escapes\) or bidirectional overrides/,
+      },
+      { name: 'a name with an ANSI escape', body: () => ({ name: 'a\u001b[31m' }), code: 'VALIDATION_FAILED', message: /body\.name: must not hold control characters/ },
+      { name: 'a tag with a line break', body: () => ({ tags: ['ok', 'two\nlines'] }), code: 'VALIDATION_FAILED', message: /body\.tags\[1\]: must not hold control characters/ },
       { name: 'too many tags', body: () => ({ tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }), code: 'VALIDATION_FAILED', message: /body\.tags/ },
       { name: 'an unknown field', body: () => ({ name: 'x', colour: 'red' }), code: 'VALIDATION_FAILED', message: /colour/ },
     ];
