@@ -41,8 +41,11 @@ export type TrainingThreadMessage =
     learningRateSearch: LearningRateSearch | null;
   }
   | { type: 'step'; report: StepReport }
-  /** Epochs are posted at most every progressIntervalMs, and carry a checkpoint at most every checkpointIntervalMs. */
-  | { type: 'epoch'; report: EpochReport; checkpoint: CheckpointBytes | null }
+  /**
+   * The epochs since the last post, in order, posted at most every progressIntervalMs, with a
+   * checkpoint after the last at most every checkpointIntervalMs.
+   */
+  | { type: 'epoch'; reports: EpochReport[]; checkpoint: CheckpointBytes | null }
   | { type: 'restarted'; restart: RestartReport }
   /** The run's end: the model it keeps and, when it stopped before its end, a checkpoint to resume from. */
   | { type: 'finished'; outcome: TrainingOutcome; stopCause: StopCause | null; model: Uint8Array; checkpoint: CheckpointBytes | null }

@@ -10,6 +10,12 @@ export type PostMessage = (message: TrainingThreadMessage, transfer?: ArrayBuffe
 
 /** Steps are posted up to this many times as often as epochs: the loss curve moves between epochs. */
 const STEPS_PER_EPOCH_POST = 5;
+/**
+ * Every epoch of a run's first this many is recorded, posted together once per progress interval;
+ * after them only the latest at each interval is, so a run of millions of tiny epochs does not
+ * write millions of records. A sweep's rungs and a model's kept epoch lie well within them.
+ */
+const EPOCHS_ALL_RECORDED = 1000;
 
 function datasetsOf(input: TrainingThreadInput): { train: Dataset; validation: Dataset | null } {
   const train = decodeDataset(input.train);
@@ -49,12 +55,12 @@ export async function runTraining(input: TrainingThreadInput, post: PostMessage)
   const stopFlag = new Int32Array(input.stopFlag);
   let kernels: ChosenKernels | null = null;
   let pendingStep: StepReport | null = null;
-  let pendingEpoch: EpochReport | null = null;
+  let pendingEpochs: EpochReport[] = [];
   const flushPending = () => {
     if (pendingStep) post({ type: 'step', report: pendingStep });
-    if (pendingEpoch) post({ type: 'epoch', report: pendingEpoch, checkpoint: null });
+    if (pendingEpochs.length > 0) post({ type: 'epoch', reports: pendingEpochs, checkpoint: null });
     pendingStep = null;
-    pendingEpoch = null;
+    pendingEpochs = [];
   };
   try {
     const { train, validation } = datasetsOf(input);
@@ -85,17 +91,19 @@ export async function runTraining(input: TrainingThreadInput, post: PostMessage)
       },
       onEpoch: (report) => {
         const now = performance.now();
-        pendingEpoch = report;
+        if (report.epoch <= EPOCHS_ALL_RECORDED) pendingEpochs.push(report);
+        else pendingEpochs = [report];
         if (now - lastEpochPost < input.progressIntervalMs) return;
         lastEpochPost = now;
-        pendingEpoch = null;
+        const reports = pendingEpochs;
+        pendingEpochs = [];
         if (now - lastCheckpoint < input.checkpointIntervalMs) {
-          post({ type: 'epoch', report, checkpoint: null });
+          post({ type: 'epoch', reports, checkpoint: null });
           return;
         }
         lastCheckpoint = now;
         const checkpoint = checkpointOf(trainer);
-        post({ type: 'epoch', report, checkpoint }, [checkpoint.bytes.buffer as ArrayBuffer]);
+        post({ type: 'epoch', reports, checkpoint }, [checkpoint.bytes.buffer as ArrayBuffer]);
       },
       onRestart: (restart) => post({ type: 'restarted', restart }),
       shouldStop: () => {

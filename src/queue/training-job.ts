@@ -193,7 +193,8 @@ function progressHandler(deps: TrainingJobDeps, spec: JobSpec, recorder: Progres
         return;
       case 'epoch': {
         const record = message.checkpoint && (await checkpointUnlessStorageIsDown(checkpoints, spec, message.checkpoint, log));
-        await recorder.epoch(message.report, stepsPerEpoch, record);
+        const last = message.reports.length - 1;
+        for (const [index, report] of message.reports.entries()) await recorder.epoch(report, stepsPerEpoch, index === last ? record : null);
         if (record) await checkpoints.prune(spec.id);
         return;
       }

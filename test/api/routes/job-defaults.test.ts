@@ -32,7 +32,13 @@ describe('jobs with only a shape', () => {
     await service.close();
   });
 
-  test('XOR [2, 2, 1] learns, says what it chose, and records far fewer epochs than it ran', async () => {
+  test('a run of fast epochs records every one of them, not one per progress interval', async () => {
+    const job = await finished({ datasetId: xorId, shape: [2, 4, 1], epochs: 300, earlyStopping: null });
+    assert.equal(job.state, 'completed', JSON.stringify(job.error));
+    assert.deepEqual(job.history.epochs.map((epoch) => epoch.epoch), Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+
+  test('XOR [2, 2, 1] learns, says what it chose, and past its first 1,000 epochs records far fewer than it ran', async () => {
     const job = await finished({ datasetId: xorId, shape: [2, 2, 1] });
     assert.equal(job.state, 'completed', JSON.stringify(job.error));
     assert.ok(['converged', 'completed'].includes(job.stopReason ?? ''), `stop reason ${job.stopReason}`);
