@@ -243,7 +243,9 @@ export class Diagnoser {
     // A saturating init makes outsized gradients at any rate, so the steps it causes do not count against the rate.
     const saturation = this.initSaturation();
     const initSaturated = saturation !== null && config.init.kind === 'uniform';
-    if (initSaturated && struggling) findings.push(this.initSaturationWarning(saturation));
+    // Not only a stalled run: a wide init that saturates most units from the first step still lets
+    // the loss creep down, far more slowly than a scaled init would.
+    if (initSaturated && (struggling || !fitted)) findings.push(this.initSaturationWarning(saturation));
     if (this.unscaledInputs() && (struggling || !fitted)) findings.push(this.unscaledInputsWarning());
 
     const dead = this.deadLayer();

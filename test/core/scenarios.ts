@@ -123,6 +123,17 @@ export const FAILURE_SCENARIOS: Scenario[] = [
     exhibits: failedToLearn(0.5),
   },
   {
+    // Centred on 0 but far too wide: the loss still falls, slowly, so the run is not stalled.
+    name: '784-32-10 sigmoid, symmetric uniform(-5, 5)',
+    expected: 'INIT_SATURATION',
+    seeds: SCENARIO_SEEDS,
+    build: (seed) => ({
+      data: digits(DIGITS, seed),
+      input: { shape: [784, 32, 10], activation: 'sigmoid', init: { kind: 'uniform', low: -5, high: 5 }, augment: null, epochs: 12 },
+    }),
+    exhibits: failedToLearn(0.6),
+  },
+  {
     // The seed's per-sample updates: no rate is sane for batch 1 at 5.
     name: 'per-sample sgd at learningRate 5: 784-30-10 sigmoid, batch 1',
     expected: 'LEARNING_RATE_TOO_HIGH',
