@@ -40,6 +40,8 @@ export interface TrainingState {
   smoothedLoss: number | null;
   /** Fresh starts taken after stalls, and the step the current attempt began at. */
   restarts: number;
+  /** Training accuracy at which the attempt before the current one stalled; null before any fresh start (and in older checkpoints). */
+  stallAccuracy?: number | null;
   /** Plateaus that cut the rate by RATE_DROP in this attempt. */
   rateDrops: number;
   attemptStartStep: number;

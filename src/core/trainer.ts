@@ -163,6 +163,7 @@ export class Trainer {
       initialLoss: null,
       smoothedLoss: null,
       restarts: 0,
+      stallAccuracy: null,
       rateDrops: 0,
       attemptStartStep: 0,
       attemptStartEpoch: 0,
@@ -265,7 +266,9 @@ export class Trainer {
       const validation = this.validation ? evaluate(this.network, this.validation) : null;
       const improved = this.improves(validation);
       const stalled = patience !== null && !improved && state.epochsWithoutImprovement + 1 >= patience;
-      const canRestart = patience !== null && this.lastTrainAccuracy() < 1 && state.restarts < config.maxRestarts && state.epochsCompleted + 1 < epochs;
+      const atDataLimit = this.atDataLimit(validation);
+      if (atDataLimit && stalled) this.diagnoser.reachedDataLimit();
+      const canRestart = patience !== null && this.lastTrainAccuracy() < 1 && !atDataLimit && state.restarts < config.maxRestarts && state.epochsCompleted + 1 < epochs;
       const restart = canRestart && (stalled || this.plateaued(patience));
       const lowerRate = stalled && !restart && state.rateDrops < MAX_RATE_DROPS;
       const ends = stalled && !restart && !lowerRate;
@@ -334,6 +337,21 @@ export class Trainer {
   }
 
   /**
+   * Whether this attempt stalled where the one before it did, while held-out data does as well as
+   * the training data: two starts from different weights that end at the same accuracy, which
+   * validation matches, have met the data's own limit (classes that overlap, labels that are
+   * noisy), not a local minimum that another start could escape. "The same" is within two
+   * standard errors of an accuracy measured on the validation set.
+   */
+  private atDataLimit(validation: Evaluation | null): boolean {
+    const previous = this.state.stallAccuracy ?? null;
+    if (previous === null || validation === null || validation.count === 0) return false;
+    const train = this.lastTrainAccuracy();
+    const noise = 2 * Math.sqrt((train * (1 - train)) / validation.count);
+    return train >= previous - noise && validation.accuracy >= train - noise;
+  }
+
+  /**
    * A run that stalled before fitting a small training set sits in a local minimum: draw new
    * weights from the next seed stream, clear the optimizer's momentum and the early-stopping
    * record, and go on from the next epoch with the schedule started again.
@@ -341,6 +359,7 @@ export class Trainer {
   private restart(stalledEpoch: EpochReport): void {
     const { state, network } = this;
     state.restarts++;
+    state.stallAccuracy = stalledEpoch.trainAccuracy;
     initializeParameters(network, this.config.init, new Rng(this.config.seed + SEED_STREAMS.restart + state.restarts));
     network.kernels.zero(this.optimizerState);
     this.bestParams = null;

@@ -1,5 +1,5 @@
 import { loadMnistDigits, MNIST_HEIGHT, MNIST_PIXELS, MNIST_WIDTH } from '../helpers/mnist.js';
-import { resolveTrainingConfig, type Dataset, type TrainingConfig, type TrainingConfigInput } from '../../src/core/index.js';
+import { resolveTrainingConfig, Rng, type Dataset, type TrainingConfig, type TrainingConfigInput } from '../../src/core/index.js';
 
 export interface DigitSplit {
   train: Dataset;
@@ -36,6 +36,22 @@ export function xorDataset(): Dataset {
     labels: Uint8Array.from([0, 1, 1, 0]),
     targets: null,
   };
+}
+
+/**
+ * Three classes of 4 features around centres 2.83 apart, with Gaussian noise of 0.7 on each
+ * feature: the classes overlap, so even the ideal classifier misses about 3% of the points.
+ */
+export function overlappingBlobs(count: number, seed: number): Dataset {
+  const centres = [[0, 0, 0, 0], [2, 2, 0, 0], [0, 2, 2, 0]];
+  const rng = new Rng(seed);
+  const inputs = new Float32Array(count * 4);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % centres.length;
+    for (let j = 0; j < 4; j++) inputs[i * 4 + j] = centres[labels[i]][j] + 0.7 * rng.nextGaussian();
+  }
+  return { count, inputSize: 4, inputs, labels, targets: null };
 }
 
 /** Max |a - b| over two arrays, as llm.c's check_tensor reports it. */
