@@ -80,6 +80,8 @@ export type TrainingConfigInput = Partial<TrainingConfig> & { shape: number[] };
 export interface TrainingDataFacts {
   /** Samples trained on, after any validation hold-out. */
   trainCount: number;
+  /** The smallest and largest regression target, for data with targets rather than labels. */
+  targetRange?: { min: number; max: number } | null;
   /** Image size, for byte images (IDX, or CSV pixels); augmentation needs both. */
   width?: number;
   height?: number;
@@ -95,7 +97,7 @@ export const DEFAULT_IMAGE_AUGMENT: AugmentConfig = { maxShift: 2, maxRotationDe
 /** A default that was chosen for this job rather than taken from a table, in words for the person who submitted it. */
 export const TRAINING_NOTE_CODES = [
   'EPOCHS_FROM_BUDGET', 'TANH_FOR_NARROW_LAYERS', 'AUGMENT_FOR_IMAGES', 'VALIDATION_HELD_OUT', 'NO_VALIDATION', 'CLASSES_MISSING_FROM_VALIDATION',
-  'LEARNING_RATE_FOUND', 'RESTARTED',
+  'LEARNING_RATE_FOUND', 'RESTARTED', 'LINEAR_FOR_TARGETS',
 ] as const;
 
 export interface TrainingNote {
@@ -115,6 +117,17 @@ export function trainingCount(count: number, split: number): number {
 
 export function stepsPerEpoch(trainCount: number, batchSize: number): number {
   return Math.ceil(trainCount / batchSize);
+}
+
+/** Refuses an output head whose values cannot reach targets outside 0..1. */
+function checkHeadReachesTargets(config: TrainingConfig, targets: { min: number; max: number }): void {
+  const range = `the targets run from ${formatNumber(targets.min)} to ${formatNumber(targets.max)}`;
+  if (config.loss === 'cross_entropy') {
+    throw new InvalidConfigError('loss', `cross_entropy compares probabilities in 0..1, but ${range}: use the mse loss with a linear output`);
+  }
+  if (config.outputActivation !== 'linear') {
+    throw new InvalidConfigError('outputActivation', `a ${config.outputActivation} output lies in 0..1, but ${range}: use a linear output`);
+  }
 }
 
 /**
@@ -156,10 +169,20 @@ export function resolveTrainingConfig(input: TrainingConfigInput, data: Training
       message: `each epoch sees the ${data.width}x${data.height} images shifted by up to ${augment.maxShift} pixels and rotated by up to ${augment.maxRotationDegrees}°, which generalises better; send augment: null to turn it off`,
     });
   }
+  // Probabilities lie in 0..1: targets beyond it need outputs that can reach them, and a loss
+  // that measures distance rather than surprise.
+  const targets = data.targetRange ?? null;
+  const unbounded = targets !== null && (targets.min < 0 || targets.max > 1);
+  if (unbounded && input.outputActivation === undefined && input.loss === undefined) {
+    notes.push({
+      code: 'LINEAR_FOR_TARGETS',
+      message: `linear outputs with the mean squared error, because the targets run from ${formatNumber(targets.min)} to ${formatNumber(targets.max)}, beyond the 0..1 of a sigmoid or softmax`,
+    });
+  }
   const config: TrainingConfig = {
     ...DEFAULT_TRAINING,
-    outputActivation: outputs > 1 ? 'softmax' : 'sigmoid',
-    loss: 'cross_entropy',
+    outputActivation: unbounded ? 'linear' : outputs > 1 ? 'softmax' : 'sigmoid',
+    loss: unbounded ? 'mse' : 'cross_entropy',
     learningRate: DEFAULT_LEARNING_RATES[optimizer],
     maxRestarts: data.trainCount <= RESTART_MAX_SAMPLES ? MAX_STALL_RESTARTS : 0,
     ...stripUndefined(input),
@@ -170,6 +193,7 @@ export function resolveTrainingConfig(input: TrainingConfigInput, data: Training
     epochs,
     augment: augment ?? null,
   };
+  if (unbounded) checkHeadReachesTargets(config, targets);
   checkTrainingConfig(config);
   return { config, notes };
 }

@@ -20,6 +20,8 @@ export const datasetSchema = z
     numClasses: z.int().nullable().describe('Number of classes for labelled data; null for regression targets'),
     classCounts: z.array(z.int()).nullable().describe('Samples per class, indexed by label'),
     targetSize: z.int().nullable().describe('Values per target row for regression data; null for labels'),
+    targetRange: z.object({ min: z.number(), max: z.number() }).nullable().optional()
+      .describe('The smallest and largest target value, for regression data; null for labels (absent on datasets uploaded before it was recorded)'),
     warnings: z.array(z.string()).default([]).describe('What to know before training on it: classes with no samples, or very unbalanced ones'),
     sha256: z.string().describe('SHA-256 of the stored dataset and its class count; the same content uploaded again returns this dataset'),
     bytes: z.int().describe('Size of the stored dataset'),

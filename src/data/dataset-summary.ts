@@ -4,7 +4,7 @@ import type { DatasetRecord } from './dataset-schema.js';
 
 export type DatasetSummary = Pick<
   DatasetRecord,
-  'count' | 'inputSize' | 'width' | 'height' | 'inputKind' | 'numClasses' | 'classCounts' | 'targetSize' | 'warnings'
+  'count' | 'inputSize' | 'width' | 'height' | 'inputKind' | 'numClasses' | 'classCounts' | 'targetSize' | 'targetRange' | 'warnings'
 >;
 
 /** The most and fewest samples two classes may have before the dataset is called unbalanced. */
@@ -40,7 +40,15 @@ export function summarizeDataset(dataset: Dataset, field: string, numClasses?: n
   };
   const { labels } = dataset;
   if (!labels) {
-    return { ...shape, numClasses: null, classCounts: null, targetSize: (dataset.targets?.length ?? 0) / dataset.count, warnings: [] };
+    const targets = dataset.targets ?? new Float32Array(0);
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < targets.length; i++) {
+      if (targets[i] < min) min = targets[i];
+      if (targets[i] > max) max = targets[i];
+    }
+    const targetRange = targets.length > 0 ? { min, max } : null;
+    return { ...shape, numClasses: null, classCounts: null, targetSize: targets.length / dataset.count, targetRange, warnings: [] };
   }
   let maxLabel = 0;
   for (let i = 0; i < labels.length; i++) {
@@ -56,5 +64,5 @@ export function summarizeDataset(dataset: Dataset, field: string, numClasses?: n
   const classes = numClasses ?? maxLabel + 1;
   const classCounts = new Array<number>(classes).fill(0);
   for (let i = 0; i < labels.length; i++) classCounts[labels[i]]++;
-  return { ...shape, numClasses: classes, classCounts, targetSize: null, warnings: classBalanceWarnings(classCounts) };
+  return { ...shape, numClasses: classes, classCounts, targetSize: null, targetRange: null, warnings: classBalanceWarnings(classCounts) };
 }

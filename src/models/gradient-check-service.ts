@@ -64,7 +64,7 @@ export class GradientCheckService {
 function resolveModel(request: GradientCheckRequest, dataset: DatasetRecord): TrainingConfig {
   const { shape, activation, outputActivation, loss, init, seed } = request;
   try {
-    return resolveTrainingConfig({ shape, activation, outputActivation, loss, init, seed }, { trainCount: dataset.count }).config;
+    return resolveTrainingConfig({ shape, activation, outputActivation, loss, init, seed }, { trainCount: dataset.count, targetRange: dataset.targetRange }).config;
   } catch (error) {
     throw asRequestError(error);
   }

@@ -151,7 +151,8 @@ export class JobService {
       return { code: 'NO_VALIDATION', message: `nothing is held out for validation: ${dataset.count} samples are too few to spare any, so accuracy is measured on the training data` };
     }
     const held = dataset.count - trainingCount(dataset.count, split);
-    return { code: 'VALIDATION_HELD_OUT', message: `${held} of ${dataset.count} samples (${split * 100}%, stratified by class) are held out for validation; send validationSplit: 0 to train on all of them` };
+    const stratified = dataset.numClasses === null ? '' : ', stratified by class';
+    return { code: 'VALIDATION_HELD_OUT', message: `${held} of ${dataset.count} samples (${split * 100}%${stratified}) are held out for validation; send validationSplit: 0 to train on all of them` };
   }
 
   /** Caps work, not epochs: epochs x training samples, whether the epochs were asked for or came from the step budget. */
@@ -173,7 +174,7 @@ export class JobService {
   ): { config: TrainingConfig; notes: TrainingNote[] } {
     const image = dataset.inputKind === 'bytes' ? { width: dataset.width, height: dataset.height } : {};
     try {
-      return resolveTrainingConfig(training, { trainCount, ...image });
+      return resolveTrainingConfig(training, { trainCount, targetRange: dataset.targetRange, ...image });
     } catch (error) {
       throw asRequestError(error);
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  DEFAULT_STEP_BUDGET, MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, Predictor, Trainer, defaultValidationSplit, rangeTest,
+  DEFAULT_STEP_BUDGET, InvalidConfigError, MAX_STALL_RESTARTS, MIN_DEFAULT_EPOCHS, Predictor, Trainer, defaultValidationSplit, rangeTest,
   resolveTrainingConfig, trainingCount, type RestartReport,
 } from '../../src/core/index.js';
 import { splitDataset } from '../../src/data/split.js';
@@ -31,6 +31,27 @@ describe('defaults that follow the data', () => {
     assert.deepEqual(digits.config.augment, { maxShift: 2, maxRotationDegrees: 10 });
     assert.ok(digits.notes.some((note) => note.code === 'AUGMENT_FOR_IMAGES'));
     assert.equal(resolveTrainingConfig({ shape: [784, 30, 10], augment: null }, { trainCount: 7_200, width: 28, height: 28 }).config.augment, null);
+  });
+
+  it('gives targets beyond 0..1 a linear output and the mean squared error, and refuses a head that cannot reach them', () => {
+    const targetRange = { min: -1.8, max: 3.5 };
+    const { config, notes } = resolveTrainingConfig({ shape: [2, 16, 2] }, { trainCount: 300, targetRange });
+    assert.deepEqual([config.outputActivation, config.loss], ['linear', 'mse']);
+    assert.match(notes.find((note) => note.code === 'LINEAR_FOR_TARGETS')?.message ?? '', /targets run from -1\.8 to 3\.5, beyond the 0\.\.1 of a sigmoid or softmax/);
+    assert.throws(() => resolveTrainingConfig({ shape: [2, 16, 2], loss: 'cross_entropy' }, { trainCount: 300, targetRange }), (error: unknown) => {
+      assert.ok(error instanceof InvalidConfigError);
+      assert.equal(error.field, 'loss');
+      assert.match(error.message, /cross_entropy compares probabilities in 0\.\.1, but the targets run from -1\.8 to 3\.5: use the mse loss with a linear output/);
+      return true;
+    });
+    assert.throws(
+      () => resolveTrainingConfig({ shape: [2, 16, 2], outputActivation: 'sigmoid', loss: 'mse' }, { trainCount: 300, targetRange }),
+      /a sigmoid output lies in 0\.\.1, but the targets run from -1\.8 to 3\.5: use a linear output/,
+    );
+    // 0/1 targets, as XOR's, are probabilities: the head stays a sigmoid with cross-entropy.
+    const xor = resolveTrainingConfig({ shape: [2, 4, 1] }, { trainCount: 4, targetRange: { min: 0, max: 1 } });
+    assert.deepEqual([xor.config.outputActivation, xor.config.loss], ['sigmoid', 'cross_entropy']);
+    assert.ok(!xor.notes.some((note) => note.code === 'LINEAR_FOR_TARGETS'));
   });
 
   it('holds out 10% only from datasets large enough to spare it', () => {

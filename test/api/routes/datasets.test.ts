@@ -50,7 +50,7 @@ describe('datasets routes', () => {
         { ...dataset, id: undefined, sha256: undefined, createdAt: undefined },
         {
           name: 'mnist-300', format: 'idx', count: DIGITS, inputSize: 784, width: 28, height: 28, inputKind: 'bytes',
-          numClasses: 10, classCounts: expectedCounts, targetSize: null, warnings: [], bytes: 32 + DIGITS * 784 + DIGITS,
+          numClasses: 10, classCounts: expectedCounts, targetSize: null, targetRange: null, warnings: [], bytes: 32 + DIGITS * 784 + DIGITS,
           id: undefined, sha256: undefined, createdAt: undefined,
         },
       );

@@ -57,6 +57,32 @@ describe('tabular CSV through the API: the numbers a model trains on are the num
     assert.match(v2Overflowing.json().error, /inputs\[0\]\.data, sample [0-3]: the model's sums overflowed float32/);
   });
 
+  test('regression targets beyond 0..1 train with a linear output and the squared error, and cross_entropy on them is a 400', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => {
+      const a = ((i * 37) % 200) / 100 - 1;
+      const b = ((i * 91) % 200) / 100 - 1;
+      return `${a},${b},${a + b},${a * b}`;
+    });
+    const dataset = await uploadParts(service.app, [
+      { field: 'file', file: `x1,x2,sum,product\n${lines.join('\n')}\n`, filename: 'regression.csv' },
+      { field: 'targetColumns', value: 'sum,product' },
+    ]);
+    assert.deepEqual([dataset.numClasses, dataset.targetSize], [null, 2]);
+    assert.ok(dataset.targetRange && dataset.targetRange.min < -1.5 && dataset.targetRange.max > 1.5, JSON.stringify(dataset.targetRange));
+
+    const refused = await service.app.inject({ method: 'POST', url: '/jobs', payload: { datasetId: dataset.id, shape: [2, 16, 2], loss: 'cross_entropy' } });
+    assert.equal(refused.statusCode, 400, refused.body);
+    assert.equal(refused.json().error.code, 'INVALID_CONFIG');
+    assert.match(refused.json().error.message, /body\.loss: cross_entropy compares probabilities in 0\.\.1, but the targets run from -[\d.]+ to [\d.]+: use the mse loss/);
+
+    const job = await trainModel(service.app, { datasetId: dataset.id, shape: [2, 16, 2], epochs: 40 });
+    assert.deepEqual([job.config.outputActivation, job.config.loss], ['linear', 'mse']);
+    assert.ok(job.notes.some((note) => note.code === 'LINEAR_FOR_TARGETS'));
+    assert.match(job.notes.find((note) => note.code === 'VALIDATION_HELD_OUT')?.message ?? '', /^20 of 200 samples \(10%\) are held out/);
+    const last = job.history.epochs.at(-1)!;
+    assert.ok(last.trainLoss >= 0 && last.trainLoss < 0.05, `the squared error fell to ${last.trainLoss}`);
+  });
+
   test('upload options: a label column by name, a delimiter, targets for regression, and pixels on request', async () => {
     const species = await uploadParts(service.app, [
       { field: 'file', file: 'species|length|width\n1|-0.5|2.25\n0|1.5|"3"\n', filename: 'flowers.csv' },
