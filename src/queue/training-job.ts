@@ -227,6 +227,7 @@ async function carryOut(deps: TrainingJobDeps, spec: JobSpec, end: RunEnd, job: 
       return;
     }
     case 'cancel':
+      await keepModelAccuracy(deps, spec.id);
       await finishJob(jobs, datasets, spec, { from: ['running'], to: 'cancelled', reason: outcome.reason, fields: { stopReason: 'cancelled' }, clear: ['stopRequested'] });
       log.info('training cancelled');
       return;
@@ -244,6 +245,16 @@ async function carryOut(deps: TrainingJobDeps, spec: JobSpec, end: RunEnd, job: 
       await failForGood(deps, spec, outcome.failure);
       throw new UnrecoverableError(outcome.failure.message);
   }
+}
+
+/**
+ * A cancelled run saves no model, but the job may hold one from a stop before it was resumed: its
+ * accuracy is the job's again, not that of the cancelled run's best epoch.
+ */
+async function keepModelAccuracy(deps: TrainingJobDeps, jobId: string): Promise<void> {
+  const modelId = (await deps.jobs.get(jobId, 'none'))?.modelId;
+  const metrics = modelId ? (await deps.models.get(modelId))?.metrics : null;
+  if (metrics) await deps.jobs.setBestAccuracy(jobId, metrics.valAccuracy ?? metrics.trainAccuracy);
 }
 
 /** The model's metrics are those of the epoch whose weights it holds: the best one when early stopping keeps it. */

@@ -126,6 +126,22 @@ describe('job lifecycle: stop, cancel, resume and warm start', () => {
       assert.equal((await send('GET', `/models/${stopped.modelId}`)).statusCode, 200, 'and the stopped run\'s model stays');
     });
 
+    test('a resumed run that is cancelled leaves the job with the stopped run\'s model and that model\'s accuracy', async () => {
+      const id = await startJob(digitsJob(60));
+      await runningWithEpochs(id, 1);
+      assert.equal((await send('POST', `/jobs/${id}/stop`)).statusCode, 202);
+      const stopped = await waitForJob(service.app, id, isFinished);
+      const model = (await send('GET', `/models/${stopped.modelId}`)).json();
+      assert.equal((await send('POST', `/jobs/${id}/resume`, { epochs: 400 })).statusCode, 202);
+      // Cancelled once the resumed run has beaten the stopped model on validation.
+      await waitForJob(service.app, id, (job) => job.state === 'running' && (job.bestAccuracy ?? 0) > model.metrics.valAccuracy, 60_000);
+      assert.equal((await send('DELETE', `/jobs/${id}`)).statusCode, 202);
+      const cancelled = await waitForJob(service.app, id, isFinished);
+      assert.equal(cancelled.state, 'cancelled');
+      assert.equal(cancelled.modelId, stopped.modelId);
+      assert.equal(cancelled.bestAccuracy, model.metrics.valAccuracy, 'the job\'s accuracy is its model\'s');
+    });
+
     test('a cancelled job makes no model, and resumes from its checkpoint as the same job', async () => {
       const id = await startJob(digitsJob(60));
       await runningWithEpochs(id, 1);
