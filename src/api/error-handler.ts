@@ -45,8 +45,12 @@ const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
 
 const REQUEST_LINE_START = /^[A-Z]+ /;
 
-function toAppError(error: FastifyError): AppError | null {
+function toAppError(error: FastifyError, request: FastifyRequest): AppError | null {
   if (error instanceof AppError) return error;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = request.routeOptions.bodyLimit;
+    return new AppError('BODY_TOO_LARGE', `${ERROR_CATALOGUE.BODY_TOO_LARGE.message}${limit ? ` of ${limit} bytes for ${request.method} ${request.routeOptions.url}` : ''}`, limit ? { limit } : undefined);
+  }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request';
     const issues = error.validation.map((issue) => ({
@@ -93,7 +97,7 @@ export function replyWithError(error: FastifyError | AppError, request: FastifyR
 export function errorAnswer(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): { status: number; body: ErrorResponse } {
   const gone = clientWentAway(error as FastifyError, request);
   if (gone) request.log.info('the client closed the connection mid-request');
-  const known = gone ?? toAppError(error as FastifyError);
+  const known = gone ?? toAppError(error as FastifyError, request);
   if (!known || known.status >= 500) request.log.error({ err: error }, 'request failed');
   const retryAfter = known?.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));

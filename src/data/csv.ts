@@ -170,6 +170,9 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
       const row = growing.nextRow();
       plan.answers.forEach((column, k) => {
         const text = record[column];
+        if (!plan!.regression && !isNumeric(text)) {
+          fail('CSV_NOT_NUMERIC', `the label "${text.slice(0, 40)}" (value ${column + 1}) is not a class number: labels are whole numbers from 0 to ${MAX_BYTE_VALUE}, so number the classes (0, 1, 2, …) before uploading`);
+        }
         const value = numberAt(text, column);
         if (!plan!.regression && (!Number.isInteger(value) || value < 0 || value > MAX_BYTE_VALUE)) {
           fail('LABEL_OUT_OF_RANGE', `the label ${value} must be a whole number from 0 to ${MAX_BYTE_VALUE}`);

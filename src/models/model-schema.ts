@@ -90,8 +90,8 @@ export const aliasAssignmentSchema = z.object({ name: z.string(), alias: z.strin
  */
 export const modelRefSchema = z.union([
   idSchema('model'),
-  z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}(@[A-Za-z][A-Za-z0-9_-]{0,31}|\/[1-9][0-9]{0,8})?$/, 'must be a model id, a registered name, "name@alias" or "name/version"'),
-]).describe('A model id (mdl_…), a registered name (its newest version), "name@alias" or "name/3"');
+  z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}(@[A-Za-z][A-Za-z0-9_-]{0,31}|\/[1-9][0-9]{0,8})?$/),
+], { error: 'must be a model id (mdl_ and 20 hex digits), a registered name, "name@alias" or "name/version" with a version from 1' }).describe('A model id (mdl_…), a registered name (its newest version), "name@alias" or "name/3"');
 
 export const EVALUATION_SPLITS = ['validation'] as const;
 
@@ -104,7 +104,7 @@ export const evaluateRequestSchema = z
   })
   .refine((body) => (body.datasetId === undefined) !== (body.split === undefined), {
     path: ['datasetId'],
-    message: 'send either "datasetId" or "split": "validation", not both',
+    message: 'send exactly one of "datasetId" or "split": "validation"',
   });
 const classMetricsSchema = z.object({
   precision: z.number(),
@@ -167,7 +167,7 @@ export const predictRequestSchema = z
   })
   .refine((body) => (body.pixels === undefined) !== (body.inputs === undefined), {
     path: ['pixels'],
-    message: 'send either "pixels" (one sample) or "inputs" (several samples), not both',
+    message: 'send exactly one of "pixels" (one sample) or "inputs" (several samples)',
   })
   .refine((body) => (body.modelId === undefined) !== (body.model === undefined), {
     path: ['model'],

@@ -45,7 +45,7 @@ export function jobRequestSchema(limits: JobLimits) {
       learningRate: z.union([
         z.number().positive().max(TRAINING_LIMITS.maxLearningRate, `must be at most ${formatNumber(TRAINING_LIMITS.maxLearningRate)}, the largest float32 (the kernels compute in float32)`),
         z.literal('auto'),
-      ]).optional()
+      ], { error: 'must be a positive number such as 0.05, or "auto"' }).optional()
         .describe(`A rate, or "auto" for a learning-rate range test before training. Default per optimizer: ${Object.entries(DEFAULT_LEARNING_RATES).map(([name, rate]) => `${name} ${rate}`).join(', ')}`),
       activation: networkRequestFields.activation,
       outputActivation: networkRequestFields.outputActivation,

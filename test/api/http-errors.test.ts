@@ -79,7 +79,7 @@ describe("the framework's own refusals answer in our shape", () => {
 
   test('a body over the limit is 413', async () => {
     const response = await service.app.inject({ method: 'POST', url: '/jobs', headers: json, payload: JSON.stringify({ pad: 'x'.repeat(70_000) }) });
-    assertOurError(response, 413, 'BODY_TOO_LARGE', /size limit/);
+    assertOurError(response, 413, 'BODY_TOO_LARGE', /over the size limit of \d+ bytes for POST \/jobs$/);
   });
 
   test('a body of a type the route does not take is 415', async () => {

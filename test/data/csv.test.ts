@@ -108,6 +108,13 @@ test('rows that outgrow the memory budget are 413 UPLOAD_MEMORY_LIMIT', async ()
   await assert.rejects(parseCsv(text(rows), 'file', uploadBudget(150_000)), appError('UPLOAD_MEMORY_LIMIT', /CSV rows would take this upload/));
 });
 
+test('a class name where a label belongs says to number the classes', async () => {
+  await assert.rejects(
+    parseCsv(text('length,width,species\n1.5,0.2,setosa\n'), 'file', uploadBudget(), { labelColumn: 'species' }),
+    appError('CSV_NOT_NUMERIC', /line 2: the label "setosa" \(value 3\) is not a class number: labels are whole numbers from 0 to 255, so number the classes/),
+  );
+});
+
 test('a value beyond float32 range is a 400 naming its line, not an Infinity stored for training', async () => {
   await assert.rejects(parseCsv(text('a,b,label\n1,2,0\n1e39,2,1\n'), 'file', uploadBudget()), appError('INPUT_OUT_OF_RANGE', /line 3: value 1 is 1e39, beyond ±3\.4e\+38/));
   await assert.rejects(

@@ -37,6 +37,10 @@ describe('jobs routes', () => {
       { name: 'too few outputs for the classes', body: () => ({ datasetId: digitsId, shape: [784, 32, 5] }), code: 'SHAPE_MISMATCH', message: /ends with 5 outputs but dataset ds_\w+ has 10 classes/ },
       { name: 'a negative learning rate', body: () => ({ datasetId: digitsId, shape: [784, 10], learningRate: -0.1 }), code: 'VALIDATION_FAILED', message: /body\.learningRate: .*>0/ },
       {
+        name: 'a learning rate sent as a string', body: () => ({ datasetId: digitsId, shape: [784, 10], learningRate: '0.1' }),
+        code: 'VALIDATION_FAILED', message: /body\.learningRate: must be a positive number such as 0\.05, or "auto"/,
+      },
+      {
         name: 'a learning rate float32 cannot hold', body: () => ({ datasetId: digitsId, shape: [784, 10], learningRate: 1e39 }),
         code: 'VALIDATION_FAILED', message: /body\.learningRate: must be at most 3\.4e\+38, the largest float32/,
       },

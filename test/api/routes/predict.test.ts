@@ -78,7 +78,15 @@ describe('POST /predict', () => {
       { name: 'a pixel of 300', body: () => JSON.stringify({ modelId, pixels: [300, ...pixelsOf(0).slice(1)] }), status: 400, code: 'INPUT_OUT_OF_RANGE', message: /body\.pixels: values must be within 0..255; got 300/ },
       { name: 'a negative pixel', body: () => JSON.stringify({ modelId, pixels: [-1, ...pixelsOf(0).slice(1)] }), status: 400, code: 'INPUT_OUT_OF_RANGE', message: /got -1/ },
       { name: '0..255 values declared as 0-1', body: () => JSON.stringify({ modelId, pixels: pixelsOf(0), scale: '0-1' }), status: 400, code: 'INPUT_OUT_OF_RANGE', message: /within 0..1 for scale 0-1/ },
-      { name: 'pixels and inputs together', body: () => JSON.stringify({ modelId, pixels: pixelsOf(0), inputs: [pixelsOf(0)] }), status: 400, code: 'VALIDATION_FAILED', message: /inputs|pixels/ },
+      {
+        name: 'pixels and inputs together', body: () => JSON.stringify({ modelId, pixels: pixelsOf(0), inputs: [pixelsOf(0)] }),
+        status: 400, code: 'VALIDATION_FAILED', message: /body\.pixels: send exactly one of "pixels" \(one sample\) or "inputs" \(several samples\)/,
+      },
+      { name: 'neither pixels nor inputs', body: () => JSON.stringify({ modelId }), status: 400, code: 'VALIDATION_FAILED', message: /body\.pixels: send exactly one of "pixels"/ },
+      {
+        name: 'a model reference with version 0', body: () => JSON.stringify({ model: 'digits/0', pixels: pixelsOf(0) }),
+        status: 400, code: 'VALIDATION_FAILED', message: /body\.model: must be a model id \(mdl_ and 20 hex digits\), a registered name, "name@alias" or "name\/version" with a version from 1/,
+      },
       { name: 'no model id', body: () => JSON.stringify({ pixels: pixelsOf(0) }), status: 400, code: 'VALIDATION_FAILED', message: /modelId/ },
       { name: 'an unknown model', body: () => JSON.stringify({ modelId: `mdl_${'0'.repeat(20)}`, pixels: pixelsOf(0) }), status: 404, code: 'MODEL_NOT_FOUND', message: /No model has the id mdl_0+/ },
     ];
