@@ -104,7 +104,8 @@ describe('the dashboard as an experiment tracker', () => {
     assert.equal(await page.getByText('Loss: no points yet').count(), 0);
     await page.getByRole('link', { name: /Clone with the advice applied \(learningRate/ }).click();
     await page.getByRole('heading', { name: 'Training jobs' }).waitFor();
-    assert.equal(await page.getByLabel('Learning rate', { exact: true }).inputValue(), '10');
+    // A tenth of the diverged 100 would still be 1,000 times sgd's default: the advice is that default.
+    assert.equal(await page.getByLabel('Learning rate', { exact: true }).inputValue(), '0.1');
     assert.equal(await page.getByLabel('Shape', { exact: true }).inputValue(), '784, 64, 10');
     assert.equal(await page.getByLabel('Optimizer', { exact: true }).inputValue(), 'sgd');
     await session.screenshot('tracker-clone-advice');
