@@ -271,8 +271,14 @@ export class ModelService {
       : { datasetId: request.datasetId, field: 'datasetId', heldOut: null };
     const dataset = await this.deps.datasets.get(source.datasetId);
     if (!dataset) throw new AppError('UNKNOWN_DATASET', `body.${source.field}: no dataset has the id ${source.datasetId}`, { field: source.field });
-    const problem = shapeMismatch(record.shape, dataset);
-    if (problem) throw new AppError('SHAPE_MISMATCH', `body.${source.field}: ${problem}`, { field: source.field });
+    if (shapeMismatch(record.shape, dataset)) {
+      const answers = dataset.numClasses === null ? `${dataset.targetSize} target values` : `${dataset.numClasses} classes`;
+      throw new AppError(
+        'SHAPE_MISMATCH',
+        `body.${source.field}: model ${id} has shape [${record.shape.join(', ')}], but dataset ${dataset.id} has ${dataset.inputSize} values per sample and ${answers}; evaluate the model on data shaped like the data it was trained on (dataset ${record.datasetId})`,
+        { field: source.field },
+      );
+    }
 
     const key = `${id}/${source.datasetId}/${source.heldOut ? `${source.heldOut.fraction}/${source.heldOut.trainingSeed}` : 'all'}`;
     const cached = this.evaluations.get(key);

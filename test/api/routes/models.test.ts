@@ -99,7 +99,10 @@ describe('models routes', () => {
     const response = await service.app.inject({ method: 'POST', url: `/models/${modelId}/evaluate`, payload: { datasetId: xor.id } });
     assert.equal(response.statusCode, 400);
     assert.equal(response.json().error.code, 'SHAPE_MISMATCH');
-    assert.match(response.json().error.message, /body\.datasetId: shape\[0\] is 784 but dataset ds_\w+ has 2 values per sample/);
+    assert.match(
+      response.json().error.message,
+      /body\.datasetId: model mdl_\w+ has shape \[784, \d+, 10\], but dataset ds_\w+ has 2 values per sample and 2 classes; evaluate the model on data shaped like the data it was trained on \(dataset ds_\w+\)/,
+    );
   });
 
   test('evaluate on the validation split scores the samples the job held out, as its last epoch did', async () => {
