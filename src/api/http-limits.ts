@@ -101,6 +101,9 @@ export function installRequestLimits(app: FastifyInstance, config: AppConfig): v
     return decodedBody(request, payload);
   });
 
+  // No route takes plain text: without its parser, a text/plain body is a 415 like any other type
+  // a route does not take, not a string that fails the route's schema.
+  app.removeContentTypeParser('text/plain');
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
@@ -110,6 +113,24 @@ export function installRequestLimits(app: FastifyInstance, config: AppConfig): v
       done(new AppError('JSON_TOO_DEEP', `The body nests arrays and objects more than ${MAX_JSON_DEPTH} deep`, { maxDepth: MAX_JSON_DEPTH }), undefined);
       return;
     }
-    parseJson(request, bytes.toString('utf8'), done);
+    const text = bytes.toString('utf8');
+    parseJson(request, text, (error, value) => {
+      // The default parser says only "not valid JSON" for JSON that sets __proto__ or
+      // constructor.prototype too, which it refuses so no handler's object can be poisoned.
+      if (error && isJson(text)) {
+        done(new AppError('INVALID_JSON', 'The body sets "__proto__" or "constructor.prototype", keys the service refuses in any JSON body'), undefined);
+        return;
+      }
+      done(error, value);
+    });
   });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

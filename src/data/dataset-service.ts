@@ -100,7 +100,8 @@ export class DatasetService {
       const content = this.content(file.key, 'file');
       const first = await content.next();
       const bytes = prepend(first.done ? Buffer.alloc(0) : first.value, content);
-      const isJson = !first.done && first.value.toString('utf8', 0, 64).trimStart().startsWith('{');
+      // An array is JSON too: the JSON parser then says what shape a dataset has.
+      const isJson = !first.done && /^[{[]/.test(first.value.toString('utf8', 0, 64).trimStart());
       const dataset = isJson ? await parseJsonDataset(bytes, 'file', budget) : await parseCsv(bytes, 'file', budget, csv);
       return { format: isJson ? 'json' : 'csv', dataset, field: 'file', filename: file.filename };
     }

@@ -32,6 +32,9 @@ export class InferenceV2 {
   constructor(private readonly models: ModelService) {}
 
   private async modelId(ref: V2ModelRef): Promise<string> {
+    if (ref.version !== undefined && ref.name.startsWith('mdl_')) {
+      throw new AppError('MODEL_NOT_FOUND', `model ${ref.name} is an id, which has no versions; registered names have them (GET /models/:name/versions)`, { model: ref.name });
+    }
     return this.models.resolve(ref.version === undefined ? ref.name : `${ref.name}/${ref.version}`);
   }
 

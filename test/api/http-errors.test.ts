@@ -87,6 +87,20 @@ describe("the framework's own refusals answer in our shape", () => {
     assertOurError(response, 415, 'UNSUPPORTED_MEDIA_TYPE', /content type/);
   });
 
+  test('plain text is a type no route takes: 415, not a string that fails the schema', async () => {
+    const response = await service.app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'text/plain' }, payload: '{"pixels": [0]}' });
+    assertOurError(response, 415, 'UNSUPPORTED_MEDIA_TYPE', /content type/);
+  });
+
+  test('JSON that sets __proto__ or constructor.prototype is 400 saying so, not "not valid JSON"', async () => {
+    for (const payload of ['{"__proto__": {"isAdmin": true}, "shape": [2, 2]}', '{"constructor": {"prototype": {"isAdmin": true}}}']) {
+      const response = await service.app.inject({ method: 'POST', url: '/jobs', headers: json, payload });
+      assertOurError(response, 400, 'INVALID_JSON', /^The body sets "__proto__" or "constructor\.prototype", keys the service refuses in any JSON body$/);
+    }
+    const broken = await service.app.inject({ method: 'POST', url: '/jobs', headers: json, payload: '{"shape": [2, ' });
+    assertOurError(broken, 400, 'INVALID_JSON', /not valid JSON/);
+  });
+
   test('a URL over MAX_URL_BYTES is 414', async () => {
     assertOurError(await service.app.inject({ method: 'GET', url: `/jobs?cursor=${'a'.repeat(5000)}` }), 414, 'URL_TOO_LONG', /over the limit of 4096/);
   });

@@ -198,6 +198,11 @@ describe('datasets routes', () => {
         status: 400, code: 'CSV_NOT_NUMERIC', message: /line 2: value 3 "abc" is not a decimal number/,
       },
       {
+        name: 'a JSON array where a dataset object belongs',
+        parts: () => [{ field: 'file', file: '[[0, 1], [1, 0]]', filename: 'rows.json' }],
+        status: 400, code: 'INVALID_DATASET_JSON', message: /expected object, received array\. Expected \{ "inputs": number\[\]\[\], "labels": number\[\] \}/,
+      },
+      {
         name: 'a CSV value beyond float32 range',
         parts: () => csvRows('1,0,0,0', '2,0,1e39,0'),
         status: 400, code: 'INPUT_OUT_OF_RANGE', message: /line 2: value 3 is 1e39, beyond ±3\.4e\+38, the range of the float32 numbers the network computes with/,

@@ -111,6 +111,7 @@ describe('the Open Inference Protocol (KServe v2) routes', () => {
     const cases: Array<[string, unknown, number, RegExp]> = [
       ['/v2/models/nothing/infer', one({}), 404, /No model is registered as "nothing"/],
       ['/v2/models/digits/versions/9/infer', one({}), 404, /No model is registered as "digits\/9"/],
+      [`/v2/models/mdl_${'0'.repeat(20)}/versions/7/infer`, one({}), 404, /model mdl_0+ is an id, which has no versions; registered names have them/],
       ['/v2/models/digits/infer', one({ name: 'pixels' }), 400, /the model's input tensor is "input", not "pixels"/],
       ['/v2/models/digits/infer', one({ shape: [2, 784] }), 400, /data has 784 values; shape \[2, 784\] needs 1568/],
       ['/v2/models/digits/infer', one({ shape: [100], data: pixelsOf(0).slice(0, 100) }), 400, /the model takes 784 values per sample; the shape says 100/],
