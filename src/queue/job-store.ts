@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { pageOfIndex } from '../storage/paging.js';
 import { execOrThrow, type RedisKeys } from '../storage/redis.js';
 import {
-  checkpointRecordSchema, JOB_STATES, jobSpecSchema,
+  checkpointRecordSchema, FINISHED_STATES, JOB_STATES, jobSpecSchema,
   type BestMetrics, type CheckpointRecord, type EpochRecord, type HistoryDetail, type Job, type JobError, type JobLabelsRequest, type JobListQuery, type JobProgress,
   type JobSpec, type JobState, type JobSummary, type JobTransition, type StepRecord, type StoredDiagnostics,
 } from './job-schema.js';
@@ -435,14 +435,17 @@ export class JobStore {
 
   private summaryFrom(hash: Record<string, string>, lastEpoch: EpochRecord | null): JobSummary {
     const spec = jobSpecSchema.parse(JSON.parse(hash.spec));
+    const state = hash.state as JobState;
+    const progress = parseJson<JobProgress>(hash.progress);
     return {
       ...spec,
       notes: [...spec.notes, ...(parseJson<TrainingNote[]>(hash.runNotes) ?? [])],
       accuracyKind: spec.validationDatasetId || spec.validationSplit ? 'validation' : 'training',
       learningRateSearch: parseJson<LearningRateSearch>(hash.learningRateSearch),
-      state: hash.state as JobState,
+      state,
       stopRequested: (hash.stopRequested as RequestedStop | undefined) ?? null,
-      progress: parseJson<JobProgress>(hash.progress),
+      // The estimate counts the epochs a run was set to, which one that ended early never ran.
+      progress: progress && FINISHED_STATES.includes(state) ? { ...progress, etaSeconds: 0 } : progress,
       bestAccuracy: hash.bestAccuracy === undefined ? null : Number(hash.bestAccuracy),
       modelId: hash.modelId ?? null,
       stopReason: (hash.stopReason as JobSummary['stopReason'] | undefined) ?? null,

@@ -51,6 +51,7 @@ describe('jobs with only a shape', () => {
     const ran = job.progress?.epoch ?? 0;
     assert.ok(job.history.epochs.length < ran / 10, `${job.history.epochs.length} epoch records for ${ran} epochs`);
     assert.equal(job.history.epochs.at(-1)?.epoch, ran, 'the last epoch is always recorded');
+    assert.equal(job.progress?.etaSeconds, 0, 'a run that ended early has nothing left to run');
     assert.deepEqual(job.diagnostics?.warnings, []);
 
     const answer = await service.app.inject({ method: 'POST', url: '/predict', payload: { modelId: job.modelId, inputs: XOR_INPUTS } });
