@@ -146,7 +146,7 @@ export class Diagnoser {
    */
   private earlyLossRose = false;
   private restarts = 0;
-  private atDataLimit = false;
+  private noLocalMinimum = false;
   /** Epochs before this attempt began: a fresh start starts the schedule again. */
   private attemptStartEpoch = 0;
   /** The epoch whose first step the schedule had cut below DECAYED_RATE_FRACTION of the submitted rate. */
@@ -183,9 +183,9 @@ export class Diagnoser {
   }
 
   /** A fresh start forgets the last attempt's evidence but counts it. */
-  /** The trainer found the run stalled at the data's own limit (see Trainer.atDataLimit): no local minimum to name. */
-  reachedDataLimit(): void {
-    this.atDataLimit = true;
+  /** The trainer found the run stalled where no fresh start could help (see Trainer.restartsCannotHelp): no local minimum to name. */
+  restartsCannotHelp(): void {
+    this.noLocalMinimum = true;
   }
 
   restarted(): void {
@@ -271,7 +271,7 @@ export class Diagnoser {
     }
     // Units that large steps killed belong to the rate finding, and the few units of a narrow layer
     // that died in a small stalled run are the local minimum it names; the rest are their own finding.
-    const smallStall = data.count <= RESTART_MAX_SAMPLES && stalled && last.trainAccuracy < 1 && progress > 0 && !this.atDataLimit;
+    const smallStall = data.count <= RESTART_MAX_SAMPLES && stalled && last.trainAccuracy < 1 && progress > 0 && !this.noLocalMinimum;
     const narrowDeath = dead !== null && smallStall && config.shape[dead.layer] < NARROW_HIDDEN_WIDTH && (config.init.bias ?? 0) >= 0;
     if (dead && !fitted && !(overshot && dying) && !narrowDeath) findings.push(this.deadReluWarning(dead));
 

@@ -266,9 +266,9 @@ export class Trainer {
       const validation = this.validation ? evaluate(this.network, this.validation) : null;
       const improved = this.improves(validation);
       const stalled = patience !== null && !improved && state.epochsWithoutImprovement + 1 >= patience;
-      const atDataLimit = this.atDataLimit(validation);
-      if (atDataLimit && stalled) this.diagnoser.reachedDataLimit();
-      const canRestart = patience !== null && this.lastTrainAccuracy() < 1 && !atDataLimit && state.restarts < config.maxRestarts && state.epochsCompleted + 1 < epochs;
+      const restartsCannotHelp = this.restartsCannotHelp(validation);
+      if (restartsCannotHelp && stalled) this.diagnoser.restartsCannotHelp();
+      const canRestart = patience !== null && this.lastTrainAccuracy() < 1 && !restartsCannotHelp && state.restarts < config.maxRestarts && state.epochsCompleted + 1 < epochs;
       const restart = canRestart && (stalled || this.plateaued(patience));
       const lowerRate = stalled && !restart && state.rateDrops < MAX_RATE_DROPS;
       const ends = stalled && !restart && !lowerRate;
@@ -337,18 +337,22 @@ export class Trainer {
   }
 
   /**
-   * Whether this attempt stalled where the one before it did, while held-out data does as well as
-   * the training data: two starts from different weights that end at the same accuracy, which
-   * validation matches, have met the data's own limit (classes that overlap, labels that are
-   * noisy), not a local minimum that another start could escape. "The same" is within two
-   * standard errors of an accuracy measured on the validation set.
+   * Whether a fresh start could not do better than this attempt, as held-out data tells:
+   * - the network fits its training data better than it does validation's (it overfits: new
+   *   weights would fit the training data again, not generalise better);
+   * - or this attempt stalled where the one before it did, while validation does as well as the
+   *   training data: two starts from different weights that end at the same accuracy, which
+   *   validation matches, have met the data's own limit (classes that overlap, labels that are
+   *   noisy), not a local minimum that another start could escape.
+   * Accuracies count as the same within two standard errors on the validation set.
    */
-  private atDataLimit(validation: Evaluation | null): boolean {
-    const previous = this.state.stallAccuracy ?? null;
-    if (previous === null || validation === null || validation.count === 0) return false;
+  private restartsCannotHelp(validation: Evaluation | null): boolean {
+    if (validation === null || validation.count === 0) return false;
     const train = this.lastTrainAccuracy();
     const noise = 2 * Math.sqrt((train * (1 - train)) / validation.count);
-    return train >= previous - noise && validation.accuracy >= train - noise;
+    if (train > validation.accuracy + noise) return true;
+    const previous = this.state.stallAccuracy ?? null;
+    return previous !== null && train >= previous - noise && validation.accuracy >= train - noise;
   }
 
   /**

@@ -271,6 +271,15 @@ export class ModelService {
       : { datasetId: request.datasetId, field: 'datasetId', heldOut: null };
     const dataset = await this.deps.datasets.get(source.datasetId);
     if (!dataset) throw new AppError('UNKNOWN_DATASET', `body.${source.field}: no dataset has the id ${source.datasetId}`, { field: source.field });
+    const probabilities = record.config.outputActivation !== 'linear';
+    const targets = dataset.targetRange;
+    if (probabilities && targets && (targets.min < 0 || targets.max > 1)) {
+      throw new AppError(
+        'SHAPE_MISMATCH',
+        `body.${source.field}: model ${id} gives ${record.config.outputActivation} probabilities in 0..1, but the targets of dataset ${dataset.id} run from ${formatNumber(targets.min)} to ${formatNumber(targets.max)}; its loss there would mean nothing`,
+        { field: source.field },
+      );
+    }
     if (shapeMismatch(record.shape, dataset)) {
       const answers = dataset.numClasses === null ? `${dataset.targetSize} target values` : `${dataset.numClasses} classes`;
       throw new AppError(
@@ -289,6 +298,13 @@ export class ModelService {
       heldOut: source.heldOut,
     };
     const evaluation = await this.deps.evaluations.run(input);
+    if (!Number.isFinite(evaluation.loss)) {
+      throw new AppError(
+        'PREDICTION_OVERFLOWED',
+        `body.${source.field}: the model's sums overflowed float32 on dataset ${source.datasetId}; its values lie far outside the range the model was trained on`,
+        { field: source.field },
+      );
+    }
     this.evaluations.set(key, evaluation);
     return evaluation;
   }

@@ -96,7 +96,7 @@ export class JobService {
     const trainCount = trainingCount(dataset.count, split);
     const validationNote = this.validationNote(dataset, validation, split, validationSplit);
     const missingClasses = split > 0 ? classesMissingFromValidation(dataset, split) : null;
-    const { config: trainingConfig, notes } = this.resolve(training, trainCount, dataset);
+    const { config: trainingConfig, notes } = this.resolve(training, trainCount, dataset, validation);
     this.checkWork(trainingConfig.epochs, trainCount, training.epochs !== undefined);
     const activations = trainingConfig.batchSize * Math.max(...trainingConfig.shape);
     if (activations > MAX_ACTIVATION_VALUES) {
@@ -170,11 +170,11 @@ export class JobService {
 
   private resolve(
     training: TrainingRequest & { shape: number[] }, trainCount: number,
-    dataset: DatasetRecord,
+    dataset: DatasetRecord, validation: DatasetRecord | null,
   ): { config: TrainingConfig; notes: TrainingNote[] } {
     const image = dataset.inputKind === 'bytes' ? { width: dataset.width, height: dataset.height } : {};
     try {
-      return resolveTrainingConfig(training, { trainCount, targetRange: dataset.targetRange, ...image });
+      return resolveTrainingConfig(training, { trainCount, targetRange: targetRangeOf([dataset, validation]), ...image });
     } catch (error) {
       throw asRequestError(error);
     }
@@ -362,4 +362,11 @@ function classesMissingFromValidation(dataset: DatasetRecord, split: number): Tr
 
 function architectureOf(model: ModelRecord) {
   return { shape: model.shape, activation: model.config.activation, outputActivation: model.config.outputActivation, loss: model.config.loss };
+}
+
+/** The targets' range over the training and validation data: the head must reach both, as validation's loss steers early stopping. */
+function targetRangeOf(records: readonly (DatasetRecord | null)[]): { min: number; max: number } | null {
+  const ranges = records.flatMap((record) => (record?.targetRange ? [record.targetRange] : []));
+  if (ranges.length === 0) return null;
+  return { min: Math.min(...ranges.map((range) => range.min)), max: Math.max(...ranges.map((range) => range.max)) };
 }

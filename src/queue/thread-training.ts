@@ -91,8 +91,10 @@ export async function runTraining(input: TrainingThreadInput, post: PostMessage)
       },
       onEpoch: (report) => {
         const now = performance.now();
-        if (report.epoch <= EPOCHS_ALL_RECORDED) pendingEpochs.push(report);
-        else pendingEpochs = [report];
+        // Past the first EPOCHS_ALL_RECORDED, a later epoch replaces the one waiting after them,
+        // never those of the first that have not been posted yet.
+        if ((pendingEpochs.at(-1)?.epoch ?? 0) > EPOCHS_ALL_RECORDED) pendingEpochs[pendingEpochs.length - 1] = report;
+        else pendingEpochs.push(report);
         if (now - lastEpochPost < input.progressIntervalMs) return;
         lastEpochPost = now;
         const reports = pendingEpochs;

@@ -29,10 +29,12 @@ export function integerTextSchema(min: number, max: number) {
 }
 
 /**
- * C0 and C1 control characters (NUL, line breaks, the ESC of ANSI sequences), DEL, and the
- * bidirectional overrides and isolates that make a name display as something else.
+ * C0 and C1 control characters (NUL, line breaks, the ESC of ANSI sequences), DEL, the line and
+ * paragraph separators, and the invisible characters that make a name display as something else:
+ * bidirectional marks, overrides and isolates, the zero-width space, word joiner and BOM. The
+ * zero-width joiner and non-joiner stay: Persian, the Indic scripts and emoji sequences need them.
  */
-export const UNSAFE_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+export const UNSAFE_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 /** A name or tag people read in lists and logs: trimmed, 1 to `maxLength` long, and shown as it is written. */
 export function displayNameSchema(maxLength: number) {

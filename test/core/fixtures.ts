@@ -43,15 +43,25 @@ export function xorDataset(): Dataset {
  * feature: the classes overlap, so even the ideal classifier misses about 3% of the points.
  */
 export function overlappingBlobs(count: number, seed: number): Dataset {
-  const centres = [[0, 0, 0, 0], [2, 2, 0, 0], [0, 2, 2, 0]];
+  return blobs([[0, 0, 0, 0], [2, 2, 0, 0], [0, 2, 2, 0]], 0.7, count, seed);
+}
+
+/** Four classes of 6 features, noise 1.0: the ideal classifier misses about 10%, and a wide net fits the rest. */
+export function noisyClasses(count: number, seed: number): Dataset {
+  return blobs([[0, 0, 0, 0, 0, 0], [2, 2, 0, 0, 0, 0], [0, 2, 2, 0, 0, 0], [0, 0, 2, 2, 0, 0]], 1.0, count, seed);
+}
+
+/** Points dealt to the centres in turn, each off its centre by Gaussian noise of `spread` per feature. */
+function blobs(centres: readonly (readonly number[])[], spread: number, count: number, seed: number): Dataset {
+  const width = centres[0].length;
   const rng = new Rng(seed);
-  const inputs = new Float32Array(count * 4);
+  const inputs = new Float32Array(count * width);
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     labels[i] = i % centres.length;
-    for (let j = 0; j < 4; j++) inputs[i * 4 + j] = centres[labels[i]][j] + 0.7 * rng.nextGaussian();
+    for (let j = 0; j < width; j++) inputs[i * width + j] = centres[labels[i]][j] + spread * rng.nextGaussian();
   }
-  return { count, inputSize: 4, inputs, labels, targets: null };
+  return { count, inputSize: width, inputs, labels, targets: null };
 }
 
 /** Max |a - b| over two arrays, as llm.c's check_tensor reports it. */

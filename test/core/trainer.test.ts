@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Predictor, Trainer, loadNetwork, resolveTrainingConfig } from '../../src/core/index.js';
-import { digitSplit, fixedRun, xorDataset } from './fixtures.js';
+import { splitDataset } from '../../src/data/split.js';
+import { digitSplit, fixedRun, noisyClasses, xorDataset } from './fixtures.js';
 
 describe('XOR from a fixed seed', () => {
   const cases = [
@@ -76,3 +77,18 @@ describe('reproducibility', () => {
 function bytesOf(values: Float32Array | Float64Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
+
+describe('fresh starts after a stall', () => {
+  it('are not spent on a network that already fits its training data better than validation', () => {
+    // A wide two-layer net on noisy classes: it fits the noise of its training points (training
+    // accuracy above validation's), which new weights would only fit again.
+    for (const seed of [1, 2, 3]) {
+      const { train, validation } = splitDataset(noisyClasses(500, seed), 0.1, seed);
+      const { config } = resolveTrainingConfig({ shape: [6, 64, 64, 4], seed }, { trainCount: train.count });
+      let restarts = 0;
+      new Trainer(config, train, validation, {}).run({ onRestart: () => restarts++ });
+      assert.ok(config.maxRestarts > 2, `fresh starts are on for ${train.count} samples`);
+      assert.ok(restarts <= 2, `seed ${seed}: ${restarts} fresh starts`);
+    }
+  });
+});

@@ -60,6 +60,8 @@ describe('PATCH /jobs/:id names and tags a run (no worker needed)', () => {
       },
       { name: 'a name with an ANSI escape', body: () => ({ name: 'a\u001b[31m' }), code: 'VALIDATION_FAILED', message: /body\.name: must not hold control characters/ },
       { name: 'a tag with a line break', body: () => ({ tags: ['ok', 'two\nlines'] }), code: 'VALIDATION_FAILED', message: /body\.tags\[1\]: must not hold control characters/ },
+      { name: 'a name with a Unicode line separator', body: () => ({ name: 'a\u2028b' }), code: 'VALIDATION_FAILED', message: /body\.name: must not hold control characters/ },
+      { name: 'a tag with a zero-width space', body: () => ({ tags: ['a\u200bb'] }), code: 'VALIDATION_FAILED', message: /body\.tags\[0\]: must not hold control characters/ },
       { name: 'too many tags', body: () => ({ tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }), code: 'VALIDATION_FAILED', message: /body\.tags/ },
       { name: 'an unknown field', body: () => ({ name: 'x', colour: 'red' }), code: 'VALIDATION_FAILED', message: /colour/ },
     ];

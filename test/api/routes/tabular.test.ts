@@ -83,6 +83,33 @@ describe('tabular CSV through the API: the numbers a model trains on are the num
     assert.ok(last.trainLoss >= 0 && last.trainLoss < 0.05, `the squared error fell to ${last.trainLoss}`);
   });
 
+  test('a validation dataset or an evaluation whose targets a probability head cannot reach is a 400', async () => {
+    const xorTargets = await uploadParts(service.app, [{ field: 'file', file: JSON.stringify({ inputs: XOR_INPUTS, targets: XOR_LABELS.map((label) => [label]) }), filename: 'xor.json' }]);
+    const fives = await uploadParts(service.app, [{ field: 'file', file: JSON.stringify({ inputs: XOR_INPUTS, targets: XOR_INPUTS.map(() => [5]) }), filename: 'fives.json' }]);
+    const refused = await service.app.inject({
+      method: 'POST', url: '/jobs', payload: { datasetId: xorTargets.id, validationDatasetId: fives.id, shape: [2, 4, 1], outputActivation: 'sigmoid' },
+    });
+    assert.equal(refused.statusCode, 400, refused.body);
+    assert.match(refused.json().error.message, /body\.outputActivation: a sigmoid output lies in 0\.\.1, but the targets run from 0 to 5/);
+
+    const { modelId } = await trainModel(service.app, { datasetId: xorTargets.id, shape: [2, 4, 1], epochs: 5, validationSplit: 0 });
+    const evaluated = await service.app.inject({ method: 'POST', url: `/models/${modelId}/evaluate`, payload: { datasetId: fives.id } });
+    assert.equal(evaluated.statusCode, 400, evaluated.body);
+    assert.match(evaluated.json().error.message, /body\.datasetId: model mdl_\w+ gives sigmoid probabilities in 0\.\.1, but the targets of dataset ds_\w+ run from 5 to 5/);
+  });
+
+  test('evaluating a model on inputs that overflow its sums is 422, as predicting is', async () => {
+    const rows = Array.from({ length: 16 }, () => XOR_INPUTS.map(([a, b], i) => `${a},${b},${XOR_LABELS[i]}`)).flat();
+    const dataset = await uploadParts(service.app, [{ field: 'file', file: `a,b,label\n${rows.join('\n')}\n`, filename: 'xor.csv' }]);
+    const { modelId } = await trainModel(service.app, { datasetId: dataset.id, shape: [2, 16, 2], activation: 'relu', epochs: 2, validationSplit: 0 });
+    const extremes = [[3e38, 3e38], [3e38, -3e38], [-3e38, 3e38], [-3e38, -3e38]];
+    const huge = await uploadParts(service.app, [{ field: 'file', file: JSON.stringify({ inputs: extremes, labels: [0, 1, 1, 0] }), filename: 'huge.json' }]);
+    const response = await service.app.inject({ method: 'POST', url: `/models/${modelId}/evaluate`, payload: { datasetId: huge.id } });
+    assert.equal(response.statusCode, 422, response.body);
+    assert.equal(response.json().error.code, 'PREDICTION_OVERFLOWED');
+    assert.match(response.json().error.message, /body\.datasetId: the model's sums overflowed float32 on dataset ds_\w+/);
+  });
+
   test('upload options: a label column by name, a delimiter, targets for regression, and pixels on request', async () => {
     const species = await uploadParts(service.app, [
       { field: 'file', file: 'species|length|width\n1|-0.5|2.25\n0|1.5|"3"\n', filename: 'flowers.csv' },
