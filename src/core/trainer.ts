@@ -104,6 +104,12 @@ export class Trainer {
   private readonly noiseRng: Rng;
   private readonly diagnoser: Diagnoser;
   private bestParams: Float32Array | null = null;
+  /**
+   * Without restoreBest, the weights at the end of the last finished epoch: a run stopped in the
+   * middle of an epoch keeps them as its model, so the model holds the weights its metrics (that
+   * epoch's) describe. (A checkpoint keeps the weights of the very step, to resume from.)
+   */
+  private epochEndParams: Float32Array | null = null;
   private latestDiagnostics: Diagnostics = emptyDiagnostics();
   private callbacks: TrainerCallbacks = {};
   private state: TrainingState;
@@ -430,7 +436,7 @@ export class Trainer {
    * restores them, so a run stopped or cut short by its runtime gives the model its metrics describe.
    */
   modelSnapshot(): Uint8Array {
-    const kept = this.config.earlyStopping?.restoreBest && this.bestParams ? this.bestParams : this.network.params;
+    const kept = this.config.earlyStopping?.restoreBest && this.bestParams ? this.bestParams : this.epochEndParams ?? this.network.params;
     return encodeSnapshot(
       { kind: 'model', config: this.config, parameterCount: this.network.parameterCount, epochsCompleted: this.state.epochsCompleted },
       { params: kept },
@@ -521,6 +527,10 @@ export class Trainer {
       }
     } else {
       state.epochsWithoutImprovement++;
+    }
+    if (!config.earlyStopping?.restoreBest) {
+      this.epochEndParams ??= new Float32Array(network.parameterCount);
+      this.epochEndParams.set(network.params);
     }
     this.diagnoser.recordEpoch({ epoch, trainLoss, trainAccuracy, ...(validation && { valLoss, valAccuracy }) });
     const progress = state.step / (this.stepsPerEpoch * config.epochs);

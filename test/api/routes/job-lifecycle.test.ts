@@ -126,6 +126,18 @@ describe('job lifecycle: stop, cancel, resume and warm start', () => {
       assert.equal((await send('GET', `/models/${stopped.modelId}`)).statusCode, 200, 'and the stopped run\'s model stays');
     });
 
+    test('a run stopped in the middle of an epoch keeps the weights its model\'s metrics describe', async () => {
+      // Without early stopping's best weights, the model is the last finished epoch's.
+      const id = await startJob({ ...digitsJob(60), earlyStopping: null, batchSize: 16 });
+      await runningWithEpochs(id, 2);
+      assert.equal((await send('POST', `/jobs/${id}/stop`)).statusCode, 202);
+      const stopped = await waitForJob(service.app, id, isFinished);
+      const model = (await send('GET', `/models/${stopped.modelId}`)).json();
+      const evaluated = (await send('POST', `/models/${stopped.modelId}/evaluate`, { split: 'validation' })).json();
+      assert.equal(evaluated.accuracy, model.metrics.valAccuracy);
+      assert.ok(Math.abs(evaluated.loss - model.metrics.valLoss) < 1e-6, `evaluated loss ${evaluated.loss}, recorded ${model.metrics.valLoss}`);
+    });
+
     test('a resumed run that is cancelled leaves the job with the stopped run\'s model and that model\'s accuracy', async () => {
       const id = await startJob(digitsJob(60));
       await runningWithEpochs(id, 1);
