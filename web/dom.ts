@@ -78,9 +78,9 @@ export function field(label: string, control: HTMLElement, hint?: string, wide =
 }
 
 /**
- * A run of a polling task may take up to this share of the time between runs: a slow answer (a
- * server sorting many thousands of runs for the list) spaces the next run out to this many times
- * its length, so one open page never keeps the server busy more than a tenth of the time.
+ * A run of a polling task may take up to this share of the time from its start to the next run's:
+ * a slow answer (a server sorting many thousands of runs for the list) spaces the next run out to
+ * ten times its length, so one open page never keeps the server busy more than a tenth of the time.
  */
 const POLL_BUSY_SHARE = 0.1;
 

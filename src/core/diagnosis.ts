@@ -182,12 +182,12 @@ export class Diagnoser {
     if (this.decayedEpoch === null && this.scheduleShare(evidence.epoch + 1) < DECAYED_RATE_FRACTION) this.decayedEpoch = evidence.epoch + 1;
   }
 
-  /** A fresh start forgets the last attempt's evidence but counts it. */
   /** The trainer found the run stalled where no fresh start could help (see Trainer.restartsCannotHelp): no local minimum to name. */
   restartsCannotHelp(): void {
     this.noLocalMinimum = true;
   }
 
+  /** A fresh start forgets the last attempt's evidence but counts it. */
   restarted(): void {
     this.restarts++;
     this.attemptStartEpoch = this.recent.at(-1)?.epoch ?? this.attemptStartEpoch;

@@ -15,4 +15,4 @@ export * from './gradcheck.js';
 export { Rng } from './rng.js';
 export { formatNumber, formatPercent } from './diagnostics.js';
 export { MAX_PIXEL } from './batch.js';
-export { FLOAT32_MAX, isFiniteFloat32 } from './float32.js';
+export { BEYOND_FLOAT32, FLOAT32_MAX, isFiniteFloat32 } from './float32.js';

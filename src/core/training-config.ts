@@ -119,6 +119,9 @@ export function stepsPerEpoch(trainCount: number, batchSize: number): number {
   return Math.ceil(trainCount / batchSize);
 }
 
+/** Whether regression targets leave the 0..1 that a sigmoid or softmax output (a probability) can give. */
+export const beyondProbabilities = (targets: { min: number; max: number }): boolean => targets.min < 0 || targets.max > 1;
+
 /** Refuses an output head whose values cannot reach targets outside 0..1. */
 function checkHeadReachesTargets(config: TrainingConfig, targets: { min: number; max: number }): void {
   const range = `the targets run from ${formatNumber(targets.min)} to ${formatNumber(targets.max)}`;
@@ -172,7 +175,7 @@ export function resolveTrainingConfig(input: TrainingConfigInput, data: Training
   // Probabilities lie in 0..1: targets beyond it need outputs that can reach them, and a loss
   // that measures distance rather than surprise.
   const targets = data.targetRange ?? null;
-  const unbounded = targets !== null && (targets.min < 0 || targets.max > 1);
+  const unbounded = targets !== null && beyondProbabilities(targets);
   if (unbounded && input.outputActivation === undefined && input.loss === undefined) {
     notes.push({
       code: 'LINEAR_FOR_TARGETS',

@@ -1,7 +1,7 @@
 import { CsvError, parse } from 'csv-parse';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FLOAT32_MAX, formatNumber, isFiniteFloat32, type Dataset } from '../core/index.js';
+import { BEYOND_FLOAT32, isFiniteFloat32, type Dataset } from '../core/index.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { MAX_CSV_LINE_BYTES, MAX_SAMPLES, MAX_SAMPLE_VALUES } from './limits.js';
 import type { MemoryBudget } from './upload-capacity.js';
@@ -150,7 +150,7 @@ export async function parseCsv(source: AsyncIterable<Buffer>, field: string, bud
   const numberAt = (text: string, column: number): number => {
     if (!isNumeric(text)) fail('CSV_NOT_NUMERIC', `value ${column + 1} "${text.slice(0, 40)}" is not a decimal number`);
     const value = Number(text);
-    if (!isFiniteFloat32(value)) fail('INPUT_OUT_OF_RANGE', `value ${column + 1} is ${text.slice(0, 40)}, beyond ±${formatNumber(FLOAT32_MAX)}, the range of the float32 numbers the network computes with`);
+    if (!isFiniteFloat32(value)) fail('INPUT_OUT_OF_RANGE', `value ${column + 1} is ${text.slice(0, 40)}, ${BEYOND_FLOAT32}`);
     return value;
   };
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FLOAT32_MAX, formatNumber, isFiniteFloat32, type Dataset } from '../core/index.js';
+import { BEYOND_FLOAT32, isFiniteFloat32, type Dataset } from '../core/index.js';
 import { AppError } from '../errors.js';
 import { JsonDepthScanner } from './json-depth.js';
 import { MAX_JSON_DATASET_BYTES, MAX_JSON_DEPTH, MAX_SAMPLES, MAX_SAMPLE_VALUES } from './limits.js';
@@ -43,7 +43,7 @@ const jsonDatasetSchema = z
       if (out) {
         context.addIssue({
           code: 'custom', path: [name, out.row, out.column],
-          message: `is ${out.value}, beyond ±${formatNumber(FLOAT32_MAX)}, the range of the float32 numbers the network computes with`,
+          message: `is ${out.value}, ${BEYOND_FLOAT32}`,
         });
       }
     }

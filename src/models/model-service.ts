@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Readable } from 'node:stream';
-import { FLOAT32_MAX, formatNumber, isFiniteFloat32, loadNetwork, MAX_PIXEL, predictedClass, Predictor, shapeMismatch, type FloatArray } from '../core/index.js';
+import { beyondProbabilities, BEYOND_FLOAT32, formatNumber, isFiniteFloat32, loadNetwork, MAX_PIXEL, predictedClass, Predictor, shapeMismatch, type FloatArray } from '../core/index.js';
 import { chooseKernels } from '../kernels/choose-kernels.js';
 import { datasetBlobKey } from '../data/dataset-service.js';
 import type { DatasetStore } from '../data/dataset-store.js';
@@ -70,7 +70,7 @@ function inputScale(record: ModelRecord, values: readonly (readonly number[])[],
       const out = row.find((value) => !isFiniteFloat32(value));
       if (out !== undefined) {
         const where = values.length === 1 && field === 'pixels' ? field : `${field}[${index}]`;
-        throw new AppError('INPUT_OUT_OF_RANGE', `body.${where}: ${out} is beyond ±${formatNumber(FLOAT32_MAX)}, the range of the float32 numbers the model computes with`, { field });
+        throw new AppError('INPUT_OUT_OF_RANGE', `body.${where}: ${out} is ${BEYOND_FLOAT32}`, { field });
       }
     });
     return 1;
@@ -273,7 +273,7 @@ export class ModelService {
     if (!dataset) throw new AppError('UNKNOWN_DATASET', `body.${source.field}: no dataset has the id ${source.datasetId}`, { field: source.field });
     const probabilities = record.config.outputActivation !== 'linear';
     const targets = dataset.targetRange;
-    if (probabilities && targets && (targets.min < 0 || targets.max > 1)) {
+    if (probabilities && targets && beyondProbabilities(targets)) {
       throw new AppError(
         'SHAPE_MISMATCH',
         `body.${source.field}: model ${id} gives ${record.config.outputActivation} probabilities in 0..1, but the targets of dataset ${dataset.id} run from ${formatNumber(targets.min)} to ${formatNumber(targets.max)}; its loss there would mean nothing`,
